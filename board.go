@@ -1,0 +1,1122 @@
+package main
+
+// The board is gopeer's self-hosted signaling server: an in-memory server
+// for the subset of the Firebase Realtime Database REST API that pypeer,
+// gopeer and the janitor use (see PROTOCOL.md, sections 1, 4 and 7).
+//
+// The database is one JSON tree. Objects are map[string]any, numbers are
+// json.Number (so millisecond timestamps survive exactly), and an absent
+// value is nil. Empty objects and nulls are never stored, and JSON arrays
+// are stored as objects keyed "0", "1", ... (Firebase does the same
+// internally); a GET returns them as such objects.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+const (
+	boardDefaultKeepAlive = 30 * time.Second
+	boardDefaultMaxBody   = 1 << 20
+
+	// Firebase's key and value limits.
+	boardMaxKeyBytes = 768
+	boardMaxDepth    = 32
+	boardMaxString   = 10 << 20
+
+	// A stream buffers at most this many events, and at most this many
+	// bytes of them (a single event of any size is always accepted), before
+	// the board gives up on its client. Firebase clients reconnect on EOF,
+	// so dropping a slow stream is cheaper than blocking writers or
+	// buffering without bound.
+	boardStreamQueueLen   = 128
+	boardStreamQueueBytes = 4 << 20
+
+	// A stream write that cannot make progress for this long means the
+	// client has stopped reading; the stream ends instead of pinning a
+	// goroutine and a connection.
+	boardStreamWriteTimeout = 30 * time.Second
+
+	boardReadHeaderTimeout = 10 * time.Second
+	boardReadTimeout       = 30 * time.Second // headers and body of one request
+	boardIdleTimeout       = 120 * time.Second
+	boardMaxHeaderBytes    = 64 << 10
+	boardShutdownGrace     = 5 * time.Second
+
+	boardJSONType      = "application/json; charset=utf-8"
+	boardNullETag      = "null_etag"
+	boardPushAlphabet  = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+	boardKeepAliveSSE  = "event: keep-alive\ndata: null\n\n"
+	boardErrBadJSON    = "Invalid data; couldn't parse JSON object, array, or value."
+	boardErrNeedsJSON  = "Not found: board paths end in .json"
+	boardErrClosed     = "Service unavailable: the board is shutting down"
+	boardAllowedMethod = "GET, PUT, PATCH, POST, DELETE"
+)
+
+// Reasons a key or location is refused; callers say whether it was in the
+// URL or in the body.
+var (
+	errBoardKeyEmpty   = errors.New("a key must not be empty")
+	errBoardKeyLong    = fmt.Errorf("a key must be at most %d bytes", boardMaxKeyBytes)
+	errBoardKeyUTF8    = errors.New("a key must be valid UTF-8")
+	errBoardKeyChar    = errors.New(`a key must not contain ".", "$", "#", "[", "]", "/" or ASCII control characters`)
+	errBoardTooDeep    = fmt.Errorf("the location is deeper than %d levels", boardMaxDepth)
+	errBoardStringLong = errors.New("a string value must be at most 10 MB")
+)
+
+// boardOptions configures a board. The zero value is usable.
+type boardOptions struct {
+	keepAlive time.Duration    // stream keep-alive interval; 0 => 30s
+	maxBody   int64            // request body cap in bytes; 0 => 1 MiB
+	now       func() time.Time // clock for {".sv":"timestamp"} and push ids; nil => time.Now
+}
+
+// board is an in-memory Firebase Realtime Database REST server.
+// It is safe for concurrent use.
+type board struct {
+	keepAlive time.Duration
+	maxBody   int64
+	now       func() time.Time
+
+	// mu guards everything below. It is never held while writing to the
+	// network: events are encoded under it and handed to per-stream queues.
+	mu      sync.Mutex
+	root    any       // the whole tree; nil when empty
+	subs    boardSubs // open streams by location
+	pushIDs boardPushIDs
+	closed  bool // no new streams once Close has run
+}
+
+// newBoard returns an empty board.
+func newBoard(opts boardOptions) *board {
+	b := &board{keepAlive: opts.keepAlive, maxBody: opts.maxBody, now: opts.now}
+	if b.keepAlive <= 0 {
+		b.keepAlive = boardDefaultKeepAlive
+	}
+	if b.maxBody <= 0 {
+		b.maxBody = boardDefaultMaxBody
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	return b
+}
+
+// ServeHTTP answers one REST request or serves one event stream.
+func (b *board) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req, err := b.parse(w, r)
+	if err != nil {
+		boardWriteError(w, err)
+		return
+	}
+	// Every request passes here exactly once, fully parsed and validated:
+	// location, method, options and decoded body are known and the tree has
+	// not been touched. Access rules and rate limits belong here; checks
+	// that need the current value (write-once) belong in write, beside the
+	// if-match check, where the tree is locked.
+	switch {
+	case req.stream:
+		b.serveStream(w, r, req.path)
+	case req.method == http.MethodGet:
+		boardRespond(w, req, b.read(req))
+	default:
+		boardRespond(w, req, b.write(req))
+	}
+}
+
+// Close ends every open stream and refuses new ones, so that a graceful
+// HTTP shutdown is not held up by clients that never hang up. Plain
+// requests are still answered. Close is idempotent.
+func (b *board) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for _, s := range b.subs.collect(nil) {
+		b.dropLocked(s)
+	}
+}
+
+// newBoardHTTPServer returns the http.Server that serveBoard runs. Streams
+// are long-lived, so there is no WriteTimeout; each stream bounds its own
+// writes instead. ReadTimeout only covers reading the request: net/http
+// clears the read deadline once the body is consumed, so it does not end
+// streams (TestBoardStreamOutlivesReadTimeout keeps that true).
+func newBoardHTTPServer(b *board) *http.Server {
+	return &http.Server{
+		Handler:           b,
+		ReadHeaderTimeout: boardReadHeaderTimeout,
+		ReadTimeout:       boardReadTimeout,
+		IdleTimeout:       boardIdleTimeout,
+		MaxHeaderBytes:    boardMaxHeaderBytes,
+	}
+}
+
+// serveBoard serves b on ln until ctx is done, then shuts down gracefully:
+// it closes b's streams, stops accepting, and gives in-flight requests a few
+// seconds before closing their connections. It returns nil after a clean
+// shutdown.
+func serveBoard(ctx context.Context, ln net.Listener, b *board) error {
+	srv := newBoardHTTPServer(b)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		b.Close()
+		return fmt.Errorf("board: serve: %w", err)
+	case <-ctx.Done():
+	}
+	b.Close()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), boardShutdownGrace)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if err != nil {
+		_ = srv.Close()
+		err = fmt.Errorf("board: shutdown: %w", err)
+	}
+	<-served
+	return err
+}
+
+// boardHTTPError is a failure with the status and text to answer it with.
+type boardHTTPError struct {
+	status int
+	text   string
+}
+
+func (e *boardHTTPError) Error() string { return e.text }
+
+func boardErrorf(status int, format string, args ...any) error {
+	return &boardHTTPError{status: status, text: fmt.Sprintf(format, args...)}
+}
+
+// boardChange sets one location to one value (nil deletes).
+type boardChange struct {
+	key   string   // as the client wrote it (PATCH only), for the reply
+	rel   []string // location relative to the request's location
+	value any      // normalized
+}
+
+// boardRequest is a request after parsing and validation; nothing in it
+// needs the tree.
+type boardRequest struct {
+	method   string // after X-HTTP-Method-Override
+	path     []string
+	stream   bool
+	shallow  bool
+	silent   bool
+	pretty   bool
+	wantETag bool
+	ifMatch  string // "" when absent
+
+	// For writes: what to set, the event data a stream at path receives,
+	// and the reply body (POST builds its own).
+	changes []boardChange
+	data    []byte
+	reply   []byte
+}
+
+// parse validates r completely, so that everything after it deals only
+// with well-formed requests.
+func (b *board) parse(w http.ResponseWriter, r *http.Request) (*boardRequest, error) {
+	path, err := boardParsePath(r.URL.EscapedPath())
+	if err != nil {
+		return nil, err
+	}
+	method, err := boardMethod(r)
+	if err != nil {
+		return nil, err
+	}
+	req := &boardRequest{method: method, path: path}
+	if err := req.parseOptions(r); err != nil {
+		return nil, err
+	}
+	switch method {
+	case http.MethodPut, http.MethodPost, http.MethodPatch:
+		v, err := boardReadJSON(w, r, b.maxBody)
+		if err != nil {
+			return nil, err
+		}
+		if err := req.setBody(v, b.now().UnixMilli()); err != nil {
+			return nil, err
+		}
+	case http.MethodDelete:
+		req.changes = []boardChange{{}}
+		req.data = []byte("null")
+		req.reply = req.data
+	}
+	return req, nil
+}
+
+// boardParsePath turns "/a/b%20c.json" into ["a", "b c"].
+func boardParsePath(escaped string) ([]string, error) {
+	trimmed, ok := strings.CutSuffix(escaped, ".json")
+	if !ok {
+		return nil, boardErrorf(http.StatusNotFound, boardErrNeedsJSON)
+	}
+	var path []string
+	for seg := range strings.SplitSeq(trimmed, "/") {
+		if seg == "" {
+			continue
+		}
+		key, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, boardErrorf(http.StatusBadRequest, "Invalid path: bad percent-encoding")
+		}
+		if err := boardCheckKey(key); err != nil {
+			return nil, boardErrorf(http.StatusBadRequest, "Invalid path: %v", err)
+		}
+		path = append(path, key)
+	}
+	if len(path) > boardMaxDepth {
+		return nil, boardErrorf(http.StatusBadRequest, "Invalid path: %v", errBoardTooDeep)
+	}
+	return path, nil
+}
+
+// boardCheckKey applies Firebase's key rules.
+func boardCheckKey(key string) error {
+	switch {
+	case key == "":
+		return errBoardKeyEmpty
+	case len(key) > boardMaxKeyBytes:
+		return errBoardKeyLong
+	case !utf8.ValidString(key):
+		return errBoardKeyUTF8
+	}
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; {
+		case c < 0x20, c == 0x7f, strings.IndexByte(".$#[]/", c) >= 0:
+			return errBoardKeyChar
+		}
+	}
+	return nil
+}
+
+// boardMethod returns the effective method: a POST may carry another one
+// in X-HTTP-Method-Override (header or query), for clients that can only
+// send GET and POST.
+func boardMethod(r *http.Request) (string, error) {
+	method := r.Method
+	if method == http.MethodPost {
+		override := r.Header.Get("X-HTTP-Method-Override")
+		if override == "" {
+			override = r.URL.Query().Get("x-http-method-override")
+		}
+		if override != "" {
+			method = strings.ToUpper(override)
+		}
+	}
+	switch method {
+	case http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodPost, http.MethodDelete:
+		return method, nil
+	}
+	return "", boardErrorf(http.StatusMethodNotAllowed, "Method not allowed")
+}
+
+// parseOptions reads the query parameters and headers that change how a
+// request is answered. Queries are refused rather than ignored: a client
+// that asks for a filtered result must not silently get everything.
+func (req *boardRequest) parseOptions(r *http.Request) error {
+	q := r.URL.Query()
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		switch name {
+		case "orderBy", "startAt", "startAfter", "endAt", "endBefore",
+			"equalTo", "limitToFirst", "limitToLast":
+			return boardErrorf(http.StatusBadRequest,
+				"%s is not supported by this board: queries are not implemented", name)
+		}
+	}
+	switch q.Get("print") {
+	case "":
+	case "pretty":
+		req.pretty = true
+	case "silent":
+		req.silent = true
+	default:
+		return boardErrorf(http.StatusBadRequest, `print must be "pretty" or "silent"`)
+	}
+	switch q.Get("shallow") {
+	case "", "false":
+	case "true":
+		req.shallow = true
+	default:
+		return boardErrorf(http.StatusBadRequest, `shallow must be "true" or "false"`)
+	}
+	accept := strings.ToLower(strings.Join(r.Header.Values("Accept"), ","))
+	req.stream = req.method == http.MethodGet && strings.Contains(accept, "text/event-stream")
+	if req.shallow && (req.method != http.MethodGet || req.stream) {
+		return boardErrorf(http.StatusBadRequest, "shallow is only supported for a plain GET")
+	}
+	req.wantETag = strings.EqualFold(r.Header.Get("X-Firebase-ETag"), "true")
+	req.ifMatch = r.Header.Get("If-Match")
+	if req.ifMatch != "" && req.method != http.MethodPut && req.method != http.MethodDelete {
+		return boardErrorf(http.StatusBadRequest, "if-match is only supported for PUT and DELETE")
+	}
+	return nil
+}
+
+// boardReadJSON reads and decodes a body of at most maxBody bytes.
+func boardReadJSON(w http.ResponseWriter, r *http.Request, maxBody int64) (any, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, boardErrorf(http.StatusRequestEntityTooLarge,
+				"Request body too large; the limit is %d bytes.", maxBody)
+		}
+		return nil, boardErrorf(http.StatusBadRequest, "Invalid data; couldn't read the request body.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, boardErrorf(http.StatusBadRequest, boardErrBadJSON)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, boardErrorf(http.StatusBadRequest, boardErrBadJSON)
+	}
+	return v, nil
+}
+
+// setBody validates and normalizes a decoded PUT, POST or PATCH body,
+// resolving server values with the clock reading ms.
+func (req *boardRequest) setBody(v any, ms int64) error {
+	if req.method == http.MethodPatch {
+		return req.setPatch(v, ms)
+	}
+	depth := len(req.path)
+	if req.method == http.MethodPost {
+		depth++ // the push id
+	}
+	if depth > boardMaxDepth {
+		return boardErrorf(http.StatusBadRequest, "Invalid path: %v", errBoardTooDeep)
+	}
+	value, err := boardNormalize(v, depth, ms)
+	if err != nil {
+		return err
+	}
+	data, err := boardMarshal(value)
+	if err != nil {
+		return err
+	}
+	req.changes = []boardChange{{value: value}}
+	req.data = data
+	req.reply = data
+	return nil
+}
+
+// setPatch validates a PATCH body: an object whose keys are child paths.
+// Overlapping paths are refused so that the children are independent and
+// their order does not matter.
+func (req *boardRequest) setPatch(v any, ms int64) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return boardErrorf(http.StatusBadRequest, "Invalid data; a PATCH body must be a JSON object.")
+	}
+	changes := make([]boardChange, 0, len(m))
+	for key, child := range m {
+		rel, err := boardSplitKeyPath(key, len(req.path))
+		if err != nil {
+			return err
+		}
+		value, err := boardNormalize(child, len(req.path)+len(rel), ms)
+		if err != nil {
+			return err
+		}
+		changes = append(changes, boardChange{key: key, rel: rel, value: value})
+	}
+	slices.SortFunc(changes, func(a, b boardChange) int { return slices.Compare(a.rel, b.rel) })
+	for i := 1; i < len(changes); i++ {
+		// Sorted segment-wise, a path's descendants follow it directly.
+		if boardHasPrefix(changes[i].rel, changes[i-1].rel) {
+			return boardErrorf(http.StatusBadRequest, "Invalid data; PATCH paths must not overlap.")
+		}
+	}
+	children := make(map[string]any, len(changes))
+	echo := make(map[string]any, len(changes))
+	for _, c := range changes {
+		children[strings.Join(c.rel, "/")] = c.value
+		echo[c.key] = c.value
+	}
+	var err error
+	if req.data, err = boardMarshal(children); err != nil {
+		return err
+	}
+	if req.reply, err = boardMarshal(echo); err != nil {
+		return err
+	}
+	req.changes = changes
+	return nil
+}
+
+// boardSplitKeyPath splits a PATCH key such as "A1B2C3/offer" whose
+// location lies base levels deep.
+func boardSplitKeyPath(key string, base int) ([]string, error) {
+	var rel []string
+	for seg := range strings.SplitSeq(key, "/") {
+		if seg == "" {
+			continue
+		}
+		if err := boardCheckKey(seg); err != nil {
+			return nil, boardErrorf(http.StatusBadRequest, "Invalid data; %v", err)
+		}
+		rel = append(rel, seg)
+	}
+	if len(rel) == 0 {
+		return nil, boardErrorf(http.StatusBadRequest, "Invalid data; a PATCH key must name a child location.")
+	}
+	if base+len(rel) > boardMaxDepth {
+		return nil, boardErrorf(http.StatusBadRequest, "Invalid data; %v", errBoardTooDeep)
+	}
+	return rel, nil
+}
+
+// boardNormalize returns v as the tree stores it when written depth levels
+// deep: keys checked, arrays turned into objects, server values resolved,
+// and nulls and empty objects dropped (nil when nothing is left). The
+// result shares nothing with v's maps.
+func boardNormalize(v any, depth int, ms int64) (any, error) {
+	switch v := v.(type) {
+	case nil, bool, json.Number:
+		return v, nil
+	case string:
+		if len(v) > boardMaxString {
+			return nil, boardErrorf(http.StatusBadRequest, "Invalid data; %v", errBoardStringLong)
+		}
+		return v, nil
+	case []any:
+		m := make(map[string]any, len(v))
+		for i, e := range v {
+			m[strconv.Itoa(i)] = e
+		}
+		return boardNormalizeObject(m, depth, ms)
+	case map[string]any:
+		if sv, ok := v[".sv"]; ok && len(v) == 1 {
+			return boardServerValue(sv, ms)
+		}
+		return boardNormalizeObject(v, depth, ms)
+	}
+	return nil, boardErrorf(http.StatusBadRequest, boardErrBadJSON)
+}
+
+func boardNormalizeObject(m map[string]any, depth int, ms int64) (any, error) {
+	out := make(map[string]any, len(m))
+	for k, child := range m {
+		if err := boardCheckKey(k); err != nil {
+			return nil, boardErrorf(http.StatusBadRequest, "Invalid data; %v", err)
+		}
+		if depth+1 > boardMaxDepth {
+			return nil, boardErrorf(http.StatusBadRequest, "Invalid data; %v", errBoardTooDeep)
+		}
+		c, err := boardNormalize(child, depth+1, ms)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			out[k] = c
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// boardServerValue resolves {".sv": sv}; only "timestamp" exists.
+func boardServerValue(sv any, ms int64) (any, error) {
+	if sv != "timestamp" {
+		return nil, boardErrorf(http.StatusBadRequest, "Invalid data; unsupported server value.")
+	}
+	return json.Number(strconv.FormatInt(ms, 10)), nil
+}
+
+// boardResponse is a non-stream answer, built under the lock and written
+// after it is released.
+type boardResponse struct {
+	status int
+	body   []byte
+	etag   string // "" for no ETag header
+}
+
+// read answers a GET.
+func (b *board) read(req *boardRequest) boardResponse {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v := boardGet(b.root, req.path)
+	full, err := boardMarshal(v)
+	if err != nil {
+		return boardErrorResponse(err)
+	}
+	resp := boardResponse{status: http.StatusOK, body: full}
+	if req.wantETag {
+		resp.etag = boardETag(full)
+	}
+	if req.shallow {
+		if resp.body, err = boardMarshal(boardShallow(v)); err != nil {
+			return boardErrorResponse(err)
+		}
+	}
+	return resp
+}
+
+// write answers a PUT, POST, PATCH or DELETE: it checks if-match, applies
+// the change and queues the resulting events, all in one critical section
+// so that every stream sees writes in the order they were applied.
+func (b *board) write(req *boardRequest) boardResponse {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if req.ifMatch != "" {
+		cur, err := boardMarshal(boardGet(b.root, req.path))
+		if err != nil {
+			return boardErrorResponse(err)
+		}
+		if tag := boardETag(cur); tag != req.ifMatch {
+			return boardResponse{status: http.StatusPreconditionFailed, body: cur, etag: tag}
+		}
+	}
+	wr := boardWrite{patch: req.method == http.MethodPatch, at: req.path, changes: req.changes, data: req.data}
+	resp := boardResponse{status: http.StatusOK, body: req.reply}
+	if req.method == http.MethodPost {
+		id := b.pushIDs.next(b.now().UnixMilli())
+		wr.at = append(slices.Clip(req.path), id)
+		var err error
+		if resp.body, err = boardMarshal(map[string]string{"name": id}); err != nil {
+			return boardErrorResponse(err)
+		}
+	}
+	deliveries, err := b.planLocked(wr)
+	if err != nil {
+		return boardErrorResponse(err)
+	}
+	for _, c := range wr.changes {
+		b.root = boardSet(b.root, slices.Concat(wr.at, c.rel), c.value)
+	}
+	for _, d := range deliveries {
+		b.sendLocked(d.stream, d.frame)
+	}
+	if req.wantETag {
+		cur, err := boardMarshal(boardGet(b.root, req.path))
+		if err != nil {
+			return boardErrorResponse(err)
+		}
+		resp.etag = boardETag(cur)
+	}
+	return resp
+}
+
+// boardRespond writes resp, honouring print=silent and print=pretty.
+func boardRespond(w http.ResponseWriter, req *boardRequest, resp boardResponse) {
+	if resp.etag != "" {
+		w.Header().Set("ETag", resp.etag)
+	}
+	if resp.status != http.StatusOK {
+		boardWriteJSON(w, resp.status, resp.body)
+		return
+	}
+	if req.silent && req.method != http.MethodDelete {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	body := resp.body
+	if req.pretty {
+		var buf bytes.Buffer
+		if json.Indent(&buf, body, "", "  ") == nil {
+			body = buf.Bytes()
+		}
+	}
+	boardWriteJSON(w, resp.status, body)
+}
+
+func boardWriteJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", boardJSONType)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// boardErrorResponse turns err into a Firebase-style error answer; errors
+// that are not a boardHTTPError are internal.
+func boardErrorResponse(err error) boardResponse {
+	he, ok := errors.AsType[*boardHTTPError](err)
+	if !ok {
+		he = &boardHTTPError{status: http.StatusInternalServerError, text: "Internal error"}
+	}
+	body, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{he.text})
+	return boardResponse{status: he.status, body: body}
+}
+
+func boardWriteError(w http.ResponseWriter, err error) {
+	resp := boardErrorResponse(err)
+	if resp.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", boardAllowedMethod)
+	}
+	boardWriteJSON(w, resp.status, resp.body)
+}
+
+// boardMarshal encodes compactly (so an event's data fits on one SSE line)
+// and without HTML escaping.
+func boardMarshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// boardETag identifies an encoded value; equal values get equal tags
+// because map keys are encoded in sorted order.
+func boardETag(encoded []byte) string {
+	if string(encoded) == "null" {
+		return boardNullETag
+	}
+	sum := sha256.Sum256(encoded)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// boardGet returns the value at path below v, or nil.
+func boardGet(v any, path []string) any {
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// boardSet sets path below node to v in place and returns the new node.
+// Objects left empty vanish, a primitive in the way of a non-null value is
+// replaced by an object, and deleting below a primitive changes nothing,
+// as in Firebase.
+func boardSet(node any, path []string, v any) any {
+	if len(path) == 0 {
+		return v
+	}
+	m, ok := node.(map[string]any)
+	if !ok {
+		if v == nil {
+			return node
+		}
+		m = make(map[string]any, 1)
+	}
+	if child := boardSet(m[path[0]], path[1:], v); child != nil {
+		m[path[0]] = child
+	} else {
+		delete(m, path[0])
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// boardShallow replaces an object's object children by true.
+func boardShallow(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := make(map[string]any, len(m))
+	for k, child := range m {
+		if _, isObject := child.(map[string]any); isObject {
+			out[k] = true
+		} else {
+			out[k] = child
+		}
+	}
+	return out
+}
+
+// boardEqual reports whether two normalized values are the same.
+func boardEqual(a, b any) bool {
+	am, ok := a.(map[string]any)
+	if !ok {
+		_, bIsMap := b.(map[string]any)
+		return !bIsMap && a == b
+	}
+	bm, ok := b.(map[string]any)
+	if !ok || len(am) != len(bm) {
+		return false
+	}
+	for k, av := range am {
+		bv, ok := bm[k]
+		if !ok || !boardEqual(av, bv) {
+			return false
+		}
+	}
+	return true
+}
+
+func boardHasPrefix(path, prefix []string) bool {
+	return len(path) >= len(prefix) && slices.Equal(path[:len(prefix)], prefix)
+}
+
+// boardPushIDs makes Firebase-style push ids: 8 characters of
+// milliseconds then 12 random ones, in an alphabet whose byte order is its
+// digit order. Within one millisecond (or when the clock goes back) the
+// random part counts up, so ids from one board sort in creation order.
+type boardPushIDs struct {
+	used     bool
+	lastMs   int64
+	lastRand [12]byte // digits, 0-63
+}
+
+func (g *boardPushIDs) next(ms int64) string {
+	ms = max(ms, 0)
+	switch {
+	case !g.used || ms > g.lastMs:
+		g.randomize()
+	case g.increment():
+		ms = g.lastMs
+	default: // 64^12 ids in one millisecond: borrow the next one
+		ms = g.lastMs + 1
+		g.randomize()
+	}
+	g.used, g.lastMs = true, ms
+	var id [20]byte
+	for i := 7; i >= 0; i-- {
+		id[i] = boardPushAlphabet[ms%64]
+		ms /= 64
+	}
+	for i, d := range g.lastRand {
+		id[8+i] = boardPushAlphabet[d]
+	}
+	return string(id[:])
+}
+
+func (g *boardPushIDs) randomize() {
+	_, _ = rand.Read(g.lastRand[:]) // never fails; see crypto/rand.Read
+	for i := range g.lastRand {
+		g.lastRand[i] &= 63
+	}
+}
+
+// increment adds one to the random part; false when it wraps.
+func (g *boardPushIDs) increment() bool {
+	for i := len(g.lastRand) - 1; i >= 0; i-- {
+		if g.lastRand[i] < 63 {
+			g.lastRand[i]++
+			return true
+		}
+		g.lastRand[i] = 0
+	}
+	return false
+}
+
+// boardStream is one open event stream.
+type boardStream struct {
+	path   []string
+	events chan []byte  // encoded SSE frames, in write order
+	queued atomic.Int64 // bytes in events
+	done   chan struct{}
+
+	dropped bool // guarded by board.mu; done is closed
+}
+
+// boardSubs is a trie of open streams by location, so that a write finds
+// the streams above and below it without scanning every stream.
+type boardSubs struct {
+	streams  map[*boardStream]struct{}
+	children map[string]*boardSubs
+}
+
+func (n *boardSubs) add(path []string, s *boardStream) {
+	for _, k := range path {
+		if n.children == nil {
+			n.children = make(map[string]*boardSubs)
+		}
+		c := n.children[k]
+		if c == nil {
+			c = &boardSubs{}
+			n.children[k] = c
+		}
+		n = c
+	}
+	if n.streams == nil {
+		n.streams = make(map[*boardStream]struct{})
+	}
+	n.streams[s] = struct{}{}
+}
+
+// remove deletes s at path and prunes nodes left empty; it reports whether
+// n itself is now empty.
+func (n *boardSubs) remove(path []string, s *boardStream) bool {
+	if len(path) == 0 {
+		delete(n.streams, s)
+	} else if c := n.children[path[0]]; c != nil && c.remove(path[1:], s) {
+		delete(n.children, path[0])
+	}
+	return len(n.streams) == 0 && len(n.children) == 0
+}
+
+// collect appends every stream at or below n to dst.
+func (n *boardSubs) collect(dst []*boardStream) []*boardStream {
+	for s := range n.streams {
+		dst = append(dst, s)
+	}
+	for _, c := range n.children {
+		dst = c.collect(dst)
+	}
+	return dst
+}
+
+// eachBelow calls fn for every node strictly below n that has streams,
+// with its location relative to n. fn must not keep rel.
+func (n *boardSubs) eachBelow(rel []string, fn func(rel []string, node *boardSubs) error) error {
+	for k, c := range n.children {
+		crel := append(rel[:len(rel):len(rel)], k)
+		if len(c.streams) > 0 {
+			if err := fn(crel, c); err != nil {
+				return err
+			}
+		}
+		if err := c.eachBelow(crel, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// subscribe registers a stream at path and returns it with its first
+// event: a put of the current value.
+func (b *board) subscribe(path []string) (*boardStream, []byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, nil, boardErrorf(http.StatusServiceUnavailable, boardErrClosed)
+	}
+	data, err := boardMarshal(boardGet(b.root, path))
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &boardStream{
+		path:   path,
+		events: make(chan []byte, boardStreamQueueLen),
+		done:   make(chan struct{}),
+	}
+	b.subs.add(path, s)
+	return s, boardFrame("put", nil, data), nil
+}
+
+func (b *board) unsubscribe(s *boardStream) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dropLocked(s)
+}
+
+// dropLocked ends s: it gets no more events and its handler returns.
+func (b *board) dropLocked(s *boardStream) {
+	if s.dropped {
+		return
+	}
+	s.dropped = true
+	b.subs.remove(s.path, s)
+	close(s.done)
+}
+
+// sendLocked queues frame for s without blocking; a stream whose queue is
+// full is dropped so its client reconnects and starts afresh.
+func (b *board) sendLocked(s *boardStream, frame []byte) {
+	size := int64(len(frame))
+	if n := s.queued.Load(); n > 0 && n+size > boardStreamQueueBytes {
+		b.dropLocked(s)
+		return
+	}
+	s.queued.Add(size)
+	select {
+	case s.events <- frame:
+	default:
+		s.queued.Add(-size)
+		b.dropLocked(s)
+	}
+}
+
+// serveStream sends the events for path until the client goes away, the
+// stream falls too far behind, or the board closes.
+func (b *board) serveStream(w http.ResponseWriter, r *http.Request, path []string) {
+	s, first, err := b.subscribe(path)
+	if err != nil {
+		boardWriteError(w, err)
+		return
+	}
+	defer b.unsubscribe(s)
+
+	rc := http.NewResponseController(w)
+	// The connection may serve more requests once the stream ends.
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if boardStreamSend(rc, w, first) != nil {
+		return
+	}
+	tick := time.NewTicker(b.keepAlive)
+	defer tick.Stop()
+	for {
+		var frame []byte
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		case frame = <-s.events:
+			s.queued.Add(-int64(len(frame)))
+		case <-tick.C:
+			frame = []byte(boardKeepAliveSSE)
+		}
+		if boardStreamSend(rc, w, frame) != nil {
+			return
+		}
+	}
+}
+
+// boardStreamSend writes and flushes one frame, giving up on a client that
+// stops reading.
+func boardStreamSend(rc *http.ResponseController, w io.Writer, frame []byte) error {
+	// Not every ResponseWriter supports deadlines; those that do not
+	// simply have none.
+	_ = rc.SetWriteDeadline(time.Now().Add(boardStreamWriteTimeout))
+	if _, err := w.Write(frame); err != nil {
+		return err
+	}
+	return rc.Flush()
+}
+
+// boardFrame encodes one SSE event: event: NAME, data: {"path":..,"data":..}.
+func boardFrame(name string, rel []string, data []byte) []byte {
+	path, _ := boardMarshal("/" + strings.Join(rel, "/")) // a string always encodes
+	var buf bytes.Buffer
+	buf.Grow(len(name) + len(path) + len(data) + 40)
+	buf.WriteString("event: ")
+	buf.WriteString(name)
+	buf.WriteString("\ndata: {\"path\":")
+	buf.Write(path)
+	buf.WriteString(",\"data\":")
+	buf.Write(data)
+	buf.WriteString("}\n\n")
+	return buf.Bytes()
+}
+
+// boardWrite is one validated write: changes relative to at.
+type boardWrite struct {
+	patch   bool
+	at      []string
+	changes []boardChange // a put has exactly one, with an empty rel
+	data    []byte        // event data for a stream at at
+}
+
+// boardDelivery is one frame for one stream.
+type boardDelivery struct {
+	stream *boardStream
+	frame  []byte
+}
+
+// planLocked computes, before wr is applied, the event each affected
+// stream must get so that a client applying it ends with the new value at
+// its location. A stream gets nothing when its value does not change.
+func (b *board) planLocked(wr boardWrite) ([]boardDelivery, error) {
+	base := boardGet(b.root, wr.at)
+	changed := make([]bool, len(wr.changes))
+	anyChanged := false
+	for i, c := range wr.changes {
+		changed[i] = !boardEqual(boardGet(base, c.rel), c.value)
+		anyChanged = anyChanged || changed[i]
+	}
+	if !anyChanged {
+		return nil, nil
+	}
+	name := "put"
+	if wr.patch {
+		name = "patch"
+	}
+	// Streams at or above the write see the write itself, at its
+	// location relative to theirs.
+	var out []boardDelivery
+	n := &b.subs
+	for depth := 0; ; depth++ {
+		if len(n.streams) > 0 {
+			frame := boardFrame(name, wr.at[depth:], wr.data)
+			for s := range n.streams {
+				out = append(out, boardDelivery{s, frame})
+			}
+		}
+		if depth == len(wr.at) {
+			break
+		}
+		if n = n.children[wr.at[depth]]; n == nil {
+			return out, nil
+		}
+	}
+	// Streams below the write see only what changes at their location.
+	err := n.eachBelow(nil, func(rel []string, node *boardSubs) error {
+		frame, err := boardFrameBelow(wr, changed, base, rel)
+		if frame == nil || err != nil {
+			return err
+		}
+		for s := range node.streams {
+			out = append(out, boardDelivery{s, frame})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// boardFrameBelow returns the event for a stream at rel below wr's
+// location, whose current value there is within base; nil when its value
+// does not change. A change at or above the stream replaces its value; for
+// changes inside it the stream gets a patch of just those.
+func boardFrameBelow(wr boardWrite, changed []bool, base any, rel []string) ([]byte, error) {
+	for _, c := range wr.changes {
+		if !boardHasPrefix(rel, c.rel) {
+			continue
+		}
+		newValue := boardGet(c.value, rel[len(c.rel):])
+		if boardEqual(boardGet(base, rel), newValue) {
+			return nil, nil
+		}
+		data, err := boardMarshal(newValue)
+		if err != nil {
+			return nil, err
+		}
+		return boardFrame("put", nil, data), nil
+	}
+	children := make(map[string]any)
+	touched := false
+	for i, c := range wr.changes {
+		if len(c.rel) > len(rel) && boardHasPrefix(c.rel, rel) {
+			children[strings.Join(c.rel[len(rel):], "/")] = c.value
+			touched = touched || changed[i]
+		}
+	}
+	if !touched {
+		return nil, nil
+	}
+	data, err := boardMarshal(children)
+	if err != nil {
+		return nil, err
+	}
+	return boardFrame("patch", nil, data), nil
+}

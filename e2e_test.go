@@ -1,0 +1,489 @@
+package main
+
+// End-to-end tests: real gopeer processes, a real board, real WebRTC, all on
+// loopback inside a private network namespace that TestMain creates, so no
+// packet can leave the machine and no ICE server is ever contacted.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	netnsEnv = "GOPEER_TEST_NETNS" // set inside the namespace TestMain made
+	binEnv   = "GOPEER_TEST_BIN"   // the gopeer binary built for the tests
+
+	// eventWait bounds every wait for a process: generous, since CI machines
+	// are slow, but a hang still fails instead of running forever.
+	eventWait = 60 * time.Second
+)
+
+// TestMain builds gopeer, then runs the tests again inside a fresh network
+// namespace with only loopback up: the end-to-end tests cannot reach any
+// address but 127.0.0.1 and ::1.
+func TestMain(m *testing.M) {
+	if os.Getenv(netnsEnv) != "" {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "gopeer-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin := filepath.Join(dir, "gopeer")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building gopeer:", err)
+		os.Exit(1)
+	}
+	code := runInNetns(bin)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runInNetns runs this test binary again in a new network namespace: as root
+// with unshare -n, else in a user namespace (unshare -rn). When neither
+// works, the end-to-end tests fail in CI and are skipped elsewhere.
+func runInNetns(bin string) int {
+	script := `ip link set lo up && exec "$0" "$@"`
+	for _, flags := range [][]string{{"--net"}, {"--user", "--map-root-user", "--net"}} {
+		probe := exec.Command("unshare", append(flags, "--", "/bin/sh", "-c", "ip link set lo up")...)
+		if probe.Run() != nil {
+			continue
+		}
+		args := append(flags, "--", "/bin/sh", "-c", script, os.Args[0])
+		cmd := exec.Command("unshare", append(args, os.Args[1:]...)...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		cmd.Env = append(os.Environ(), netnsEnv+"=1", binEnv+"="+bin)
+		if err := cmd.Run(); err != nil {
+			if exit, ok := err.(*exec.ExitError); ok {
+				return exit.ExitCode()
+			}
+			fmt.Fprintln(os.Stderr, "running tests in a network namespace:", err)
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "gopeer tests: cannot create a network namespace (unshare -n); end-to-end tests will not run")
+	os.Setenv(binEnv, bin)
+	return (&testing.M{}).Run()
+}
+
+// gopeerBin returns the binary under test, or ends t when the end-to-end
+// tests cannot run here: a failure in CI, a skip elsewhere.
+func gopeerBin(t testing.TB) string {
+	t.Helper()
+	if os.Getenv(netnsEnv) == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("end-to-end tests need a private network namespace (run as root, or allow unshare -rn)")
+		}
+		t.Skip("needs a private network namespace: run as root or allow user namespaces")
+	}
+	return os.Getenv(binEnv)
+}
+
+// proc is a running gopeer process.
+type proc struct {
+	t      testing.TB
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string // stdout, line by line
+	stderr *syncBuffer
+	done   chan struct{}
+	err    error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startGopeer starts gopeer with args and extra environment variables.
+func startGopeer(t testing.TB, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(gopeerBin(t), args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 4096), stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 8<<20)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", strings.Join(args, " "), p.stderr.String())
+		}
+	})
+	return p
+}
+
+// line waits for the next stdout line.
+func (p *proc) line() string {
+	p.t.Helper()
+	select {
+	case l, ok := <-p.lines:
+		if !ok {
+			p.t.Fatalf("stdout ended; stderr:\n%s", p.stderr.String())
+		}
+		return l
+	case <-time.After(eventWait):
+		p.t.Fatalf("no output within %v; stderr:\n%s", eventWait, p.stderr.String())
+	}
+	return ""
+}
+
+// event waits for the next -json event and checks its name.
+func (p *proc) event(want string) map[string]string {
+	p.t.Helper()
+	for {
+		l := p.line()
+		var ev map[string]string
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			p.t.Fatalf("stdout line is not a JSON event: %q", l)
+		}
+		if ev["event"] == "warning" && want != "warning" {
+			continue
+		}
+		if ev["event"] != want {
+			p.t.Fatalf("got event %v, want %q; stderr:\n%s", ev, want, p.stderr.String())
+		}
+		return ev
+	}
+}
+
+// send writes one -json input line.
+func (p *proc) send(text string) {
+	p.t.Helper()
+	b, _ := json.Marshal(map[string]string{"text": text})
+	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// wait waits for the process to exit and returns its status.
+func (p *proc) wait() int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(eventWait):
+		p.t.Fatalf("did not exit within %v; stderr:\n%s", eventWait, p.stderr.String())
+	}
+	if p.cmd.ProcessState == nil {
+		p.t.Fatal("no process state")
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// startTestBoard runs gopeer -serve on a free loopback port and returns its URL.
+func startTestBoard(t testing.TB) string {
+	t.Helper()
+	b := startGopeer(t, nil, "-serve", "127.0.0.1:0")
+	u := b.line()
+	if !strings.HasPrefix(u, "http://127.0.0.1:") {
+		t.Fatalf("-serve printed %q, want a base URL", u)
+	}
+	return u
+}
+
+// boardRoot reads the whole board.
+func boardRoot(t testing.TB, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b))
+}
+
+// pair is a host and a joiner connected through a board.
+type pair struct {
+	board       string
+	host, guest *proc
+}
+
+// connectPair starts a host in room, joins it, and waits for both to connect.
+func connectPair(t testing.TB, room, password string, extra ...string) pair {
+	t.Helper()
+	board := startTestBoard(t)
+	env := []string{"GOPEER_PASSWORD=" + password}
+	common := append([]string{"-json", "-ice", "none", "-db", board}, extra...)
+	host := startGopeer(t, env, append(common, "-host", "-room", room)...)
+	if ev := host.event("room"); ev["room"] != room {
+		t.Fatalf("room event %v, want room %s", ev, room)
+	}
+	guest := startGopeer(t, env, append(common, "-join", strings.ToLower(room))...)
+	host.event("connected")
+	guest.event("connected")
+	return pair{board: board, host: host, guest: guest}
+}
+
+func TestEndToEndChat(t *testing.T) {
+	p := connectPair(t, "E2E123", "correct horse")
+
+	messages := []string{
+		"hello",
+		"héllo wörld 👋 世界 ✓",
+		strings.Repeat("0123456789abcdef", 1024), // 16 KiB
+		"\x1b[31mred\x1b[0m \x1b]52;c;aGk=\x07 \u009b2J \u202eevil",
+		"two\nlines",
+	}
+	for _, m := range messages {
+		p.guest.send(m)
+		if got := p.host.event("message")["text"]; got != m {
+			t.Errorf("host received %q, want %q", abbreviate(got), abbreviate(m))
+		}
+		p.host.send(m)
+		if got := p.guest.event("message")["text"]; got != m {
+			t.Errorf("joiner received %q, want %q", abbreviate(got), abbreviate(m))
+		}
+	}
+
+	if root := boardRoot(t, p.board); root != "null" {
+		t.Errorf("board after connect holds %s, want nothing", root)
+	}
+
+	p.guest.stdin.Close()
+	if ev := p.guest.event("closed"); ev["reason"] != "you left" {
+		t.Errorf("joiner closed with %v", ev)
+	}
+	if ev := p.host.event("closed"); ev["reason"] != "peer left" {
+		t.Errorf("host closed with %v", ev)
+	}
+	if code := p.guest.wait(); code != exitOK {
+		t.Errorf("joiner exit status %d, want 0", code)
+	}
+	if code := p.host.wait(); code != exitOK {
+		t.Errorf("host exit status %d, want 0", code)
+	}
+}
+
+// TestEndToEndDeliversBeforeExit checks that at stdin EOF everything already
+// written reaches the peer before gopeer exits.
+func TestEndToEndDeliversBeforeExit(t *testing.T) {
+	p := connectPair(t, "FLUSH1", "")
+	const n = 500
+	var in bytes.Buffer
+	for i := range n {
+		b, _ := json.Marshal(map[string]string{"text": fmt.Sprintf("message %d %s", i, strings.Repeat("x", 1000))})
+		in.Write(append(b, '\n'))
+	}
+	if _, err := p.host.stdin.Write(in.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	p.host.stdin.Close()
+	for i := range n {
+		want := fmt.Sprintf("message %d ", i)
+		if got := p.guest.event("message")["text"]; !strings.HasPrefix(got, want) {
+			t.Fatalf("message %d: got %q", i, abbreviate(got))
+		}
+	}
+	if code := p.host.wait(); code != exitOK {
+		t.Errorf("host exit status %d, want 0", code)
+	}
+	p.guest.event("closed")
+	if code := p.guest.wait(); code != exitOK {
+		t.Errorf("joiner exit status %d, want 0", code)
+	}
+}
+
+// TestEndToEndPlainLineMode checks the non-JSON line mode: stdin lines out,
+// received messages on stdout, sanitized so no escape sequence reaches a
+// terminal.
+func TestEndToEndPlainLineMode(t *testing.T) {
+	board := startTestBoard(t)
+	common := []string{"-ice", "none", "-db", board}
+	host := startGopeer(t, nil, append(common, "-json", "-host", "-room", "PLAIN1")...)
+	host.event("room")
+	guest := startGopeer(t, nil, append(common, "-join", "PLAIN1")...)
+	host.event("connected")
+
+	host.send("\x1b[2Jwiped?")
+	if got, want := guest.line(), "␛[2Jwiped?"; got != want {
+		t.Errorf("plain line mode printed %q, want %q", got, want)
+	}
+	if _, err := io.WriteString(guest.stdin, "hi from a pipe\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := host.event("message")["text"]; got != "hi from a pipe" {
+		t.Errorf("host received %q", got)
+	}
+	host.stdin.Close()
+	if code := guest.wait(); code != exitOK {
+		t.Errorf("joiner exit status %d after the host left, want 0", code)
+	}
+	if !strings.Contains(guest.stderr.String(), "peer left") {
+		t.Errorf("joiner stderr does not say the peer left:\n%s", guest.stderr.String())
+	}
+}
+
+func TestEndToEndWrongPassword(t *testing.T) {
+	board := startTestBoard(t)
+	common := []string{"-json", "-ice", "none", "-db", board}
+	host := startGopeer(t, []string{"GOPEER_PASSWORD=right"}, append(common, "-host", "-room", "PWD123")...)
+	host.event("room")
+	before := boardRoot(t, board)
+
+	guest := startGopeer(t, []string{"GOPEER_PASSWORD=wrong"}, append(common, "-join", "PWD123")...)
+	ev := guest.event("error")
+	if ev["kind"] != "wrong_password" || !strings.Contains(ev["message"], "wrong password") {
+		t.Errorf("joiner error event %v, want kind wrong_password", ev)
+	}
+	if code := guest.wait(); code != exitWrongPassword {
+		t.Errorf("joiner exit status %d, want %d", code, exitWrongPassword)
+	}
+	if after := boardRoot(t, board); after != before {
+		t.Errorf("board changed by a wrong-password join:\nbefore %s\nafter  %s", before, after)
+	}
+
+	// The host is still waiting, and cleans the room up when stopped.
+	if err := host.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	host.event("error")
+	host.wait()
+	if root := boardRoot(t, board); root != "null" {
+		t.Errorf("board after the host stopped holds %s, want nothing", root)
+	}
+}
+
+// TestEndToEndStrangerAnswer: garbage in the answer slot neither kills the
+// host (pypeer's weakness) nor keeps the real joiner out.
+func TestEndToEndStrangerAnswer(t *testing.T) {
+	board := startTestBoard(t)
+	common := []string{"-json", "-ice", "none", "-db", board}
+	host := startGopeer(t, nil, append(common, "-host", "-room", "STRNG1")...)
+	host.event("room")
+
+	req, _ := http.NewRequest(http.MethodPut, board+"/rooms/STRNG1/answer.json",
+		strings.NewReader(`{"payload":"gAAAAABnot-a-real-token==","timestamp":1}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ev := host.event("warning"); !strings.Contains(ev["message"], "ignored an answer") {
+		t.Errorf("host warning %v", ev)
+	}
+
+	guest := startGopeer(t, nil, append(common, "-join", "STRNG1")...)
+	host.event("connected")
+	guest.event("connected")
+}
+
+func TestEndToEndBoardUnreachable(t *testing.T) {
+	// Nothing listens on port 9 of loopback: the board is unreachable.
+	p := startGopeer(t, nil, "-json", "-ice", "none", "-db", "http://127.0.0.1:9", "-join", "ABC123", "-timeout", "20s")
+	ev := p.event("error")
+	if ev["kind"] != "board" || !strings.Contains(ev["message"], "http://127.0.0.1:9") {
+		t.Errorf("error event %v, want kind board naming the URL", ev)
+	}
+	if code := p.wait(); code != exitFailure {
+		t.Errorf("exit status %d, want %d", code, exitFailure)
+	}
+}
+
+func TestEndToEndUsage(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-join", "ABC12"}, "not a room code"},
+		{[]string{"-join", "ABC/../"}, "not a room code"},
+		{[]string{"-host", "-join", "ABC123"}, "choose one of"},
+		{[]string{"-room", "ABC123"}, "-room goes with -host"},
+		{[]string{"-host", "-ice", "http://x"}, "not a stun: or turn: URL"},
+		{[]string{"-nosuchflag"}, "flag provided but not defined"},
+		{[]string{}, "choose -host or -join"},
+	}
+	for _, c := range cases {
+		p := startGopeer(t, nil, c.args...)
+		if code := p.wait(); code != exitUsage {
+			t.Errorf("%v: exit status %d, want %d", c.args, code, exitUsage)
+		}
+		if !strings.Contains(p.stderr.String(), c.want) {
+			t.Errorf("%v: stderr %q, want it to mention %q", c.args, p.stderr.String(), c.want)
+		}
+	}
+}
+
+// BenchmarkConnect measures the time from starting a host to both sides
+// connected, through gopeer's board on loopback, and reports the median.
+func BenchmarkConnect(b *testing.B) {
+	board := startTestBoard(b)
+	var times []time.Duration
+	for i := 0; b.Loop(); i++ {
+		room := fmt.Sprintf("BEN%03d", i%1000)
+		common := []string{"-json", "-ice", "none", "-db", board}
+		start := time.Now()
+		host := startGopeer(b, nil, append(common, "-host", "-room", room)...)
+		host.event("room")
+		guest := startGopeer(b, nil, append(common, "-join", room)...)
+		host.event("connected")
+		guest.event("connected")
+		times = append(times, time.Since(start))
+		host.stdin.Close()
+		guest.stdin.Close()
+		host.wait()
+		guest.wait()
+	}
+	b.ReportMetric(float64(median(times).Microseconds())/1000, "ms/connect-median")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func abbreviate(s string) string {
+	if len(s) > 80 {
+		return fmt.Sprintf("%s… (%d bytes)", s[:60], len(s))
+	}
+	return s
+}

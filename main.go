@@ -1,0 +1,437 @@
+// Command gopeer is a terminal peer-to-peer chat. Two people meet through a
+// six-character room code and an optional password; their terminals swap
+// encrypted WebRTC offers through a board (a Firebase Realtime Database, or
+// gopeer's own), then talk directly over an encrypted data channel. It speaks
+// pypeer's protocol, so a gopeer user can chat with a pypeer user.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	ossignal "os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pion/logging"
+	"golang.org/x/term"
+)
+
+// defaultBoardURL is pypeer's public board, so both programs meet there.
+const defaultBoardURL = "https://liminalport-default-rtdb.firebaseio.com/"
+
+// Exit statuses: scripts rely on them.
+const (
+	exitOK            = 0
+	exitFailure       = 1
+	exitUsage         = 2
+	exitWrongPassword = 3
+	exitInterrupted   = 130
+)
+
+const (
+	defaultTimeout = 180 * time.Second // pypeer's wait for an offer or an answer
+	gatherTimeout  = 5 * time.Second
+	drainTimeout   = 30 * time.Second
+	maxPasswordLen = 4096
+)
+
+const usage = `Usage:
+    gopeer                      ask whether to host or join (on a terminal)
+    gopeer -host [-room CODE]   create a room and wait for a peer
+    gopeer -join CODE           join a room
+    gopeer -serve ADDR          run a board (signaling server) on ADDR
+
+Options:
+    -db URL             Board to meet on. Default: $PYPEER_URL, else pypeer's
+                        public board.
+    -ice URLS           Comma-separated stun: and turn: URLs, or "none".
+                        Default: pypeer's Google STUN servers.
+    -timeout DURATION   How long to wait for the peer. Default: 3m.
+    -password-file FILE Read the room password from the first line of FILE.
+    -json               Line mode with JSON events on stdout and JSON input
+                        lines like {"text":"hi"} on stdin.
+
+The password is asked at a hidden prompt on a terminal; otherwise it comes
+from -password-file or $GOPEER_PASSWORD. It may be empty, as in pypeer.
+
+When stdin is not a terminal, each stdin line is a message and each received
+message is a stdout line. Exit status: 0 done, 1 failed, 2 usage, 3 wrong
+password.
+
+Examples:
+    $ gopeer -host
+    $ gopeer -join K7P2M0
+    $ gopeer -serve 127.0.0.1:8765 &
+    $ gopeer -host -db http://127.0.0.1:8765
+`
+
+// options are the parsed command line.
+type options struct {
+	host, janitor   bool
+	join, serve     string
+	room, db, ice   string
+	passwordFile    string
+	timeout         time.Duration
+	json            bool
+	dbFromUserInput bool
+}
+
+// env is the process's outside world, passed in so tests can run gopeer in
+// process with their own.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	stdinFd        int // -1 when stdin is not a file
+	isTerminal     bool
+}
+
+func main() {
+	ctx, stop := ossignal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	e := env{
+		stdin:   os.Stdin,
+		stdout:  os.Stdout,
+		stderr:  os.Stderr,
+		getenv:  os.Getenv,
+		stdinFd: int(os.Stdin.Fd()),
+	}
+	e.isTerminal = term.IsTerminal(e.stdinFd) && term.IsTerminal(int(os.Stdout.Fd()))
+	code := run(ctx, os.Args[1:], e)
+	stop()
+	os.Exit(code)
+}
+
+// run is gopeer from flags to exit status.
+func run(ctx context.Context, args []string, e env) int {
+	opts, err := parseFlags(args, e)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, usage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "gopeer: %v\n", err)
+		fmt.Fprintf(e.stderr, "Run gopeer -h for usage.\n")
+		return exitUsage
+	}
+	switch {
+	case opts.serve != "":
+		return runServe(ctx, opts, e)
+	case opts.janitor:
+		fmt.Fprintln(e.stderr, "gopeer: -janitor is not built yet")
+		return exitUsage
+	}
+	return runChat(ctx, opts, e)
+}
+
+// parseFlags parses and checks the command line.
+func parseFlags(args []string, e env) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("gopeer", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.BoolVar(&o.host, "host", false, "")
+	fs.StringVar(&o.join, "join", "", "")
+	fs.StringVar(&o.serve, "serve", "", "")
+	fs.BoolVar(&o.janitor, "janitor", false, "")
+	fs.StringVar(&o.room, "room", "", "")
+	fs.StringVar(&o.db, "db", "", "")
+	fs.StringVar(&o.ice, "ice", strings.Join(defaultICE, ","), "")
+	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "")
+	fs.StringVar(&o.passwordFile, "password-file", "", "")
+	fs.BoolVar(&o.json, "json", false, "")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	modes := 0
+	for _, on := range []bool{o.host, o.join != "", o.serve != "", o.janitor} {
+		if on {
+			modes++
+		}
+	}
+	switch {
+	case modes > 1:
+		return o, errors.New("choose one of -host, -join, -serve and -janitor")
+	case o.room != "" && !o.host:
+		return o, errors.New("-room goes with -host")
+	case o.timeout <= 0:
+		return o, errors.New("-timeout must be positive, like 3m or 90s")
+	case modes == 0 && (o.json || !e.isTerminal):
+		return o, errors.New("choose -host or -join CODE (the interactive menu needs a terminal)")
+	}
+	var err error
+	if o.join != "" {
+		if o.join, err = normalizeRoomCode(o.join); err != nil {
+			return o, err
+		}
+	}
+	if o.room != "" {
+		if o.room, err = normalizeRoomCode(o.room); err != nil {
+			return o, err
+		}
+	}
+	if o.db == "" {
+		o.db = e.getenv("PYPEER_URL")
+	}
+	o.dbFromUserInput = o.db != ""
+	if o.db == "" {
+		o.db = defaultBoardURL
+	}
+	if _, err := parseICEServers(o.ice, e.getenv); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// runServe runs a board until interrupted.
+func runServe(ctx context.Context, o options, e env) int {
+	ln, err := net.Listen("tcp", o.serve)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "gopeer: cannot serve on %s: %v\n", o.serve, err)
+		return exitFailure
+	}
+	fmt.Fprintln(e.stdout, listenURL(ln.Addr()))
+	if err := serveBoard(ctx, ln, newBoard(boardOptions{})); err != nil {
+		fmt.Fprintf(e.stderr, "gopeer: board: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// listenURL is the base URL clients use for a listening address; a wildcard
+// address is shown as loopback, which always reaches it.
+func listenURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String()
+	}
+	ip := tcp.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return "http://" + net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
+}
+
+// runChat hosts or joins a room, then chats.
+func runChat(ctx context.Context, o options, e env) int {
+	out := &jsonOrText{w: e.stdout, json: o.json}
+	ui := &lineUI{stderr: e.stderr, out: out, o: o}
+	if !o.host && o.join == "" {
+		choice, err := askHostOrJoin(e)
+		if err != nil {
+			return ui.fail(err)
+		}
+		o.host, o.join = choice.host, choice.join
+	}
+	password, err := readPassword(o, e)
+	if err != nil {
+		return ui.fail(err)
+	}
+	board, err := newBoardClient(o.db, nil)
+	if err != nil {
+		return ui.fail(&failure{kind: kindUsage, msg: "-db: " + err.Error()})
+	}
+	ice, _ := parseICEServers(o.ice, e.getenv)
+	flow := &roomFlow{
+		board:  board,
+		api:    newAPI(pionLogs(e)),
+		peer:   peerConfig{iceServers: ice, gatherTimeout: gatherTimeout},
+		events: ui,
+		now:    time.Now,
+	}
+	setupCtx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	var link *peerLink
+	if o.host {
+		code := o.room
+		if code == "" {
+			if code, err = newRoomCode(); err != nil {
+				return ui.fail(err)
+			}
+		}
+		link, err = flow.host(setupCtx, code, password, o.room != "")
+	} else {
+		link, err = flow.join(setupCtx, o.join, password)
+	}
+	if err != nil {
+		return ui.fail(err)
+	}
+	ui.status("connected (" + link.remoteCandidateType() + " path)")
+	out.connected()
+	if e.isTerminal && !o.json {
+		err = runTermChat(ctx, link, e)
+	} else {
+		err = (&lineChat{link: link, in: e.stdin, out: out, status: ui.status, warn: ui.warn}).run(ctx)
+	}
+	if err != nil {
+		return ui.fail(err)
+	}
+	return exitOK
+}
+
+// runTermChat puts the terminal in raw mode for the chat and always restores it.
+func runTermChat(ctx context.Context, link *peerLink, e env) (err error) {
+	state, err := term.MakeRaw(e.stdinFd)
+	if err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	defer func() {
+		_ = term.Restore(e.stdinFd, state)
+		if p := recover(); p != nil {
+			panic(p)
+		}
+	}()
+	t := term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{e.stdin, e.stdout}, "> ")
+	if w, h, err := term.GetSize(e.stdinFd); err == nil {
+		_ = t.SetSize(w, h)
+	}
+	return (&termChat{link: link, term: t}).run(ctx)
+}
+
+// hostOrJoin is the answer to the start menu.
+type hostOrJoin struct {
+	host bool
+	join string
+}
+
+// askHostOrJoin is the start menu on a terminal.
+func askHostOrJoin(e env) (hostOrJoin, error) {
+	r := bufio.NewReader(io.LimitReader(e.stdin, 1<<10))
+	fmt.Fprint(e.stderr, "gopeer: peer-to-peer chat\n  h) host a room\n  j) join a room\nChoice [h/j]: ")
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return hostOrJoin{}, &failure{kind: kindCancelled, msg: "cancelled"}
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "h", "host":
+		return hostOrJoin{host: true}, nil
+	case "j", "join":
+		fmt.Fprint(e.stderr, "Room code: ")
+		line, err = r.ReadString('\n')
+		if err != nil {
+			return hostOrJoin{}, &failure{kind: kindCancelled, msg: "cancelled"}
+		}
+		code, err := normalizeRoomCode(line)
+		if err != nil {
+			return hostOrJoin{}, &failure{kind: kindUsage, msg: err.Error()}
+		}
+		return hostOrJoin{join: code}, nil
+	}
+	return hostOrJoin{}, &failure{kind: kindUsage, msg: "answer h to host or j to join"}
+}
+
+// readPassword gets the room password: from -password-file, else
+// $GOPEER_PASSWORD, else a hidden prompt on a terminal, else none. It is
+// trimmed, as pypeer trims it, so both derive the same key.
+func readPassword(o options, e env) (string, error) {
+	switch {
+	case o.passwordFile != "":
+		f, err := os.Open(o.passwordFile)
+		if err != nil {
+			return "", &failure{kind: kindUsage, msg: "-password-file: " + err.Error()}
+		}
+		defer f.Close()
+		line, err := bufio.NewReader(io.LimitReader(f, maxPasswordLen)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", &failure{kind: kindUsage, msg: "-password-file: " + err.Error()}
+		}
+		return strings.TrimSpace(line), nil
+	case e.getenv("GOPEER_PASSWORD") != "":
+		return strings.TrimSpace(e.getenv("GOPEER_PASSWORD")), nil
+	case e.isTerminal && !o.json:
+		fmt.Fprint(e.stderr, "Password (optional, hidden): ")
+		pw, err := term.ReadPassword(e.stdinFd)
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", &failure{kind: kindCancelled, msg: "cancelled"}
+		}
+		return strings.TrimSpace(string(pw)), nil
+	}
+	return "", nil
+}
+
+// lineUI reports progress on stderr, and events on stdout with -json.
+type lineUI struct {
+	mu     sync.Mutex
+	stderr io.Writer
+	out    *jsonOrText
+	o      options
+}
+
+func (u *lineUI) status(msg string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	fmt.Fprintf(u.stderr, "gopeer: %s\n", msg)
+}
+
+func (u *lineUI) warn(msg string) {
+	u.mu.Lock()
+	fmt.Fprintf(u.stderr, "gopeer: warning: %s\n", msg)
+	u.mu.Unlock()
+	u.out.warning(msg)
+}
+
+func (u *lineUI) roomPosted(code string) {
+	join := "gopeer -join " + code
+	if u.o.dbFromUserInput {
+		join += " -db " + boardURLForDisplay(u.o.db)
+	}
+	u.status("room " + code + " is ready; the other person runs: " + join)
+	u.out.room(code)
+}
+
+// fail reports err as one line (and a JSON error event) and picks the exit status.
+func (u *lineUI) fail(err error) int {
+	var f *failure
+	if !errors.As(err, &f) {
+		f = &failure{kind: kindConnection, msg: err.Error(), err: err}
+	}
+	msg := f.msg
+	if f.kind == kindBoard && !u.o.dbFromUserInput {
+		msg += "; no internet? run your own board: gopeer -serve 127.0.0.1:8765, then use -db http://127.0.0.1:8765 on both sides"
+	}
+	u.out.failed(f.kind, msg)
+	fmt.Fprintf(u.stderr, "gopeer: %s\n", msg)
+	switch f.kind {
+	case kindUsage:
+		return exitUsage
+	case kindWrongPassword:
+		return exitWrongPassword
+	case kindCancelled:
+		return exitInterrupted
+	}
+	return exitFailure
+}
+
+// boardURLForDisplay drops the query string, where secrets travel.
+func boardURLForDisplay(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i]
+	}
+	return u
+}
+
+// pionLogs sends pion's own logs to stderr only when $GOPEER_DEBUG is set:
+// they would scramble the terminal chat, and at debug level they hold ICE
+// credentials.
+func pionLogs(e env) logging.LoggerFactory {
+	f := logging.NewDefaultLoggerFactory()
+	f.Writer = io.Discard
+	if e.getenv("GOPEER_DEBUG") != "" {
+		f.Writer = e.stderr
+	}
+	return f
+}

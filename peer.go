@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+)
+
+// Wire constants of pypeer's data channel (PROTOCOL.md section 5).
+const (
+	chatLabel    = "chat"
+	pingText     = "__ping__"
+	pingInterval = 15 * time.Second
+
+	// maxMessageBytes is the largest chat message gopeer sends: aiortc advertises
+	// a=max-message-size:65536, and pion refuses anything over the remote's limit.
+	maxMessageBytes = 65536
+
+	// sendHighWater bounds what waits in the SCTP send buffer, so a fast writer
+	// (a big paste, a script) blocks instead of queueing without limit.
+	sendHighWater = 1 << 20
+	sendLowWater  = 256 << 10
+
+	// incomingQueue bounds messages received but not yet shown; when it is full,
+	// pion's read loop waits, and SCTP flow control slows the peer down.
+	incomingQueue = 256
+)
+
+// defaultICE is pypeer's STUN list, so NAT traversal behaves the same on both.
+var defaultICE = []string{
+	"stun:stun.l.google.com:19302",
+	"stun:stun1.l.google.com:19302",
+	"stun:stun2.l.google.com:19302",
+	"stun:stun.l.google.com:19305",
+}
+
+// parseICEServers turns the -ice flag into pion's configuration. "none" means no
+// ICE servers: host candidates only. TURN credentials come from the environment
+// (getenv), never from a flag value.
+func parseICEServers(spec string, getenv func(string) string) ([]webrtc.ICEServer, error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "none" || spec == "" {
+		return nil, nil
+	}
+	var servers []webrtc.ICEServer
+	for _, u := range strings.Split(spec, ",") {
+		u = strings.TrimSpace(u)
+		switch {
+		case strings.HasPrefix(u, "stun:"), strings.HasPrefix(u, "stuns:"):
+			servers = append(servers, webrtc.ICEServer{URLs: []string{u}})
+		case strings.HasPrefix(u, "turn:"), strings.HasPrefix(u, "turns:"):
+			servers = append(servers, webrtc.ICEServer{
+				URLs:       []string{u},
+				Username:   getenv("GOPEER_TURN_USERNAME"),
+				Credential: getenv("GOPEER_TURN_PASSWORD"),
+			})
+		default:
+			return nil, fmt.Errorf("-ice: %q is not a stun: or turn: URL (or use -ice none)", u)
+		}
+	}
+	return servers, nil
+}
+
+// peerConfig is what every peer connection of a run shares.
+type peerConfig struct {
+	iceServers    []webrtc.ICEServer
+	gatherTimeout time.Duration // cap on ICE gathering: unreachable STUN must not stall a room
+}
+
+// newAPI builds pion's API with gopeer's settings.
+func newAPI(logs logging.LoggerFactory) *webrtc.API {
+	se := webrtc.SettingEngine{LoggerFactory: logs}
+	// pypeer never sends mDNS candidates, and gopeer does not need them: keep
+	// multicast queries off the network.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// Two peers on a machine with nothing but loopback (an offline laptop, a
+	// fresh network namespace) can only meet there; elsewhere loopback
+	// candidates would only leak into the SDP and waste checks.
+	se.SetIncludeLoopbackCandidate(onlyLoopback())
+	// pypeer ends a session on "disconnected"; gopeer waits a little longer for
+	// a blip to pass but still reports a dead peer within ten seconds.
+	se.SetICETimeouts(5*time.Second, 5*time.Second, 2*time.Second)
+	se.SetSTUNGatherTimeout(3 * time.Second)
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
+}
+
+// onlyLoopback reports whether no interface but loopback is up with an address.
+func onlyLoopback() bool {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return true
+	}
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.IsGlobalUnicast() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// gatherLocal sets desc as the local description and waits for ICE gathering,
+// at most gatherTimeout, so the whole SDP can be posted at once: pypeer does
+// not trickle.
+func gatherLocal(ctx context.Context, pc *webrtc.PeerConnection, desc webrtc.SessionDescription, gatherTimeout time.Duration) (string, error) {
+	done := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(desc); err != nil {
+		return "", fmt.Errorf("set local description: %w", err)
+	}
+	timer := time.NewTimer(gatherTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C: // post what was found: host candidates come first and fast
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	sdp := pc.LocalDescription().SDP
+	if !strings.Contains(sdp, "a=candidate:") {
+		return "", errors.New("no network address to offer the peer: is a network interface up?")
+	}
+	return sdp, nil
+}
+
+// peerMessage is one message from the peer's data channel.
+type peerMessage struct {
+	text   string
+	binary bool
+}
+
+// peerLink is an open data channel to the peer and the connection under it.
+type peerLink struct {
+	pc *webrtc.PeerConnection
+	dc *webrtc.DataChannel
+
+	incoming chan peerMessage
+	opened   chan struct{}
+	closed   chan struct{}
+	lowWater chan struct{}
+
+	mu     sync.Mutex
+	reason error // why the link ended: errPeerLeft or errConnectionLost
+	once   sync.Once
+	open   sync.Once
+}
+
+var (
+	errPeerLeft       = errors.New("peer left")
+	errConnectionLost = errors.New("connection to the peer was lost")
+)
+
+func newPeerLink(pc *webrtc.PeerConnection) *peerLink {
+	l := &peerLink{
+		pc:       pc,
+		incoming: make(chan peerMessage, incomingQueue),
+		opened:   make(chan struct{}),
+		closed:   make(chan struct{}),
+		lowWater: make(chan struct{}, 1),
+	}
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		switch s {
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateDisconnected:
+			l.end(errConnectionLost)
+		case webrtc.PeerConnectionStateClosed:
+			l.end(errPeerLeft)
+		}
+	})
+	return l
+}
+
+// attach wires the chat channel's callbacks to the link.
+func (l *peerLink) attach(dc *webrtc.DataChannel) {
+	l.mu.Lock()
+	l.dc = dc
+	l.mu.Unlock()
+	dc.SetBufferedAmountLowThreshold(sendLowWater)
+	dc.OnBufferedAmountLow(func() {
+		select {
+		case l.lowWater <- struct{}{}:
+		default:
+		}
+	})
+	dc.OnOpen(func() { l.open.Do(func() { close(l.opened) }) })
+	dc.OnClose(func() { l.end(errPeerLeft) })
+	dc.OnMessage(func(m webrtc.DataChannelMessage) {
+		if m.IsString && string(m.Data) == pingText {
+			return
+		}
+		select {
+		case l.incoming <- peerMessage{text: string(m.Data), binary: !m.IsString}:
+		case <-l.closed:
+		}
+	})
+}
+
+// end records why the link ended, once.
+func (l *peerLink) end(reason error) {
+	l.once.Do(func() {
+		l.mu.Lock()
+		l.reason = reason
+		l.mu.Unlock()
+		close(l.closed)
+	})
+}
+
+// err reports why the link ended.
+func (l *peerLink) err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reason
+}
+
+// waitOpen waits for the data channel to open, the link to fail, or ctx.
+func (l *peerLink) waitOpen(ctx context.Context) error {
+	select {
+	case <-l.opened:
+		return nil
+	case <-l.closed:
+		return l.err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// keepAlive sends pypeer's __ping__ until the link ends.
+func (l *peerLink) keepAlive() {
+	t := time.NewTicker(pingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			_ = l.dc.SendText(pingText)
+		case <-l.closed:
+			return
+		}
+	}
+}
+
+// send sends one chat message, waiting while too much is already in flight.
+func (l *peerLink) send(ctx context.Context, text string) error {
+	if len(text) > maxMessageBytes {
+		return fmt.Errorf("message is %d bytes; the most a peer accepts is %d", len(text), maxMessageBytes)
+	}
+	for l.dc.BufferedAmount() > sendHighWater {
+		select {
+		case <-l.lowWater:
+		case <-l.closed:
+			return l.err()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return l.dc.SendText(text)
+}
+
+// drain waits until everything sent has been acknowledged by the peer's SCTP
+// stack, so closing now loses nothing.
+func (l *peerLink) drain(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for l.dc.BufferedAmount() > 0 {
+		select {
+		case <-t.C:
+		case <-l.closed:
+			return l.err()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// close ends the session: the channel first, so the peer sees a clean close
+// after the last message, then the connection.
+func (l *peerLink) close() {
+	l.end(errPeerLeft)
+	if l.dc != nil {
+		_ = l.dc.Close()
+	}
+	_ = l.pc.Close()
+}
+
+// remoteCandidateType reports the kind of path in use (host, srflx, prflx or
+// relay), for /info and status lines.
+func (l *peerLink) remoteCandidateType() string {
+	sctp := l.pc.SCTP()
+	if sctp == nil || sctp.Transport() == nil || sctp.Transport().ICETransport() == nil {
+		return "unknown"
+	}
+	pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Remote == nil {
+		return "unknown"
+	}
+	return pair.Remote.Typ.String()
+}

@@ -1,0 +1,971 @@
+package main
+
+// This file is the client for "the board": a Firebase Realtime Database
+// reached over its REST API, or gopeer's own server speaking the same
+// dialect (PROTOCOL.md sections 1, 4 and 7). It reads and writes values at
+// paths such as rooms/ABC123/offer and follows a path as a server-sent event
+// stream, keeping a local copy of the subtree in step with the board.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math/rand/v2"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+const (
+	// streamMaxLine bounds one SSE line and one event's data. Room values
+	// are a few kilobytes of sealed SDP, so a megabyte is generous while
+	// still stopping a hostile or broken board from exhausting memory.
+	streamMaxLine = 1 << 20
+
+	// streamIdle is how long a stream may stay silent before it is presumed
+	// dead. Firebase sends a keep-alive every 30 s and long streams can break
+	// without a FIN, so two missed keep-alives plus slack mean "reconnect".
+	streamIdle = 75 * time.Second
+
+	// boardRequestTimeout bounds every non-stream request, so a wedged board
+	// cannot hang the UI.
+	boardRequestTimeout = 10 * time.Second
+
+	// boardMaxBody and boardMaxErrorBody bound how much of a response is
+	// read: values are small, and error bodies are one short sentence.
+	boardMaxBody      = 1 << 20
+	boardMaxErrorBody = 4 << 10
+
+	// boardMaxMessage bounds the server text kept in a boardError, which
+	// ends up on the user's terminal.
+	boardMaxMessage = 200
+
+	// boardMaxRedirects bounds redirects: Firebase redirects a stream once,
+	// to the database's current host; a chain means something is wrong.
+	boardMaxRedirects = 5
+
+	// boardBackoffMin and boardBackoffMax shape reconnect delays: quick
+	// enough that a blip goes unnoticed, slow enough not to hammer a board
+	// that is down.
+	boardBackoffMin = 250 * time.Millisecond
+	boardBackoffMax = 5 * time.Second
+)
+
+var (
+	// errStopWatch may be returned by a watch callback to end the watch
+	// with a nil error once it has seen what it was waiting for.
+	errStopWatch = errors.New("stop watching")
+
+	// errStreamLineTooLong reports an SSE line or event beyond the limit.
+	errStreamLineTooLong = errors.New("board stream line too long")
+
+	// Reasons a stream ended; watch reconnects after each of them and
+	// passes it to onReconnect.
+	errStreamEnded       = errors.New("board closed the stream")
+	errStreamIdle        = errors.New("board stream went silent")
+	errStreamCancelled   = errors.New("board cancelled the stream")
+	errStreamAuthRevoked = errors.New("board revoked the stream's credential")
+
+	// errBoardNotStream means the board answered a stream request with
+	// something other than an event stream: not a Firebase-compatible board.
+	errBoardNotStream = errors.New("board did not answer with an event stream")
+
+	// errBoardRedirect means a redirect was refused: too many, or one that
+	// would send the credential in the query over plain http.
+	errBoardRedirect = errors.New("board redirect refused")
+
+	// errBoardTooLarge means a response exceeded boardMaxBody.
+	errBoardTooLarge = errors.New("board response too large")
+)
+
+// boardClient talks to one board. It is safe for concurrent use: nothing in
+// it changes after newBoardClient returns (tests shorten the durations
+// before first use).
+type boardClient struct {
+	base     *url.URL   // scheme, host and path; never a query
+	rawQuery string     // the base URL's query, sent with every request
+	query    url.Values // rawQuery parsed, to restore it across redirects
+	hc       *http.Client
+
+	timeout    time.Duration // per non-stream request
+	backoffMin time.Duration // first reconnect delay
+	backoffMax time.Duration // largest reconnect delay
+}
+
+// newBoardClient checks and normalises base, an http or https URL whose
+// query (for example "?auth=SECRET") is added to every request. Auth travels
+// in the query rather than a header because Go drops Authorization on a
+// redirect to another host, and Firebase redirects streams. A nil hc means a
+// client with connection-level timeouts but no overall timeout, which would
+// cut streams.
+func newBoardClient(base string, hc *http.Client) (*boardClient, error) {
+	u, err := boardParseBase(base)
+	if err != nil {
+		return nil, err
+	}
+	query, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, boardBaseError(base, "its query string is malformed")
+	}
+	if hc == nil {
+		hc = boardDefaultHTTPClient()
+	}
+	c := &boardClient{
+		rawQuery:   u.RawQuery,
+		query:      query,
+		timeout:    boardRequestTimeout,
+		backoffMin: boardBackoffMin,
+		backoffMax: boardBackoffMax,
+	}
+	u.RawQuery = ""
+	c.base = u
+	// A copy, so the caller's client keeps its own redirect policy.
+	own := *hc
+	own.CheckRedirect = c.checkRedirect(hc.CheckRedirect)
+	c.hc = &own
+	return c, nil
+}
+
+// boardParseBase parses and validates a board URL, stripping trailing
+// slashes so paths can be appended with a single '/'.
+func boardParseBase(base string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(base))
+	switch {
+	case err != nil:
+		return nil, boardBaseError(base, "it does not parse")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, boardBaseError(base, "the scheme must be http or https")
+	case u.Opaque != "" || u.Hostname() == "":
+		return nil, boardBaseError(base, "it has no host")
+	case u.User != nil:
+		return nil, boardBaseError(base, "credentials belong in the query (?auth=SECRET), not before the host")
+	case strings.Contains(base, "#"):
+		return nil, boardBaseError(base, "it has a #fragment")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// boardBaseError explains a rejected board URL without echoing its query,
+// which may hold a secret.
+func boardBaseError(base, why string) error {
+	shown, _, _ := strings.Cut(strings.TrimSpace(base), "?")
+	shown, _, _ = strings.Cut(shown, "#")
+	if u, err := url.Parse(shown); err == nil && u.User != nil {
+		u.User = nil
+		shown = u.String()
+	}
+	return fmt.Errorf("invalid board URL %q: %s; want an http or https URL such as "+
+		"https://NAME.firebaseio.com or http://127.0.0.1:8765, optionally with ?auth=SECRET", shown, why)
+}
+
+// boardDefaultHTTPClient bounds each phase of connecting so an unreachable
+// board fails fast, but sets no overall Timeout because streams live for
+// hours.
+func boardDefaultHTTPClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          10,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 15 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}}
+}
+
+// checkRedirect returns the redirect policy: a bounded chain, no downgrade
+// from https to http (the query carries the credential), and the base
+// query restored when the new Location dropped it. prev, the caller's own
+// policy, still gets the last word.
+func (c *boardClient) checkRedirect(prev func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) > boardMaxRedirects {
+			return fmt.Errorf("%w: more than %d redirects", errBoardRedirect, boardMaxRedirects)
+		}
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("%w: from https to %s", errBoardRedirect, req.URL.Scheme)
+		}
+		boardKeepQuery(req.URL, c.query)
+		if prev != nil {
+			return prev(req, via)
+		}
+		return nil
+	}
+}
+
+// boardKeepQuery adds to u every parameter of want that u lacks, leaving
+// u's query untouched when nothing is missing.
+func boardKeepQuery(u *url.URL, want url.Values) {
+	if len(want) == 0 {
+		return
+	}
+	q := u.Query()
+	added := false
+	for k, vs := range want {
+		if !q.Has(k) {
+			q[k] = vs
+			added = true
+		}
+	}
+	if added {
+		u.RawQuery = q.Encode()
+	}
+}
+
+// String returns the base URL without its query, so it is safe to print.
+func (c *boardClient) String() string {
+	return boardRedact(c.base)
+}
+
+// boardRedact renders u without the parts that may hold secrets.
+func boardRedact(u *url.URL) string {
+	shown := *u
+	shown.User = nil
+	shown.RawQuery = ""
+	shown.ForceQuery = false
+	shown.Fragment = ""
+	shown.RawFragment = ""
+	return shown.String()
+}
+
+// boardCleanPath trims slashes from a board path and rejects keys Firebase
+// would refuse, so a bad room ID fails here, clearly, and "../" can never
+// escape the base path.
+func boardCleanPath(path string) (string, error) {
+	p := strings.Trim(path, "/")
+	if p == "" {
+		return "", nil
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "" || strings.ContainsAny(seg, ".$#[]") || strings.ContainsFunc(seg, unicode.IsControl) {
+			return "", fmt.Errorf("invalid board path %q: keys must be non-empty and contain none of . $ # [ ] or control characters", path)
+		}
+	}
+	return p, nil
+}
+
+// endpoint returns the REST URL of path: BASE/path.json?QUERY.
+func (c *boardClient) endpoint(path string) (*url.URL, error) {
+	p, err := boardCleanPath(path)
+	if err != nil {
+		return nil, err
+	}
+	u := *c.base
+	u.Path = c.base.Path + "/" + p + ".json"
+	u.RawPath = ""
+	u.RawQuery = c.rawQuery
+	return &u, nil
+}
+
+// get returns the value at path, "null" when nothing is there.
+func (c *boardClient) get(ctx context.Context, path string) (json.RawMessage, error) {
+	return c.do(ctx, http.MethodGet, path, nil, true)
+}
+
+// put replaces the value at path with v encoded as JSON.
+func (c *boardClient) put(ctx context.Context, path string, v any) error {
+	return c.write(ctx, http.MethodPut, path, v)
+}
+
+// patch updates the children of path named by v's keys (which may be
+// multi-segment paths; null deletes), leaving the others alone.
+func (c *boardClient) patch(ctx context.Context, path string, v any) error {
+	return c.write(ctx, http.MethodPatch, path, v)
+}
+
+// delete removes the value at path.
+func (c *boardClient) delete(ctx context.Context, path string) error {
+	_, err := c.do(ctx, http.MethodDelete, path, nil, false)
+	return err
+}
+
+// write sends v as the JSON body of a PUT or PATCH.
+func (c *boardClient) write(ctx context.Context, method, path string, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%s %s: encoding the value: %w", method, path, err)
+	}
+	_, err = c.do(ctx, method, path, body, false)
+	return err
+}
+
+// do sends one bounded request. Only a GET's value is read and checked: a
+// write that the board accepted has succeeded whatever it echoes back.
+func (c *boardClient) do(ctx context.Context, method, path string, body []byte, wantValue bool) (json.RawMessage, error) {
+	u, err := c.endpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: cannot build the request", method, boardRedact(u))
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, boardNetError(method, u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, boardStatusError(method, u, resp)
+	}
+	if !wantValue {
+		// Drain what is small enough to keep the connection reusable.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, boardMaxBody))
+		return nil, nil
+	}
+	return boardReadValue(method, u, resp.Body)
+}
+
+// boardReadValue reads a bounded JSON value; an empty body (204) is null.
+func boardReadValue(method string, u *url.URL, body io.Reader) (json.RawMessage, error) {
+	data, err := io.ReadAll(io.LimitReader(body, boardMaxBody+1))
+	if err != nil {
+		return nil, boardNetError(method, u, err)
+	}
+	if len(data) > boardMaxBody {
+		return nil, fmt.Errorf("%s %s: %w (over %d bytes)", method, boardRedact(u), errBoardTooLarge, boardMaxBody)
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return json.RawMessage("null"), nil
+	}
+	if !json.Valid(data) {
+		return nil, fmt.Errorf("%s %s: the board sent invalid JSON", method, boardRedact(u))
+	}
+	return data, nil
+}
+
+// boardNetError rewraps a transport error with the method and the URL
+// without its query: net/http's own *url.Error carries the full URL, and
+// with it the secret. The result is still a *url.Error wrapping the cause,
+// so errors.As finds *net.OpError and friends.
+func boardNetError(method string, u *url.URL, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &url.Error{Op: method, URL: boardRedact(u), Err: err}
+}
+
+// boardError is an HTTP failure from the board: the request's method and
+// URL (without query) and the board's own explanation.
+type boardError struct {
+	Method, URL string
+	Status      int
+	Message     string
+}
+
+// Error reads like "PUT http://host/rooms/ABC123/offer.json: 401 Permission denied".
+func (e *boardError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	return fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.Status, msg)
+}
+
+// boardStatusError turns a non-2xx response into a *boardError, naming the
+// URL that answered (after any redirect).
+func boardStatusError(method string, u *url.URL, resp *http.Response) *boardError {
+	if resp.Request != nil && resp.Request.URL != nil {
+		u = resp.Request.URL
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, boardMaxErrorBody))
+	return &boardError{
+		Method:  method,
+		URL:     boardRedact(u),
+		Status:  resp.StatusCode,
+		Message: boardErrorText(resp.StatusCode, body),
+	}
+}
+
+// boardErrorText extracts Firebase's {"error": "..."}; any other body (a
+// proxy's HTML page, say) yields the status text instead, which says more.
+func boardErrorText(status int, body []byte) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil {
+		if msg := boardPrintable(e.Error); msg != "" {
+			return msg
+		}
+	}
+	if text := http.StatusText(status); text != "" {
+		return text
+	}
+	return "unexpected status"
+}
+
+// boardPrintable makes server text safe for a terminal: non-printable runes
+// (escape sequences, bidi overrides) become spaces and the length is capped.
+func boardPrintable(s string) string {
+	s = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return ' '
+		}
+		return r
+	}, s))
+	if len(s) <= boardMaxMessage {
+		return s
+	}
+	cut := boardMaxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// isBoardUnreachable reports whether err means the board could not be
+// reached at all (refused, DNS, timeout, TLS), as opposed to the board
+// answering with an error or the caller giving up.
+func isBoardUnreachable(err error) bool {
+	var be *boardError
+	switch {
+	case err == nil, errors.As(err, &be), errors.Is(err, context.Canceled):
+		return false
+	case errors.Is(err, context.DeadlineExceeded), boardTLSFailure(err):
+		return true
+	}
+	var (
+		opErr  *net.OpError
+		dnsErr *net.DNSError
+		netErr net.Error
+	)
+	return errors.As(err, &opErr) || errors.As(err, &dnsErr) ||
+		(errors.As(err, &netErr) && netErr.Timeout())
+}
+
+// boardTLSFailure reports a failed TLS handshake: a certificate that does
+// not verify, or a peer that does not speak TLS.
+func boardTLSFailure(err error) bool {
+	var (
+		verifyErr    *tls.CertificateVerificationError
+		recordErr    tls.RecordHeaderError
+		alertErr     tls.AlertError
+		authorityErr x509.UnknownAuthorityError
+		hostErr      x509.HostnameError
+		invalidErr   x509.CertificateInvalidError
+	)
+	return errors.As(err, &verifyErr) || errors.As(err, &recordErr) || errors.As(err, &alertErr) ||
+		errors.As(err, &authorityErr) || errors.As(err, &hostErr) || errors.As(err, &invalidErr)
+}
+
+// streamEvent is one server-sent event: its name and the raw JSON after
+// "data: " (several data lines are joined with '\n').
+type streamEvent struct {
+	Name string
+	Data json.RawMessage
+}
+
+// readStreamEvents reads server-sent events from r and calls fn for each
+// complete one, that is, once the blank line that ends it arrives; an event
+// cut off by the end of the stream is dropped, since its data may be cut
+// too. Comments and unknown fields are ignored and "\r\n" is accepted. A
+// line, or an event's data, longer than maxLine bytes fails with
+// errStreamLineTooLong before more than about maxLine bytes are buffered.
+// It returns fn's error, or io.EOF at the end of the stream.
+func readStreamEvents(r io.Reader, maxLine int, fn func(streamEvent) error) error {
+	if maxLine <= 0 {
+		maxLine = streamMaxLine
+	}
+	br := bufio.NewReaderSize(r, maxLine+2) // room for the "\r\n"
+	p := streamParser{max: maxLine}
+	for {
+		line, err := streamReadLine(br, maxLine)
+		if err != nil {
+			return err
+		}
+		ev, ok, err := p.feed(line)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// streamReadLine returns the next line without its terminator. The slice
+// is only valid until the next read.
+func streamReadLine(br *bufio.Reader, maxLine int) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return nil, errStreamLineTooLong
+	}
+	if err != nil {
+		return nil, err // io.EOF: an unterminated last line is dropped
+	}
+	line = bytes.TrimSuffix(line[:len(line)-1], []byte{'\r'})
+	if len(line) > maxLine {
+		return nil, errStreamLineTooLong
+	}
+	return line, nil
+}
+
+// streamParser accumulates the fields of the event being read, following
+// the WHATWG server-sent events rules.
+type streamParser struct {
+	max     int
+	name    string
+	data    []byte
+	hasData bool
+}
+
+// feed processes one line and returns an event when the line completes one.
+func (p *streamParser) feed(line []byte) (streamEvent, bool, error) {
+	if len(line) == 0 {
+		ev, ok := p.dispatch()
+		return ev, ok, nil
+	}
+	if line[0] == ':' {
+		return streamEvent{}, false, nil
+	}
+	field, value, _ := bytes.Cut(line, []byte{':'})
+	value = bytes.TrimPrefix(value, []byte{' '})
+	switch string(field) {
+	case "event":
+		p.name = string(value)
+	case "data":
+		return streamEvent{}, false, p.appendData(value)
+	}
+	return streamEvent{}, false, nil
+}
+
+// appendData adds one data line, bounding the event's total data so that
+// many short lines cannot add up to unbounded memory.
+func (p *streamParser) appendData(value []byte) error {
+	size := len(p.data) + len(value)
+	if p.hasData {
+		size++
+	}
+	if size > p.max {
+		return errStreamLineTooLong
+	}
+	if p.hasData {
+		p.data = append(p.data, '\n')
+	}
+	p.data = append(p.data, value...)
+	p.hasData = true
+	return nil
+}
+
+// dispatch ends the current event; one without data is not an event.
+func (p *streamParser) dispatch() (streamEvent, bool) {
+	ev := streamEvent{Name: p.name, Data: p.data}
+	ok := p.hasData
+	*p = streamParser{max: p.max}
+	if ev.Name == "" {
+		ev.Name = "message"
+	}
+	return ev, ok
+}
+
+// watchOptions tunes watch.
+type watchOptions struct {
+	idle        time.Duration   // silence that counts as a dead stream; 0 means streamIdle
+	onReconnect func(err error) // told why each stream ended before watch retries; may be nil
+}
+
+// watch follows path and calls onValue with the whole value there (JSON,
+// "null" when absent, keys sorted, integers exact) after the initial
+// snapshot and after every event that changes it. Streams that end, fail or
+// go silent are reopened with jittered exponential backoff, the first event
+// of the new stream re-syncs the copy, and onValue only hears of values that
+// differ from the last one it got. watch returns ctx.Err() when ctx is done,
+// onValue's error when it returns one (nil for errStopWatch), or the error
+// of a failure that retrying cannot fix: a 4xx from the board (a
+// *boardError), a refused redirect, or a response that is not a stream.
+// onValue and onReconnect run on watch's goroutine.
+func (c *boardClient) watch(ctx context.Context, path string, opts watchOptions, onValue func(json.RawMessage) error) error {
+	u, err := c.endpoint(path)
+	if err != nil {
+		return err
+	}
+	idle := opts.idle
+	if idle <= 0 {
+		idle = streamIdle
+	}
+	st := &boardWatchState{deliver: onValue}
+	delay := c.backoffMin
+	for {
+		start := time.Now()
+		err := c.streamOnce(ctx, u, idle, st)
+		if done, result := boardWatchOutcome(ctx, err); done {
+			return result
+		}
+		if time.Since(start) > c.backoffMax {
+			delay = c.backoffMin // the stream was healthy for a while
+		}
+		if opts.onReconnect != nil {
+			opts.onReconnect(err)
+		}
+		if err := boardSleep(ctx, boardJitter(delay)); err != nil {
+			return err
+		}
+		delay = min(2*delay, c.backoffMax)
+	}
+}
+
+// boardWatchOutcome decides whether a stream's end also ends the watch,
+// and with what result.
+func boardWatchOutcome(ctx context.Context, err error) (bool, error) {
+	var cb *boardCallbackError
+	switch {
+	case errors.As(err, &cb):
+		if errors.Is(cb.err, errStopWatch) {
+			return true, nil
+		}
+		return true, cb.err
+	case ctx.Err() != nil:
+		return true, ctx.Err()
+	case boardPermanent(err):
+		return true, err
+	}
+	return false, nil
+}
+
+// boardPermanent reports failures that reconnecting cannot fix. A 4xx means
+// the request itself is wrong (bad path, refused credential, no such
+// database), except 408 and 429, which invite a retry.
+func boardPermanent(err error) bool {
+	var be *boardError
+	if errors.As(err, &be) {
+		return be.Status >= 400 && be.Status < 500 &&
+			be.Status != http.StatusRequestTimeout && be.Status != http.StatusTooManyRequests
+	}
+	return errors.Is(err, errBoardRedirect) || errors.Is(err, errBoardNotStream)
+}
+
+// boardJitter spreads d over [0.75d, 1.25d) so that peers dropped together
+// do not reconnect together.
+func boardJitter(d time.Duration) time.Duration {
+	return d*3/4 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// boardSleep waits for d unless ctx ends first.
+func boardSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// boardCallbackError marks an error returned by onValue, so watch can tell
+// "the caller wants to stop" from "the stream broke".
+type boardCallbackError struct{ err error }
+
+func (e *boardCallbackError) Error() string { return e.err.Error() }
+func (e *boardCallbackError) Unwrap() error { return e.err }
+
+// streamOnce opens one stream and follows it until it ends. The idle
+// watchdog cancels the request if no byte arrives in time, including while
+// waiting for the response headers.
+func (c *boardClient) streamOnce(ctx context.Context, u *url.URL, idle time.Duration, st *boardWatchState) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	dog := streamStartWatchdog(idle, cancel)
+	defer dog.stop()
+	body, err := c.openStream(ctx, u)
+	if err != nil {
+		return dog.explain(err)
+	}
+	defer body.Close()
+	st.tree = nil // the first event describes the whole value afresh
+	err = readStreamEvents(&streamIdleReader{r: body, dog: dog}, streamMaxLine, func(ev streamEvent) error {
+		dog.pause() // time spent in onValue is not the board's silence
+		defer dog.kick()
+		return st.handle(ev)
+	})
+	if errors.Is(err, io.EOF) {
+		err = errStreamEnded
+	}
+	return dog.explain(err)
+}
+
+// openStream sends the streaming GET and checks that an event stream came
+// back.
+func (c *boardClient) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: cannot build the request", boardRedact(u))
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, boardNetError(http.MethodGet, u, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		return nil, boardStatusError(http.MethodGet, u, resp)
+	}
+	if media, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); media != "text/event-stream" {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %w (Content-Type %q)", boardRedact(resp.Request.URL), errBoardNotStream,
+			boardPrintable(resp.Header.Get("Content-Type")))
+	}
+	return resp.Body, nil
+}
+
+// streamWatchdog cancels a stream that has been silent for too long.
+type streamWatchdog struct {
+	idle  time.Duration
+	timer *time.Timer
+	fired atomic.Bool
+}
+
+func streamStartWatchdog(idle time.Duration, cancel context.CancelFunc) *streamWatchdog {
+	w := &streamWatchdog{idle: idle}
+	w.timer = time.AfterFunc(idle, func() {
+		w.fired.Store(true)
+		cancel()
+	})
+	return w
+}
+
+func (w *streamWatchdog) kick()  { w.timer.Reset(w.idle) }
+func (w *streamWatchdog) pause() { w.timer.Stop() }
+func (w *streamWatchdog) stop()  { w.timer.Stop() }
+
+// explain replaces the cancellation error a silent stream ends with by the
+// reason for it.
+func (w *streamWatchdog) explain(err error) error {
+	if w.fired.Load() {
+		return fmt.Errorf("%w: nothing received for %v", errStreamIdle, w.idle)
+	}
+	return err
+}
+
+// streamIdleReader kicks the watchdog whenever bytes arrive; keep-alives
+// count, which is their purpose.
+type streamIdleReader struct {
+	r   io.Reader
+	dog *streamWatchdog
+}
+
+func (r *streamIdleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.dog.kick()
+	}
+	return n, err
+}
+
+// boardWatchState is watch's copy of the subtree and the last value it
+// delivered, kept across reconnects to suppress repeats.
+type boardWatchState struct {
+	tree    any
+	last    json.RawMessage // nil until the first delivery
+	deliver func(json.RawMessage) error
+}
+
+// handle applies one event and delivers the value if it changed.
+func (st *boardWatchState) handle(ev streamEvent) error {
+	tree, touched, err := boardApplyEvent(st.tree, ev)
+	if err != nil || !touched {
+		return err
+	}
+	st.tree = tree
+	value, err := boardTreeEncode(tree)
+	if err != nil {
+		return err
+	}
+	if st.last != nil && bytes.Equal(value, st.last) {
+		return nil
+	}
+	st.last = value
+	if err := st.deliver(bytes.Clone(value)); err != nil {
+		return &boardCallbackError{err: err}
+	}
+	return nil
+}
+
+// boardApplyEvent applies a Firebase stream event to tree. touched reports
+// a put or patch; cancel and auth_revoked become errors that end the
+// stream; keep-alive and unknown events change nothing.
+func boardApplyEvent(tree any, ev streamEvent) (next any, touched bool, err error) {
+	switch ev.Name {
+	case "put", "patch":
+	case "cancel":
+		return tree, false, streamReason(errStreamCancelled, ev.Data)
+	case "auth_revoked":
+		return tree, false, streamReason(errStreamAuthRevoked, ev.Data)
+	default:
+		return tree, false, nil
+	}
+	path, data, err := boardDecodeEventData(ev.Data)
+	if err != nil {
+		return tree, false, fmt.Errorf("board %s event: %w", ev.Name, err)
+	}
+	if ev.Name == "put" {
+		return boardTreePut(tree, path, data), true, nil
+	}
+	children, ok := data.(map[string]any)
+	if !ok && data != nil {
+		return tree, false, errors.New("board patch event: data is not an object")
+	}
+	return boardTreePatch(tree, path, children), true, nil
+}
+
+// streamReason adds the board's explanation, if it gave one, to err.
+func streamReason(err error, data json.RawMessage) error {
+	var reason string
+	if json.Unmarshal(data, &reason) != nil || reason == "" {
+		return err
+	}
+	return fmt.Errorf("%w: %s", err, boardPrintable(reason))
+}
+
+// boardDecodeEventData decodes a put or patch payload {"path": "/...",
+// "data": VALUE}.
+func boardDecodeEventData(raw json.RawMessage) (string, any, error) {
+	var ev struct {
+		Path *string         `json:"path"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return "", nil, err
+	}
+	if ev.Path == nil {
+		return "", nil, errors.New(`no "path"`)
+	}
+	data, err := boardDecodeJSON(ev.Data)
+	return *ev.Path, data, err
+}
+
+// boardDecodeJSON decodes one JSON value with numbers kept as json.Number,
+// so millisecond timestamps and other large integers stay exact. An empty
+// input is null.
+func boardDecodeJSON(raw []byte) (any, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the JSON value")
+	}
+	return v, nil
+}
+
+// boardTreeEncode encodes a tree canonically (sorted keys, no HTML
+// escaping), so equal values encode to equal bytes.
+func boardTreeEncode(v any) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// boardTreePut returns root with v placed at path (slash-separated,
+// relative to root), as a Firebase put does: null or an empty object
+// deletes, and parents left empty vanish. root is not modified; the result
+// shares unchanged subtrees with it.
+func boardTreePut(root any, path string, v any) any {
+	return boardTreeSet(root, strings.FieldsFunc(path, func(r rune) bool { return r == '/' }), boardTreeLeaf(v))
+}
+
+// boardTreePatch applies a Firebase patch at path: each key of children is
+// a path below it (possibly multi-segment) whose value is replaced, null
+// deleting. Keys are applied in sorted order for a deterministic result.
+func boardTreePatch(root any, path string, children map[string]any) any {
+	for _, k := range slices.Sorted(maps.Keys(children)) {
+		root = boardTreePut(root, path+"/"+k, children[k])
+	}
+	return root
+}
+
+// boardTreeSet is boardTreePut on split path segments, copying each object
+// it changes.
+func boardTreeSet(node any, segs []string, v any) any {
+	if len(segs) == 0 {
+		return v
+	}
+	obj := boardTreeObject(node)
+	old, exists := obj[segs[0]]
+	if v == nil && !exists {
+		return node // deleting what is not there changes nothing
+	}
+	next := make(map[string]any, len(obj)+1)
+	maps.Copy(next, obj)
+	if child := boardTreeSet(old, segs[1:], v); child != nil {
+		next[segs[0]] = child
+	} else {
+		delete(next, segs[0])
+	}
+	if len(next) == 0 {
+		return nil
+	}
+	return next
+}
+
+// boardTreeObject views node as an object. Firebase stores arrays as
+// objects with integer keys, so an array is turned into one (without its
+// nulls) before a child of it is changed.
+func boardTreeObject(node any) map[string]any {
+	switch n := node.(type) {
+	case map[string]any:
+		return n
+	case []any:
+		obj := make(map[string]any, len(n))
+		for i, v := range n {
+			if v != nil {
+				obj[fmt.Sprint(i)] = v
+			}
+		}
+		return obj
+	}
+	return nil
+}
+
+// boardTreeLeaf maps empty containers to null: Firebase stores no empty
+// objects, so writing one deletes.
+func boardTreeLeaf(v any) any {
+	switch n := v.(type) {
+	case map[string]any:
+		if len(n) == 0 {
+			return nil
+		}
+	case []any:
+		if len(n) == 0 {
+			return nil
+		}
+	}
+	return v
+}
