@@ -250,8 +250,10 @@ func (o *jsonOrText) message(text string) {
 	fmt.Fprintln(o.w, sanitize(text))
 }
 
-func (o *jsonOrText) room(code string) { o.emit(map[string]string{"event": "room", "room": code}) }
-func (o *jsonOrText) connected()       { o.emit(map[string]string{"event": "connected"}) }
+func (o *jsonOrText) room(code, db string) {
+	o.emit(map[string]string{"event": "room", "room": code, "db": db})
+}
+func (o *jsonOrText) connected() { o.emit(map[string]string{"event": "connected"}) }
 func (o *jsonOrText) closed(reason string) {
 	o.emit(map[string]string{"event": "closed", "reason": reason})
 }

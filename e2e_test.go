@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building gopeer:", err)
 		os.Exit(1)
 	}
-	code := runInNetns(bin)
+	code := runInNetns(m, bin)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 // runInNetns runs this test binary again in a new network namespace: as root
 // with unshare -n, else in a user namespace (unshare -rn). When neither
 // works, the end-to-end tests fail in CI and are skipped elsewhere.
-func runInNetns(bin string) int {
+func runInNetns(m *testing.M, bin string) int {
 	script := `ip link set lo up && exec "$0" "$@"`
 	for _, flags := range [][]string{{"--net"}, {"--user", "--map-root-user", "--net"}} {
 		probe := exec.Command("unshare", append(flags, "--", "/bin/sh", "-c", "ip link set lo up")...)
@@ -79,7 +79,7 @@ func runInNetns(bin string) int {
 	}
 	fmt.Fprintln(os.Stderr, "gopeer tests: cannot create a network namespace (unshare -n); end-to-end tests will not run")
 	os.Setenv(binEnv, bin)
-	return (&testing.M{}).Run()
+	return m.Run()
 }
 
 // gopeerBin returns the binary under test, or ends t when the end-to-end
@@ -414,6 +414,53 @@ func TestEndToEndStrangerAnswer(t *testing.T) {
 	guest := startGopeer(t, nil, append(common, "-join", "STRNG1")...)
 	host.event("connected")
 	guest.event("connected")
+}
+
+// TestEndToEndLANMode: -host -serve runs the board inside the host, and the
+// room event says where it is.
+func TestEndToEndLANMode(t *testing.T) {
+	host := startGopeer(t, nil, "-json", "-ice", "none", "-host", "-serve", "127.0.0.1:0")
+	ev := host.event("room")
+	if !strings.HasPrefix(ev["db"], "http://127.0.0.1:") {
+		t.Fatalf("room event %v does not name the embedded board", ev)
+	}
+	guest := startGopeer(t, nil, "-json", "-ice", "none", "-db", ev["db"], "-join", ev["room"])
+	host.event("connected")
+	guest.event("connected")
+}
+
+// TestEndToEndFallbackBoard: a host whose default board is out of reach (no
+// internet) serves a board itself instead of failing.
+func TestEndToEndFallbackBoard(t *testing.T) {
+	unreachable := []string{"PYPEER_URL=http://127.0.0.1:9"}
+	host := startGopeer(t, unreachable, "-json", "-ice", "none", "-host")
+	ev := host.event("room")
+	if ev["db"] != "http://127.0.0.1:8765" {
+		t.Fatalf("room event %v, want the fallback board http://127.0.0.1:8765", ev)
+	}
+	if !strings.Contains(host.stderr.String(), "serving a board here") {
+		t.Errorf("host did not say it serves a board:\n%s", host.stderr.String())
+	}
+	guest := startGopeer(t, unreachable, "-json", "-ice", "none", "-db", ev["db"], "-join", ev["room"])
+	host.event("connected")
+	guest.event("connected")
+}
+
+// TestEndToEndHostTimeout: a host nobody joins gives up after -timeout and
+// leaves nothing on the board.
+func TestEndToEndHostTimeout(t *testing.T) {
+	board := startTestBoard(t)
+	host := startGopeer(t, nil, "-json", "-ice", "none", "-db", board, "-host", "-room", "TIMEO1", "-timeout", "1s")
+	host.event("room")
+	if ev := host.event("error"); ev["kind"] != "timeout" {
+		t.Errorf("error event %v, want kind timeout", ev)
+	}
+	if code := host.wait(); code != exitFailure {
+		t.Errorf("exit status %d, want %d", code, exitFailure)
+	}
+	if root := boardRoot(t, board); root != "null" {
+		t.Errorf("board after the timeout holds %s, want nothing", root)
+	}
 }
 
 func TestEndToEndBoardUnreachable(t *testing.T) {

@@ -75,13 +75,13 @@ Examples:
 
 // options are the parsed command line.
 type options struct {
-	host, janitor   bool
-	join, serve     string
-	room, db, ice   string
-	passwordFile    string
-	timeout         time.Duration
-	json            bool
-	dbFromUserInput bool
+	host, janitor bool
+	join, serve   string
+	room, db, ice string
+	passwordFile  string
+	timeout       time.Duration
+	json          bool
+	dbGiven       bool // -db was given, or this run serves its own board
 }
 
 // env is the process's outside world, passed in so tests can run gopeer in
@@ -122,7 +122,7 @@ func run(ctx context.Context, args []string, e env) int {
 		return exitUsage
 	}
 	switch {
-	case opts.serve != "":
+	case opts.serve != "" && !opts.host:
 		return runServe(ctx, opts, e)
 	case opts.janitor:
 		fmt.Fprintln(e.stderr, "gopeer: -janitor is not built yet")
@@ -154,7 +154,9 @@ func parseFlags(args []string, e env) (options, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	modes := 0
-	for _, on := range []bool{o.host, o.join != "", o.serve != "", o.janitor} {
+	// -host -serve ADDR is LAN mode: the host runs the board itself.
+	serveAlone := o.serve != "" && !o.host
+	for _, on := range []bool{o.host, o.join != "", serveAlone, o.janitor} {
 		if on {
 			modes++
 		}
@@ -164,6 +166,8 @@ func parseFlags(args []string, e env) (options, error) {
 		return o, errors.New("choose one of -host, -join, -serve and -janitor")
 	case o.room != "" && !o.host:
 		return o, errors.New("-room goes with -host")
+	case o.serve != "" && o.host && o.db != "":
+		return o, errors.New("-host -serve runs its own board: leave out -db")
 	case o.timeout <= 0:
 		return o, errors.New("-timeout must be positive, like 3m or 90s")
 	case modes == 0 && (o.json || !e.isTerminal):
@@ -180,10 +184,10 @@ func parseFlags(args []string, e env) (options, error) {
 			return o, err
 		}
 	}
+	o.dbGiven = o.db != ""
 	if o.db == "" {
 		o.db = e.getenv("PYPEER_URL")
 	}
-	o.dbFromUserInput = o.db != ""
 	if o.db == "" {
 		o.db = defaultBoardURL
 	}
@@ -206,6 +210,102 @@ func runServe(ctx context.Context, o options, e env) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// embeddedBoard runs a board inside this process, for LAN mode and for a
+// host that cannot reach the public board. It returns the URL a peer on
+// this network uses, and a stop function.
+func embeddedBoard(ctx context.Context, addr string) (string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, &failure{kind: kindBoard, msg: "cannot serve a board on " + addr + ": " + err.Error(), err: err}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = serveBoard(ctx, ln, newBoard(boardOptions{}))
+	}()
+	stop := func() { cancel(); <-done }
+	return lanURL(ln.Addr()), stop, nil
+}
+
+// fallbackBoardAddr is where a host offers its own board when the public
+// one is out of reach: every interface, so a peer on the LAN can use it, or
+// loopback alone on a machine with no network.
+func fallbackBoardAddr() string {
+	if onlyLoopback() {
+		return "127.0.0.1:8765"
+	}
+	return ":8765"
+}
+
+// lanURL is the URL for a listening address as a peer elsewhere on the
+// network would use it: a wildcard address becomes this machine's first
+// LAN address.
+func lanURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !(tcp.IP == nil || tcp.IP.IsUnspecified()) {
+		return listenURL(a)
+	}
+	if ip := firstLANAddress(); ip != nil {
+		return "http://" + net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
+	}
+	return listenURL(a)
+}
+
+// firstLANAddress is this machine's first global unicast IPv4 address.
+func firstLANAddress() net.IP {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.IsGlobalUnicast() && ipn.IP.To4() != nil {
+			return ipn.IP
+		}
+	}
+	return nil
+}
+
+// boardFor picks the board for this run: the one given, a board of our own
+// (LAN mode), or, for a host whose default board is out of reach, a board of
+// our own as the fallback. stop ends an embedded board.
+func boardFor(ctx context.Context, o *options, ui *lineUI) (board *boardClient, stop func(), err error) {
+	stop = func() {}
+	if o.host && o.serve != "" {
+		url, s, err := embeddedBoard(ctx, o.serve)
+		if err != nil {
+			return nil, stop, err
+		}
+		o.db, o.dbGiven, stop = url, true, s
+		ui.status("serving the board for this room at " + url)
+	}
+	if board, err = newBoardClient(o.db, nil); err != nil {
+		return nil, stop, &failure{kind: kindUsage, msg: "-db: " + err.Error()}
+	}
+	if !o.host || o.dbGiven || boardReachable(ctx, board) {
+		return board, stop, nil
+	}
+	url, s, err := embeddedBoard(ctx, fallbackBoardAddr())
+	if err != nil {
+		url, s, err = embeddedBoard(ctx, strings.Replace(fallbackBoardAddr(), "8765", "0", 1))
+	}
+	if err != nil {
+		return board, stop, nil // the flow reports the unreachable board
+	}
+	ui.warn("cannot reach the board at " + board.String() + " (no internet?); serving a board here at " + url)
+	o.db, o.dbGiven = url, true
+	board, err = newBoardClient(url, nil)
+	return board, s, err
+}
+
+// boardReachable asks the board for something small, briefly.
+func boardReachable(ctx context.Context, board *boardClient) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := board.get(ctx, "rooms/"+strings.Repeat("0", roomCodeLen)+"/offer")
+	return !isBoardUnreachable(err)
 }
 
 // listenURL is the base URL clients use for a listening address; a wildcard
@@ -237,10 +337,12 @@ func runChat(ctx context.Context, o options, e env) int {
 	if err != nil {
 		return ui.fail(err)
 	}
-	board, err := newBoardClient(o.db, nil)
+	board, stopBoard, err := boardFor(ctx, &o, ui)
+	defer stopBoard()
 	if err != nil {
-		return ui.fail(&failure{kind: kindUsage, msg: "-db: " + err.Error()})
+		return ui.fail(err)
 	}
+	ui.o = o
 	ice, _ := parseICEServers(o.ice, e.getenv)
 	flow := &roomFlow{
 		board:  board,
@@ -386,11 +488,11 @@ func (u *lineUI) warn(msg string) {
 
 func (u *lineUI) roomPosted(code string) {
 	join := "gopeer -join " + code
-	if u.o.dbFromUserInput {
+	if u.o.db != defaultBoardURL {
 		join += " -db " + boardURLForDisplay(u.o.db)
 	}
 	u.status("room " + code + " is ready; the other person runs: " + join)
-	u.out.room(code)
+	u.out.room(code, boardURLForDisplay(u.o.db))
 }
 
 // fail reports err as one line (and a JSON error event) and picks the exit status.
@@ -400,8 +502,8 @@ func (u *lineUI) fail(err error) int {
 		f = &failure{kind: kindConnection, msg: err.Error(), err: err}
 	}
 	msg := f.msg
-	if f.kind == kindBoard && !u.o.dbFromUserInput {
-		msg += "; no internet? run your own board: gopeer -serve 127.0.0.1:8765, then use -db http://127.0.0.1:8765 on both sides"
+	if f.kind == kindBoard && !u.o.dbGiven {
+		msg += "; no internet? the host's gopeer serves a board of its own and prints the -db URL to join with"
 	}
 	u.out.failed(f.kind, msg)
 	fmt.Fprintf(u.stderr, "gopeer: %s\n", msg)

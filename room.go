@@ -347,7 +347,10 @@ func (f *roomFlow) postAnswer(ctx context.Context, code, token string) error {
 			return err
 		}
 		if isNull(v) {
-			return f.putSignal(ctx, answerPath(code), token)
+			err := f.putSignal(ctx, answerPath(code), token)
+			if !slotTaken(err) {
+				return err
+			}
 		}
 		f.events.status("room " + code + " has another answer waiting; trying again when it clears")
 		err = f.watch(ctx, answerPath(code), func(v json.RawMessage) error {
@@ -360,6 +363,14 @@ func (f *roomFlow) postAnswer(ctx context.Context, code, token string) error {
 			return err
 		}
 	}
+}
+
+// slotTaken reports a write refused because the slot already holds a value:
+// a board with write-once rules answers 401 (Firebase's "Permission denied")
+// or 412 (a conditional write that lost the race).
+func slotTaken(err error) bool {
+	var be *boardError
+	return errors.As(err, &be) && (be.Status == 401 || be.Status == 403 || be.Status == 412)
 }
 
 // putSignal writes a sealed signal in pypeer's board shape, retrying briefly
