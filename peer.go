@@ -89,6 +89,9 @@ func newAPI(logs logging.LoggerFactory) *webrtc.API {
 	// a blip to pass but still reports a dead peer within ten seconds.
 	se.SetICETimeouts(5*time.Second, 5*time.Second, 2*time.Second)
 	se.SetSTUNGatherTimeout(3 * time.Second)
+	// pion would advertise 1 GiB and buffer a message that large; aiortc's
+	// 64 KiB bounds what a peer can make us hold.
+	se.SetSCTPMaxMessageSize(maxMessageBytes)
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
 }
 
