@@ -400,7 +400,12 @@ func runTermChat(ctx context.Context, link *peerLink, e env) (err error) {
 	if w, h, err := term.GetSize(e.stdinFd); err == nil {
 		_ = t.SetSize(w, h)
 	}
-	return (&termChat{link: link, term: t}).run(ctx)
+	err = (&termChat{link: link, term: t}).run(ctx)
+	// x/term redraws the prompt after every write; take it off the last line
+	// so the shell's prompt starts on a clean one.
+	t.SetPrompt("")
+	fmt.Fprint(e.stdout, "\r\x1b[K")
+	return err
 }
 
 // hostOrJoin is the answer to the start menu.

@@ -1,0 +1,346 @@
+package main
+
+// Terminal end-to-end tests: the real gopeer binary in terminal mode, on a
+// real pseudo-terminal that a private tmux server provides, driven by
+// keystrokes and checked by what the screen shows.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// tmuxPoll is how often a screen is looked at while waiting for it.
+const tmuxPoll = 20 * time.Millisecond
+
+// tmuxSessions makes each tmux server's socket name unique in this process.
+var tmuxSessions atomic.Int64
+
+// tmuxSession is one pane of a private tmux server.
+type tmuxSession struct {
+	t      *testing.T
+	tmux   string   // the tmux binary
+	socket string   // -L name, private to this test
+	env    []string // the environment of every tmux command, so of the server
+	target string
+}
+
+// tmuxPath finds tmux, or ends t: a failure in CI, a skip elsewhere.
+func tmuxPath(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("tmux")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the terminal tests need tmux on PATH")
+		}
+		t.Skip("tmux is not on PATH")
+	}
+	return path
+}
+
+// tmuxJoiner is the pane's shell script: it records the terminal settings
+// before and after gopeer joins $TMUX_GOPEER_ROOM, writes gopeer's exit
+// status, says so on screen, and then waits on a read so that the pane stays
+// for capture. Paths and the board travel in the environment.
+const tmuxJoiner = `
+stty -g > "$TMUX_GOPEER_OUT/stty-before"
+"$TMUX_GOPEER_BIN" -ice none -db "$TMUX_GOPEER_BOARD" -join "$TMUX_GOPEER_ROOM"
+rc=$?
+stty -g > "$TMUX_GOPEER_OUT/stty-after"
+echo "$rc" > "$TMUX_GOPEER_OUT/status"
+echo "[gopeer exited $rc]"
+read _
+`
+
+// tmuxStartJoiner starts a private tmux server whose one 100x30 pane runs
+// gopeer in terminal mode, joining room on board with password. It returns
+// the session and the directory where the pane's script writes its files.
+func tmuxStartJoiner(t *testing.T, board, room, password string) (*tmuxSession, string) {
+	t.Helper()
+	bin := gopeerBin(t)
+	tmux := tmuxPath(t)
+	out := t.TempDir()
+	tmp := t.TempDir() // registered before the kill-server cleanup: removed after it
+	s := &tmuxSession{
+		t:      t,
+		tmux:   tmux,
+		socket: fmt.Sprintf("gopeer-test-%d-%d", os.Getpid(), tmuxSessions.Add(1)),
+		env: []string{
+			"PATH=" + os.Getenv("PATH"),
+			"HOME=" + t.TempDir(),
+			"TMUX_TMPDIR=" + tmp,
+			"SHELL=/bin/sh",
+			"TERM=xterm-256color",
+			"LANG=C.UTF-8",
+			"GOPEER_PASSWORD=" + password,
+			"TMUX_GOPEER_BIN=" + bin,
+			"TMUX_GOPEER_BOARD=" + board,
+			"TMUX_GOPEER_ROOM=" + room,
+			"TMUX_GOPEER_OUT=" + out,
+		},
+		target: "gopeer",
+	}
+	s.run("new-session", "-d", "-s", s.target, "-x", "100", "-y", "30", "sh", "-c", tmuxJoiner)
+	t.Cleanup(func() {
+		if t.Failed() {
+			if screen, err := s.tmux1("capture-pane", "-p", "-t", s.target); err == nil {
+				t.Logf("screen at the end:\n%s", screen)
+			}
+		}
+		_, _ = s.tmux1("kill-server")
+	})
+	return s, out
+}
+
+// tmux1 runs one tmux command against this session's server.
+func (s *tmuxSession) tmux1(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.tmux, append([]string{"-L", s.socket, "-f", "/dev/null"}, args...)...)
+	cmd.Env = s.env
+	cmd.WaitDelay = time.Second
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(b), fmt.Errorf("tmux %s: %v: %s", strings.Join(args, " "), err, b)
+	}
+	return string(b), nil
+}
+
+// run runs a tmux command and ends the test if it fails.
+func (s *tmuxSession) run(args ...string) string {
+	s.t.Helper()
+	out, err := s.tmux1(args...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return out
+}
+
+// send types text literally, with no Enter.
+func (s *tmuxSession) send(text string) {
+	s.t.Helper()
+	s.run("send-keys", "-t", s.target, "-l", text)
+}
+
+// key presses one named key, like Enter.
+func (s *tmuxSession) key(name string) {
+	s.t.Helper()
+	s.run("send-keys", "-t", s.target, name)
+}
+
+// capture returns the visible screen as text.
+func (s *tmuxSession) capture() string {
+	s.t.Helper()
+	return s.run("capture-pane", "-p", "-t", s.target)
+}
+
+// captureEscapes returns the visible screen with its attributes and colours
+// as escape sequences.
+func (s *tmuxSession) captureEscapes() string {
+	s.t.Helper()
+	return s.run("capture-pane", "-e", "-p", "-t", s.target)
+}
+
+// waitFor polls the screen until ok accepts it, and returns that screen;
+// after eventWait it fails the test, showing the last screen.
+func (s *tmuxSession) waitFor(what string, ok func(screen string) bool) string {
+	s.t.Helper()
+	deadline := time.Now().Add(eventWait)
+	tick := time.NewTicker(tmuxPoll)
+	defer tick.Stop()
+	for {
+		screen := s.capture()
+		if ok(screen) {
+			return screen
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the screen did not show %s within %v; it shows:\n%s", what, eventWait, screen)
+		}
+		<-tick.C
+	}
+}
+
+// waitForText waits until the screen contains text.
+func (s *tmuxSession) waitForText(text string) string {
+	s.t.Helper()
+	return s.waitFor(fmt.Sprintf("%q", text), func(screen string) bool {
+		return strings.Contains(screen, text)
+	})
+}
+
+// tmuxLines splits a captured screen into lines without trailing blanks.
+func tmuxLines(screen string) []string {
+	lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return lines
+}
+
+// tmuxLineIndex is the index of the last screen line equal to want, or -1.
+func tmuxLineIndex(lines []string, want string) int {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if lines[i] == want {
+			return i
+		}
+	}
+	return -1
+}
+
+// tmuxLastLine is the last non-empty line of a screen.
+func tmuxLastLine(screen string) string {
+	lines := tmuxLines(screen)
+	for i := len(lines) - 1; i >= 0; i-- {
+		if lines[i] != "" {
+			return lines[i]
+		}
+	}
+	return ""
+}
+
+// tmuxSGR matches the SGR (colour and attribute) sequences capture-pane -e writes.
+var tmuxSGR = regexp.MustCompile("\x1b\\[([0-9;:]*)m")
+
+// tmuxColours returns the SGR sequences in a screen that set a foreground or
+// background colour (resetting to the default colour is not setting one).
+func tmuxColours(screen string) []string {
+	var found []string
+	for _, m := range tmuxSGR.FindAllStringSubmatch(screen, -1) {
+		for _, p := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ';' || r == ':' }) {
+			var n int
+			if _, err := fmt.Sscan(p, &n); err != nil {
+				continue
+			}
+			if (n >= 30 && n <= 38) || (n >= 40 && n <= 48) || (n >= 90 && n <= 97) || (n >= 100 && n <= 107) {
+				found = append(found, fmt.Sprintf("%q", m[0]))
+				break
+			}
+		}
+	}
+	return found
+}
+
+// tmuxCheckExit waits for the pane's script to report gopeer's exit, then
+// checks the status and that the terminal settings are as before.
+func tmuxCheckExit(t *testing.T, s *tmuxSession, out string, want int) {
+	t.Helper()
+	screen := s.waitForText("[gopeer exited ")
+	for _, l := range tmuxLines(screen) {
+		if strings.Contains(l, "[gopeer exited ") && strings.TrimSpace(l) != strings.TrimSpace(l[strings.Index(l, "[gopeer exited "):]) {
+			t.Errorf("gopeer left something on the shell's line: %q", l)
+		}
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	if got := read("status"); got != fmt.Sprint(want) {
+		t.Errorf("gopeer exit status %s, want %d", got, want)
+	}
+	before, after := read("stty-before"), read("stty-after")
+	if before == "" || before != after {
+		t.Errorf("terminal not restored: stty -g before gopeer %q, after %q", before, after)
+	}
+}
+
+// tmuxHost starts a -json host in room on a fresh board and waits for the
+// room to be posted.
+func tmuxHost(t *testing.T, room, password string) (board string, host *proc) {
+	t.Helper()
+	gopeerBin(t)
+	tmuxPath(t)
+	board = startTestBoard(t)
+	host = startGopeer(t, []string{"GOPEER_PASSWORD=" + password},
+		"-json", "-ice", "none", "-db", board, "-host", "-room", room)
+	if ev := host.event("room"); ev["room"] != room {
+		t.Fatalf("room event %v, want room %s", ev, room)
+	}
+	return board, host
+}
+
+// TestTerminalChat chats from a real terminal: the tunnel banner, a message
+// arriving while a line is half typed (shown above it, sanitized, the typed
+// line intact), sending that line, /quit, and the terminal restored.
+func TestTerminalChat(t *testing.T) {
+	const password = "tmux horse battery"
+	board, host := tmuxHost(t, "TERM01", password)
+	s, out := tmuxStartJoiner(t, board, "TERM01", password)
+
+	s.waitForText("Secure P2P tunnel established")
+	host.event("connected")
+
+	// A half-typed line, no Enter: x/term echoes it after the prompt.
+	s.send("half typed")
+	s.waitFor(`the input line "> half typed"`, func(screen string) bool {
+		return tmuxLastLine(screen) == "> half typed"
+	})
+
+	// A message with an escape sequence arrives meanwhile.
+	host.send("hello \x1b[31mred")
+	const peerLine = "Peer: hello ␛[31mred"
+	s.waitForText(peerLine)
+	screen := s.waitFor(`the input line "> half typed" again below the message`, func(screen string) bool {
+		lines := tmuxLines(screen)
+		p, in := tmuxLineIndex(lines, peerLine), tmuxLineIndex(lines, "> half typed")
+		return p >= 0 && in > p
+	})
+	if last := tmuxLastLine(screen); last != "> half typed" {
+		t.Errorf("the last line is %q, want the input line %q:\n%s", last, "> half typed", screen)
+	}
+	for _, l := range tmuxLines(screen) {
+		if strings.Contains(l, "Peer:") && strings.Contains(l, "half typed") {
+			t.Errorf("the message and the typed line share a line %q:\n%s", l, screen)
+		}
+	}
+	escaped := s.captureEscapes()
+	if strings.Contains(escaped, "\x1b[31m") {
+		t.Errorf("the screen shows red: capture-pane -e has \\x1b[31m:\n%q", escaped)
+	}
+	if colours := tmuxColours(escaped); len(colours) > 0 {
+		t.Errorf("the screen shows colours %v:\n%q", colours, escaped)
+	}
+
+	// Enter sends the line that was being typed, whole.
+	s.key("Enter")
+	if got := host.event("message")["text"]; got != "half typed" {
+		t.Errorf("host received %q, want %q", got, "half typed")
+	}
+
+	s.send("/quit")
+	s.key("Enter")
+	if ev := host.event("closed"); ev["reason"] != "peer left" {
+		t.Errorf("host closed with %v, want reason peer left", ev)
+	}
+	tmuxCheckExit(t, s, out, exitOK)
+	if code := host.wait(); code != exitOK {
+		t.Errorf("host exit status %d, want 0", code)
+	}
+}
+
+// TestTerminalPeerLeaves: when the host leaves, the terminal chat says so,
+// exits 0, and restores the terminal.
+func TestTerminalPeerLeaves(t *testing.T) {
+	const password = "tmux leaves"
+	board, host := tmuxHost(t, "TERM02", password)
+	s, out := tmuxStartJoiner(t, board, "TERM02", password)
+
+	s.waitForText("Secure P2P tunnel established")
+	host.event("connected")
+
+	host.stdin.Close()
+	s.waitForText("The peer left the chat.")
+	tmuxCheckExit(t, s, out, exitOK)
+	if code := host.wait(); code != exitOK {
+		t.Errorf("host exit status %d, want 0", code)
+	}
+}
