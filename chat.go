@@ -103,6 +103,7 @@ type lineChat struct {
 	out    *jsonOrText
 	status func(string)
 	warn   func(string)
+	echo   bool // send every received message straight back; ignore stdin
 }
 
 // jsonLineMax bounds one -json input line: a maximal message escaped as JSON.
@@ -113,17 +114,22 @@ const jsonLineMax = 6*maxMessageBytes + 64
 func (c *lineChat) run(ctx context.Context) error {
 	lines := make(chan string)
 	inputDone := make(chan error, 1)
-	go c.readInput(ctx, lines, inputDone)
+	if !c.echo {
+		go c.readInput(ctx, lines, inputDone)
+	}
 	for {
 		select {
 		case m := <-c.link.incoming:
-			c.show(m)
+			if !c.echo || m.binary {
+				c.show(m)
+				continue
+			}
+			if err := c.send(ctx, m.text); err != nil {
+				return c.finish(err)
+			}
 		case text := <-lines:
-			if err := c.link.send(ctx, text); err != nil {
-				if errors.Is(err, errPeerLeft) || errors.Is(err, errConnectionLost) {
-					return c.finish(err)
-				}
-				c.warn("not sent: " + err.Error())
+			if err := c.send(ctx, text); err != nil {
+				return c.finish(err)
 			}
 		case err := <-inputDone:
 			if err != nil {
@@ -136,6 +142,17 @@ func (c *lineChat) run(ctx context.Context) error {
 			return c.leave(ctx)
 		}
 	}
+}
+
+// send sends one message. It returns an error only when the link is gone;
+// a message the link refuses (too long) is reported and skipped.
+func (c *lineChat) send(ctx context.Context, text string) error {
+	err := c.link.send(ctx, text)
+	if err == nil || errors.Is(err, errPeerLeft) || errors.Is(err, errConnectionLost) {
+		return err
+	}
+	c.warn("not sent: " + err.Error())
+	return nil
 }
 
 // readInput sends each input line (decoded, with -json) to lines.

@@ -247,17 +247,18 @@ type pair struct {
 	host, guest *proc
 }
 
-// connectPair starts a host in room, joins it, and waits for both to connect.
-func connectPair(t testing.TB, room, password string, extra ...string) pair {
+// connectPair starts a host in room, joins it (with guestArgs added), and
+// waits for both to connect.
+func connectPair(t testing.TB, room, password string, guestArgs ...string) pair {
 	t.Helper()
 	board := startTestBoard(t)
 	env := []string{"GOPEER_PASSWORD=" + password}
-	common := append([]string{"-json", "-ice", "none", "-db", board}, extra...)
+	common := []string{"-json", "-ice", "none", "-db", board}
 	host := startGopeer(t, env, append(common, "-host", "-room", room)...)
 	if ev := host.event("room"); ev["room"] != room {
 		t.Fatalf("room event %v, want room %s", ev, room)
 	}
-	guest := startGopeer(t, env, append(common, "-join", strings.ToLower(room))...)
+	guest := startGopeer(t, env, append(append(common, "-join", strings.ToLower(room)), guestArgs...)...)
 	host.event("connected")
 	guest.event("connected")
 	return pair{board: board, host: host, guest: guest}
@@ -533,4 +534,19 @@ func abbreviate(s string) string {
 		return fmt.Sprintf("%s… (%d bytes)", s[:60], len(s))
 	}
 	return s
+}
+
+// TestEndToEndEcho: an -echo peer sends every message straight back, in
+// order, and ignores its own stdin.
+func TestEndToEndEcho(t *testing.T) {
+	p := connectPair(t, "ECHO01", "", "-echo")
+	p.guest.stdin.Close() // an echo peer does not leave at stdin EOF
+	for i := range 50 {
+		p.host.send(fmt.Sprintf("ping %d", i))
+	}
+	for i := range 50 {
+		if got, want := p.host.event("message")["text"], fmt.Sprintf("ping %d", i); got != want {
+			t.Fatalf("echo %d: got %q, want %q", i, got, want)
+		}
+	}
 }
