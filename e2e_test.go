@@ -58,7 +58,9 @@ func TestMain(m *testing.M) {
 // with unshare -n, else in a user namespace (unshare -rn). When neither
 // works, the end-to-end tests fail in CI and are skipped elsewhere.
 func runInNetns(m *testing.M, bin string) int {
-	script := `ip link set lo up && exec "$0" "$@"`
+	// aiortc (pypeer's stack) skips 127.0.0.1, so loopback also carries
+	// 127.0.0.2 for the interop tests.
+	script := `ip link set lo up && ip addr add 127.0.0.2/8 dev lo && exec "$0" "$@"`
 	for _, flags := range [][]string{{"--net"}, {"--user", "--map-root-user", "--net"}} {
 		probe := exec.Command("unshare", append(flags, "--", "/bin/sh", "-c", "ip link set lo up")...)
 		if probe.Run() != nil {

@@ -85,6 +85,7 @@ type options struct {
 	dbGiven       bool // -db was given, or this run serves its own board
 	echo          bool
 	board         boardOptions
+	janitorOpts   janitorOptions
 }
 
 // env is the process's outside world, passed in so tests can run gopeer in
@@ -116,7 +117,7 @@ func main() {
 func run(ctx context.Context, args []string, e env) int {
 	opts, err := parseFlags(args, e)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(e.stdout, usage+boardUsage)
+		fmt.Fprint(e.stdout, usage+boardUsage+janitorUsage)
 		return exitOK
 	}
 	if err != nil {
@@ -128,8 +129,7 @@ func run(ctx context.Context, args []string, e env) int {
 	case opts.serve != "" && !opts.host:
 		return runServe(ctx, opts, e)
 	case opts.janitor:
-		fmt.Fprintln(e.stderr, "gopeer: -janitor is not built yet")
-		return exitUsage
+		return runJanitor(ctx, opts.janitorOpts, e)
 	}
 	return runChat(ctx, opts, e)
 }
@@ -152,6 +152,7 @@ func parseFlags(args []string, e env) (options, error) {
 	fs.BoolVar(&o.json, "json", false, "")
 	fs.BoolVar(&o.echo, "echo", false, "")
 	registerBoardFlags(fs, &o.board)
+	registerJanitorFlags(fs, &o.janitorOpts)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
