@@ -11,8 +11,6 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/term"
 )
 
 // sanitize makes text from the peer safe to print on a terminal. Nothing it
@@ -279,83 +277,4 @@ func (o *jsonOrText) warning(msg string) {
 }
 func (o *jsonOrText) failed(kind, msg string) {
 	o.emit(map[string]string{"event": "error", "kind": kind, "message": msg})
-}
-
-// termChat is the chat on a terminal: an x/term line editor, with incoming
-// messages printed above the line being typed.
-type termChat struct {
-	link *peerLink
-	term *term.Terminal
-}
-
-// run chats until the user quits (Ctrl-D, Ctrl-C, /quit), the peer leaves, or
-// ctx is done. The caller owns raw mode and restores the terminal.
-func (c *termChat) run(ctx context.Context) error {
-	lines := make(chan string)
-	inputDone := make(chan struct{})
-	go func() {
-		defer close(inputDone)
-		for {
-			line, err := c.term.ReadLine()
-			if err != nil && !errors.Is(err, term.ErrPasteIndicator) {
-				return
-			}
-			select {
-			case lines <- line:
-			case <-c.link.closed:
-				return
-			}
-		}
-	}()
-	c.printf("Secure P2P tunnel established. Type a message and press Enter; /quit leaves.\n")
-	for {
-		select {
-		case m := <-c.link.incoming:
-			if m.binary {
-				c.printf("! the peer sent %d bytes of binary data; ignored\n", len(m.text))
-				continue
-			}
-			c.printf("Peer: %s\n", indentContinuation(sanitize(m.text)))
-		case line := <-lines:
-			if strings.TrimSpace(line) == "/quit" {
-				return c.leave(ctx)
-			}
-			if line == "" {
-				continue
-			}
-			if err := c.link.send(ctx, line); err != nil {
-				c.printf("! not sent: %s\n", err)
-			}
-		case <-inputDone:
-			return c.leave(ctx)
-		case <-c.link.closed:
-			c.link.close()
-			if errors.Is(c.link.err(), errConnectionLost) {
-				c.printf("Peer connection lost.\n")
-				return &failure{kind: kindConnection, msg: "peer disconnected: the connection was lost"}
-			}
-			c.printf("The peer left the chat.\n")
-			return nil
-		case <-ctx.Done():
-			return c.leave(ctx)
-		}
-	}
-}
-
-func (c *termChat) leave(ctx context.Context) error {
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
-	defer cancel()
-	_ = c.link.drain(dctx)
-	c.link.close()
-	return nil
-}
-
-func (c *termChat) printf(format string, a ...any) {
-	fmt.Fprintf(c.term, format, a...)
-}
-
-// indentContinuation indents the lines after the first of a message, so a
-// multi-line message reads as one.
-func indentContinuation(s string) string {
-	return strings.ReplaceAll(s, "\n", "\n      ")
 }

@@ -437,12 +437,12 @@ func TestEndToEndLANMode(t *testing.T) {
 func TestEndToEndFallbackBoard(t *testing.T) {
 	unreachable := []string{"PYPEER_URL=http://127.0.0.1:9"}
 	host := startGopeer(t, unreachable, "-json", "-ice", "none", "-host")
+	if ev := host.event("warning"); !strings.Contains(ev["message"], "serving a board here at http://127.0.0.1:8765") {
+		t.Errorf("host warning %v, want it to say it serves a board", ev)
+	}
 	ev := host.event("room")
 	if ev["db"] != "http://127.0.0.1:8765" {
 		t.Fatalf("room event %v, want the fallback board http://127.0.0.1:8765", ev)
-	}
-	if !strings.Contains(host.stderr.String(), "serving a board here") {
-		t.Errorf("host did not say it serves a board:\n%s", host.stderr.String())
 	}
 	guest := startGopeer(t, unreachable, "-json", "-ice", "none", "-db", ev["db"], "-join", ev["room"])
 	host.event("connected")

@@ -203,17 +203,14 @@ func parseFlags(args []string, e env) (options, error) {
 	return o, nil
 }
 
-// runChat hosts or joins a room, then chats.
+// runChat hosts or joins a room, then chats: on a terminal interactively,
+// otherwise in line mode.
 func runChat(ctx context.Context, o options, e env) int {
+	if e.isTerminal && !o.json && !o.echo {
+		return runTerminal(ctx, o, e)
+	}
 	out := &jsonOrText{w: e.stdout, json: o.json}
 	ui := &lineUI{stderr: e.stderr, out: out, o: o}
-	if !o.host && o.join == "" {
-		choice, err := askHostOrJoin(e)
-		if err != nil {
-			return ui.fail(err)
-		}
-		o.host, o.join = choice.host, choice.join
-	}
 	password, err := readPassword(o, e)
 	if err != nil {
 		return ui.fail(err)
@@ -224,13 +221,9 @@ func runChat(ctx context.Context, o options, e env) int {
 		return ui.fail(err)
 	}
 	ui.o = o
-	ice, _ := parseICEServers(o.ice, e.getenv)
-	flow := &roomFlow{
-		board:  board,
-		api:    newAPI(pionLogs(e)),
-		peer:   peerConfig{iceServers: ice, gatherTimeout: gatherTimeout},
-		events: ui,
-		now:    time.Now,
+	flow, err := newRoomFlow(board, o, e, ui)
+	if err != nil {
+		return ui.fail(err)
 	}
 	setupCtx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
@@ -251,78 +244,32 @@ func runChat(ctx context.Context, o options, e env) int {
 	}
 	ui.status("connected (" + link.remoteCandidateType() + " path)")
 	out.connected()
-	if e.isTerminal && !o.json && !o.echo {
-		err = runTermChat(ctx, link, e)
-	} else {
-		err = (&lineChat{link: link, in: e.stdin, out: out, status: ui.status, warn: ui.warn, echo: o.echo}).run(ctx)
-	}
-	if err != nil {
+	chat := &lineChat{link: link, in: e.stdin, out: out, status: ui.status, warn: ui.warn, echo: o.echo}
+	if err := chat.run(ctx); err != nil {
 		return ui.fail(err)
 	}
 	return exitOK
 }
 
-// runTermChat puts the terminal in raw mode for the chat and always restores it.
-func runTermChat(ctx context.Context, link *peerLink, e env) (err error) {
-	state, err := term.MakeRaw(e.stdinFd)
+// newRoomFlow sets up the handshake for this run's board, ICE servers and
+// reporting.
+func newRoomFlow(board *boardClient, o options, e env, events roomEvents) (*roomFlow, error) {
+	ice, err := parseICEServers(o.ice, e.getenv)
 	if err != nil {
-		return fmt.Errorf("terminal: %w", err)
+		return nil, &failure{kind: kindUsage, msg: err.Error()}
 	}
-	defer func() {
-		_ = term.Restore(e.stdinFd, state)
-		if p := recover(); p != nil {
-			panic(p)
-		}
-	}()
-	t := term.NewTerminal(struct {
-		io.Reader
-		io.Writer
-	}{e.stdin, e.stdout}, "> ")
-	if w, h, err := term.GetSize(e.stdinFd); err == nil {
-		_ = t.SetSize(w, h)
-	}
-	err = (&termChat{link: link, term: t}).run(ctx)
-	// x/term redraws the prompt after every write; take it off the last line
-	// so the shell's prompt starts on a clean one.
-	t.SetPrompt("")
-	fmt.Fprint(e.stdout, "\r\x1b[K")
-	return err
-}
-
-// hostOrJoin is the answer to the start menu.
-type hostOrJoin struct {
-	host bool
-	join string
-}
-
-// askHostOrJoin is the start menu on a terminal.
-func askHostOrJoin(e env) (hostOrJoin, error) {
-	r := bufio.NewReader(io.LimitReader(e.stdin, 1<<10))
-	fmt.Fprint(e.stderr, "gopeer: peer-to-peer chat\n  h) host a room\n  j) join a room\nChoice [h/j]: ")
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return hostOrJoin{}, &failure{kind: kindCancelled, msg: "cancelled"}
-	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "h", "host":
-		return hostOrJoin{host: true}, nil
-	case "j", "join":
-		fmt.Fprint(e.stderr, "Room code: ")
-		line, err = r.ReadString('\n')
-		if err != nil {
-			return hostOrJoin{}, &failure{kind: kindCancelled, msg: "cancelled"}
-		}
-		code, err := normalizeRoomCode(line)
-		if err != nil {
-			return hostOrJoin{}, &failure{kind: kindUsage, msg: err.Error()}
-		}
-		return hostOrJoin{join: code}, nil
-	}
-	return hostOrJoin{}, &failure{kind: kindUsage, msg: "answer h to host or j to join"}
+	return &roomFlow{
+		board:  board,
+		api:    newAPI(pionLogs(e)),
+		peer:   peerConfig{iceServers: ice, gatherTimeout: gatherTimeout},
+		events: events,
+		now:    time.Now,
+	}, nil
 }
 
 // readPassword gets the room password: from -password-file, else
-// $GOPEER_PASSWORD, else a hidden prompt on a terminal, else none. It is
+// $GOPEER_PASSWORD, else none. (On a terminal, tui.go asks at a hidden
+// prompt when neither is given.) It is
 // trimmed, as pypeer trims it, so both derive the same key.
 func readPassword(o options, e env) (string, error) {
 	switch {
@@ -339,14 +286,6 @@ func readPassword(o options, e env) (string, error) {
 		return strings.TrimSpace(line), nil
 	case e.getenv("GOPEER_PASSWORD") != "":
 		return strings.TrimSpace(e.getenv("GOPEER_PASSWORD")), nil
-	case e.isTerminal && !o.json:
-		fmt.Fprint(e.stderr, "Password (optional, hidden): ")
-		pw, err := term.ReadPassword(e.stdinFd)
-		fmt.Fprintln(e.stderr)
-		if err != nil {
-			return "", &failure{kind: kindCancelled, msg: "cancelled"}
-		}
-		return strings.TrimSpace(string(pw)), nil
 	}
 	return "", nil
 }

@@ -93,7 +93,7 @@ func firstLANAddress() net.IP {
 // boardFor picks the board for this run: the one given, a board of our own
 // (LAN mode), or, for a host whose default board is out of reach, a board of
 // our own as the fallback. stop ends an embedded board.
-func boardFor(ctx context.Context, o *options, ui *lineUI) (board *boardClient, stop func(), err error) {
+func boardFor(ctx context.Context, o *options, ui roomEvents) (board *boardClient, stop func(), err error) {
 	stop = func() {}
 	if o.host && o.serve != "" {
 		url, s, err := embeddedBoard(ctx, o.serve, o.board)

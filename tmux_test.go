@@ -45,13 +45,13 @@ func tmuxPath(t *testing.T) string {
 	return path
 }
 
-// tmuxJoiner is the pane's shell script: it records the terminal settings
-// before and after gopeer joins $TMUX_GOPEER_ROOM, writes gopeer's exit
+// tmuxScript is the pane's shell script: it records the terminal settings
+// before and after gopeer runs with $TMUX_GOPEER_ARGS, writes gopeer's exit
 // status, says so on screen, and then waits on a read so that the pane stays
-// for capture. Paths and the board travel in the environment.
-const tmuxJoiner = `
+// for capture. Paths and arguments travel in the environment.
+const tmuxScript = `
 stty -g > "$TMUX_GOPEER_OUT/stty-before"
-"$TMUX_GOPEER_BIN" -ice none -db "$TMUX_GOPEER_BOARD" -join "$TMUX_GOPEER_ROOM"
+"$TMUX_GOPEER_BIN" $TMUX_GOPEER_ARGS
 rc=$?
 stty -g > "$TMUX_GOPEER_OUT/stty-after"
 echo "$rc" > "$TMUX_GOPEER_OUT/status"
@@ -59,10 +59,17 @@ echo "[gopeer exited $rc]"
 read _
 `
 
-// tmuxStartJoiner starts a private tmux server whose one 100x30 pane runs
-// gopeer in terminal mode, joining room on board with password. It returns
-// the session and the directory where the pane's script writes its files.
+// tmuxStartJoiner runs gopeer in terminal mode joining room on board, with
+// the password in its environment.
 func tmuxStartJoiner(t *testing.T, board, room, password string) (*tmuxSession, string) {
+	t.Helper()
+	return tmuxStart(t, []string{"GOPEER_PASSWORD=" + password}, "-ice", "none", "-db", board, "-join", room)
+}
+
+// tmuxStart starts a private tmux server whose one 100x30 pane runs gopeer
+// with args in terminal mode, with env added to its environment. It returns
+// the session and the directory where the pane's script writes its files.
+func tmuxStart(t *testing.T, env []string, args ...string) (*tmuxSession, string) {
 	t.Helper()
 	bin := gopeerBin(t)
 	tmux := tmuxPath(t)
@@ -72,22 +79,20 @@ func tmuxStartJoiner(t *testing.T, board, room, password string) (*tmuxSession, 
 		t:      t,
 		tmux:   tmux,
 		socket: fmt.Sprintf("gopeer-test-%d-%d", os.Getpid(), tmuxSessions.Add(1)),
-		env: []string{
+		env: append([]string{
 			"PATH=" + os.Getenv("PATH"),
 			"HOME=" + t.TempDir(),
 			"TMUX_TMPDIR=" + tmp,
 			"SHELL=/bin/sh",
 			"TERM=xterm-256color",
 			"LANG=C.UTF-8",
-			"GOPEER_PASSWORD=" + password,
 			"TMUX_GOPEER_BIN=" + bin,
-			"TMUX_GOPEER_BOARD=" + board,
-			"TMUX_GOPEER_ROOM=" + room,
+			"TMUX_GOPEER_ARGS=" + strings.Join(args, " "),
 			"TMUX_GOPEER_OUT=" + out,
-		},
+		}, env...),
 		target: "gopeer",
 	}
-	s.run("new-session", "-d", "-s", s.target, "-x", "100", "-y", "30", "sh", "-c", tmuxJoiner)
+	s.run("new-session", "-d", "-s", s.target, "-x", "100", "-y", "30", "sh", "-c", tmuxScript)
 	t.Cleanup(func() {
 		if t.Failed() {
 			if screen, err := s.tmux1("capture-pane", "-p", "-t", s.target); err == nil {
@@ -268,6 +273,29 @@ func tmuxHost(t *testing.T, room, password string) (board string, host *proc) {
 	return board, host
 }
 
+// tmuxMessageLine matches a chat line: a time, who, and the text.
+func tmuxMessageLine(who, text string) *regexp.Regexp {
+	return regexp.MustCompile(`^\d\d:\d\d ` + who + `: ` + regexp.QuoteMeta(text) + `$`)
+}
+
+// tmuxLineMatching is the index of the last screen line re matches, or -1.
+func tmuxLineMatching(lines []string, re *regexp.Regexp) int {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if re.MatchString(lines[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// waitForLine waits until a screen line matches re and returns the screen.
+func (s *tmuxSession) waitForLine(re *regexp.Regexp) string {
+	s.t.Helper()
+	return s.waitFor(re.String(), func(screen string) bool {
+		return tmuxLineMatching(tmuxLines(screen), re) >= 0
+	})
+}
+
 // TestTerminalChat chats from a real terminal: the tunnel banner, a message
 // arriving while a line is half typed (shown above it, sanitized, the typed
 // line intact), sending that line, /quit, and the terminal restored.
@@ -279,35 +307,30 @@ func TestTerminalChat(t *testing.T) {
 	s.waitForText("Secure P2P tunnel established")
 	host.event("connected")
 
-	// A half-typed line, no Enter: x/term echoes it after the prompt.
+	// A half-typed line, no Enter.
 	s.send("half typed")
 	s.waitFor(`the input line "> half typed"`, func(screen string) bool {
 		return tmuxLastLine(screen) == "> half typed"
 	})
 
-	// A message with an escape sequence arrives meanwhile.
-	host.send("hello \x1b[31mred")
-	const peerLine = "Peer: hello ␛[31mred"
-	s.waitForText(peerLine)
-	screen := s.waitFor(`the input line "> half typed" again below the message`, func(screen string) bool {
+	// A message with escape sequences of every kind arrives meanwhile.
+	host.send("hello \x1b[31mred\x1b]52;c;aGk=\x07\x1b]0;title\x07\u009b2J\u202eevil\x7f")
+	peerLine := tmuxMessageLine("Peer", "hello ␛[31mred␛]52;c;aGk=␇␛]0;title␇<U+009B>2J<U+202E>evil␡")
+	screen := s.waitForLine(peerLine)
+	screen = s.waitFor(`the input line "> half typed" again below the message`, func(screen string) bool {
 		lines := tmuxLines(screen)
-		p, in := tmuxLineIndex(lines, peerLine), tmuxLineIndex(lines, "> half typed")
+		p, in := tmuxLineMatching(lines, peerLine), tmuxLineIndex(lines, "> half typed")
 		return p >= 0 && in > p
 	})
 	if last := tmuxLastLine(screen); last != "> half typed" {
 		t.Errorf("the last line is %q, want the input line %q:\n%s", last, "> half typed", screen)
 	}
-	for _, l := range tmuxLines(screen) {
-		if strings.Contains(l, "Peer:") && strings.Contains(l, "half typed") {
-			t.Errorf("the message and the typed line share a line %q:\n%s", l, screen)
-		}
-	}
 	escaped := s.captureEscapes()
 	if strings.Contains(escaped, "\x1b[31m") {
-		t.Errorf("the screen shows red: capture-pane -e has \\x1b[31m:\n%q", escaped)
+		t.Errorf("the peer's escape sequence turned the screen red: capture-pane -e has \\x1b[31m:\n%q", escaped)
 	}
-	if colours := tmuxColours(escaped); len(colours) > 0 {
-		t.Errorf("the screen shows colours %v:\n%q", colours, escaped)
+	if title := s.run("display-message", "-p", "-t", s.target, "#{pane_title}"); strings.Contains(title, "title") {
+		t.Errorf("the peer changed the terminal title to %q", title)
 	}
 
 	// Enter sends the line that was being typed, whole.
@@ -315,6 +338,7 @@ func TestTerminalChat(t *testing.T) {
 	if got := host.event("message")["text"]; got != "half typed" {
 		t.Errorf("host received %q, want %q", got, "half typed")
 	}
+	s.waitForLine(tmuxMessageLine("You", "half typed"))
 
 	s.send("/quit")
 	s.key("Enter")
@@ -327,20 +351,134 @@ func TestTerminalChat(t *testing.T) {
 	}
 }
 
-// TestTerminalPeerLeaves: when the host leaves, the terminal chat says so,
-// exits 0, and restores the terminal.
+// TestTerminalPeerLeaves: when the host leaves, the terminal chat says so and
+// returns to the menu, where q quits with the terminal restored. NO_COLOR
+// turns every colour off.
 func TestTerminalPeerLeaves(t *testing.T) {
 	const password = "tmux leaves"
 	board, host := tmuxHost(t, "TERM02", password)
-	s, out := tmuxStartJoiner(t, board, "TERM02", password)
+	s, out := tmuxStart(t, []string{"GOPEER_PASSWORD=" + password, "NO_COLOR=1"},
+		"-ice", "none", "-db", board, "-join", "TERM02")
 
 	s.waitForText("Secure P2P tunnel established")
 	host.event("connected")
+	host.send("colourless")
+	s.waitForLine(tmuxMessageLine("Peer", "colourless"))
+	if colours := tmuxColours(s.captureEscapes()); len(colours) > 0 {
+		t.Errorf("NO_COLOR is set, yet the screen shows colours %v", colours)
+	}
 
 	host.stdin.Close()
 	s.waitForText("The peer left the chat.")
+	s.waitForText("Choose h, j or q:")
+	s.send("q")
 	tmuxCheckExit(t, s, out, exitOK)
 	if code := host.wait(); code != exitOK {
 		t.Errorf("host exit status %d, want 0", code)
+	}
+}
+
+// tmuxRoomCode matches the host's banner line with the room code.
+var tmuxRoomCode = regexp.MustCompile(`Share this code:\s+([A-Z0-9]{6})`)
+
+// TestTerminalTwoPeers runs both peers in terminals, through the menus: the
+// host picks h and a password; the joiner picks j, mistypes the password,
+// is sent back to the code prompt, and gets in on the retry. Then a
+// multi-line message (Ctrl-J), a bracketed paste that looks like a command,
+// a resize with wide characters, and Ctrl-D to quit.
+func TestTerminalTwoPeers(t *testing.T) {
+	board := startTestBoard(t)
+	args := []string{"-ice", "none", "-db", board}
+	host, hostOut := tmuxStart(t, nil, args...)
+	guest, guestOut := tmuxStart(t, nil, args...)
+
+	host.waitForText("Choose h, j or q:")
+	host.send("h")
+	host.waitForText("Password (optional, hidden):")
+	host.send("s3cret")
+	if screen := host.capture(); strings.Contains(screen, "s3cret") {
+		t.Fatalf("the password shows on screen:\n%s", screen)
+	}
+	host.key("Enter")
+	m := tmuxRoomCode.FindStringSubmatch(host.waitFor("the room code", func(screen string) bool {
+		return tmuxRoomCode.MatchString(screen)
+	}))
+	code := m[1]
+	host.waitForText("The other person runs:        gopeer -join " + code + " -db " + board)
+	host.waitForText("waiting for a peer to join")
+
+	guest.waitForText("Choose h, j or q:")
+	guest.send("j")
+	guest.waitForText("Room code:")
+	guest.send("bad")
+	guest.key("Enter")
+	guest.waitForText("is not a room code")
+	guest.send(strings.ToLower(code))
+	guest.key("Enter")
+	guest.waitForText("Password (optional, hidden):")
+	guest.send("wrong")
+	guest.key("Enter")
+	guest.waitForText("Incorrect password for room " + code)
+	guest.waitFor("the code prompt again", func(screen string) bool {
+		return tmuxLastLine(screen) == "Room code:"
+	})
+	guest.send(code)
+	guest.key("Enter")
+	guest.waitForText("Password (optional, hidden):")
+	guest.send("s3cret")
+	guest.key("Enter")
+	guest.waitForText("Secure P2P tunnel established")
+	host.waitForText("Secure P2P tunnel established")
+
+	// Ctrl-J puts a newline in the message; later lines are indented.
+	host.send("line one")
+	host.key("C-j")
+	host.send("line two")
+	host.key("Enter")
+	screen := guest.waitForLine(tmuxMessageLine("Peer", "line one"))
+	lines := tmuxLines(screen)
+	if i := tmuxLineMatching(lines, tmuxMessageLine("Peer", "line one")); i+1 >= len(lines) || lines[i+1] != "            line two" {
+		t.Errorf("the second line of the message is not indented under the first:\n%s", screen)
+	}
+
+	// A paste is text, even when it looks like a command.
+	host.run("set-buffer", "/quit")
+	host.run("paste-buffer", "-p", "-t", host.target)
+	host.waitFor("the pasted text in the input line", func(screen string) bool {
+		return tmuxLastLine(screen) == "> /quit"
+	})
+	host.key("Enter")
+	guest.waitForLine(tmuxMessageLine("Peer", "/quit"))
+
+	// After a resize, wide characters wrap at the new width as the terminal
+	// wraps them, and the cursor stays right after the last one.
+	guest.run("resize-window", "-t", guest.target, "-x", "30", "-y", "20")
+	draft := "a" + strings.Repeat("世界", 10) // 41 columns after "> a"
+	guest.send(draft)
+	guest.waitFor("the wide draft wrapped at 30 columns", func(screen string) bool {
+		lines := tmuxLines(screen)
+		n := len(lines)
+		// "> a" and 13 wide characters fill 29 columns; the 14th does not fit.
+		return n >= 2 && lines[n-2] == "> a"+strings.Repeat("世界", 6)+"世" && lines[n-1] == "界"+strings.Repeat("世界", 3)
+	})
+	if xy := strings.TrimSpace(guest.run("display-message", "-p", "-t", guest.target, "#{cursor_x}")); xy != "14" {
+		t.Errorf("cursor at column %s after the wide draft, want 14", xy)
+	}
+	guest.key("Enter")
+	host.waitForText("Peer: " + draft)
+
+	// /info reports the room and the path.
+	guest.send("/info")
+	guest.key("Enter")
+	guest.waitForText("Room " + code)
+
+	guest.key("C-d")
+	tmuxCheckExit(t, guest, guestOut, exitOK)
+	host.waitForText("The peer left the chat.")
+	host.waitForText("Choose h, j or q:")
+	host.key("Escape")
+	tmuxCheckExit(t, host, hostOut, exitOK)
+	if root := boardRoot(t, board); root != "null" {
+		t.Errorf("board after the session holds %s, want nothing", root)
 	}
 }
