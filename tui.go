@@ -480,38 +480,48 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room string) error {
 
 // submit acts on a line typed in the chat: a command, or a message.
 func (t *tui) submit(ctx context.Context, link *peerLink, room, line string, pasted bool) error {
-	if !pasted {
-		switch strings.TrimSpace(line) {
-		case "/quit", "/exit":
-			return t.leave(ctx, link)
-		case "/help":
-			t.ed.printAbove(chatHelp)
-			return nil
-		case "/clear":
-			t.ed.write("\x1b[H\x1b[2J")
-			return nil
-		case "/info":
-			t.ed.printAbove(t.info(link, room))
-			return nil
-		}
-		switch {
-		case strings.HasPrefix(line, "//"):
-			line = line[1:] // "//x" sends "/x"
-		case strings.HasPrefix(line, "/"):
-			t.ed.printAbove(t.yellow("! unknown command " + sanitize(strings.Fields(line + " ")[0]) +
-				"; /help lists them, and // at the start sends a /"))
-			return nil
-		}
-	}
-	if strings.TrimSpace(line) == "" {
+	cmd, text := parseChatLine(line, pasted)
+	switch cmd {
+	case "":
+	case "/quit", "/exit":
+		return t.leave(ctx, link)
+	case "/help":
+		t.ed.printAbove(chatHelp)
+		return nil
+	case "/clear":
+		t.ed.write("\x1b[H\x1b[2J")
+		return nil
+	case "/info":
+		t.ed.printAbove(t.info(link, room))
+		return nil
+	default:
+		t.ed.printAbove(t.yellow("! unknown command " + sanitize(cmd) + "; /help lists them, and // at the start sends a /"))
 		return nil
 	}
-	if err := link.send(ctx, line); err != nil {
+	if strings.TrimSpace(text) == "" {
+		return nil
+	}
+	if err := link.send(ctx, text); err != nil {
 		t.ed.printAbove(t.red("! not sent: " + sanitize(err.Error())))
 		return nil
 	}
-	t.ed.printAbove(t.formatMessage("You", peerMessage{text: line}))
+	t.ed.printAbove(t.formatMessage("You", peerMessage{text: text}))
 	return nil
+}
+
+// parseChatLine splits a typed line into a command (its first word, when it
+// starts with one /) or the text to send. A pasted line is always text, and
+// "//" at the start sends a single "/".
+func parseChatLine(line string, pasted bool) (cmd, text string) {
+	switch {
+	case pasted:
+		return "", line
+	case strings.HasPrefix(line, "//"):
+		return "", line[1:]
+	case strings.HasPrefix(line, "/"):
+		return strings.Fields(line + " ")[0], ""
+	}
+	return "", line
 }
 
 const chatHelp = `Keys:  Enter send · Ctrl-J or a trailing \ new line · Up/Down history
