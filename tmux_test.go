@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -481,4 +482,35 @@ func TestTerminalTwoPeers(t *testing.T) {
 	if root := boardRoot(t, board); root != "null" {
 		t.Errorf("board after the session holds %s, want nothing", root)
 	}
+}
+
+// TestTerminalRestoredOnSignal: SIGTERM or SIGHUP, while gopeer waits in
+// raw mode, ends it cleanly with the terminal restored.
+func TestTerminalRestoredOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			board := startTestBoard(t)
+			s, out := tmuxStart(t, []string{"GOPEER_PASSWORD=x"}, "-ice", "none", "-db", board, "-join", "NOHOST")
+			s.waitForText("waiting for the host to open room NOHOST")
+			if err := syscall.Kill(s.gopeerPID(), sig); err != nil {
+				t.Fatal(err)
+			}
+			tmuxCheckExit(t, s, out, exitOK)
+		})
+	}
+}
+
+// gopeerPID is the process ID of gopeer, the child of the pane's shell.
+func (s *tmuxSession) gopeerPID() int {
+	s.t.Helper()
+	shell := strings.TrimSpace(s.run("display-message", "-p", "-t", s.target, "#{pane_pid}"))
+	b, err := os.ReadFile("/proc/" + shell + "/task/" + shell + "/children")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err != nil {
+		s.t.Fatalf("no child of the pane's shell %s: %q", shell, b)
+	}
+	return pid
 }
