@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -119,6 +120,10 @@ type roomFlow struct {
 	peer   peerConfig
 	events roomEvents
 	now    func() time.Time
+
+	// reached is set once the board has answered: from then on a failing
+	// board is a blip to ride out (a restart, a 503), not a wrong URL.
+	reached atomic.Bool
 }
 
 // host posts an offer for code and waits for a joiner, until ctx ends. The room
@@ -164,12 +169,13 @@ func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode b
 		// Host-led deletion: whatever happens from here, leave nothing behind.
 		f.remove(ctx, roomPath(code))
 	}()
-	if err := f.putSignal(ctx, offerPath(code), token); err != nil {
+	offerValue := f.boardValue(token)
+	if err := f.put(ctx, offerPath(code), offerValue); err != nil {
 		return nil, err
 	}
 	f.events.roomPosted(code)
 	f.events.status("waiting for a peer to join")
-	if err := f.awaitAnswer(ctx, code, key, pc); err != nil {
+	if err := f.awaitAnswer(ctx, code, key, pc, offerValue); err != nil {
 		return nil, err
 	}
 	f.events.status("connecting to the peer")
@@ -225,7 +231,8 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 	if err != nil {
 		return nil, err
 	}
-	if err := f.postAnswer(ctx, code, token); err != nil {
+	answerValue := f.boardValue(token)
+	if err := f.postAnswer(ctx, code, answerValue); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -234,7 +241,10 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 		}
 	}()
 	f.events.status("connecting to the host")
-	if err := link.waitOpen(ctx); err != nil {
+	stopGuard := f.guardAnswer(ctx, code, answerValue)
+	err = link.waitOpen(ctx)
+	stopGuard() // before any delete below, so no re-post can outlive it
+	if err != nil {
 		return nil, err
 	}
 	// pypeer's joiner never does its part here (PROTOCOL.md section 5);
@@ -293,16 +303,24 @@ func (f *roomFlow) awaitOffer(ctx context.Context, code string, key fernetKey) (
 	return offer, err
 }
 
-// awaitAnswer watches the room's answer until one opens with key and is
+// awaitAnswer watches the room until an answer opens with key and is
 // accepted by pc. A bad answer (a stranger's, or a joiner's wrong password) is
 // cleared off the board and the wait goes on: unlike pypeer's host, one bad
-// write must not kill the room.
-func (f *roomFlow) awaitAnswer(ctx context.Context, code string, key fernetKey, pc *webrtc.PeerConnection) error {
-	return f.watch(ctx, answerPath(code), func(v json.RawMessage) error {
-		if isNull(v) {
+// write must not kill the room. If the offer vanishes (a board restarted
+// empty), it is posted again.
+func (f *roomFlow) awaitAnswer(ctx context.Context, code string, key fernetKey, pc *webrtc.PeerConnection, offer boardSignal) error {
+	return f.watch(ctx, roomPath(code), func(v json.RawMessage) error {
+		room := parseRoomValue(v)
+		if isNull(room.Offer) {
+			f.events.warn("the offer for room " + code + " is gone from the board (did it restart?); posting it again")
+			if err := f.put(ctx, offerPath(code), offer); err != nil {
+				return err
+			}
+		}
+		if isNull(room.Answer) {
 			return nil
 		}
-		sig, err := f.openBoardValue(v, key, "answer")
+		sig, err := f.openBoardValue(room.Answer, key, "answer")
 		if err == nil {
 			err = pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sig.SDP})
 		}
@@ -320,6 +338,43 @@ func (f *roomFlow) awaitAnswer(ctx context.Context, code string, key fernetKey, 
 		}
 		return nil
 	})
+}
+
+// guardAnswer keeps the joiner's answer on the board until stop is called:
+// if it vanishes while the host's offer is there (a board restarted empty
+// and the host posted again, or the host cleared it in a race with a
+// stranger), it is posted again. stop returns once no write is in flight.
+func (f *roomFlow) guardAnswer(ctx context.Context, code string, answer boardSignal) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = f.watch(ctx, roomPath(code), func(v json.RawMessage) error {
+			room := parseRoomValue(v)
+			if isNull(room.Offer) || !isNull(room.Answer) {
+				return nil
+			}
+			f.events.warn("the answer for room " + code + " is gone from the board; posting it again")
+			if err := f.put(ctx, answerPath(code), answer); err != nil && ctx.Err() == nil {
+				f.events.warn("could not post the answer again: " + err.Error())
+			}
+			return nil
+		})
+	}()
+	return func() { cancel(); <-done }
+}
+
+// roomValue is a room as the board holds it.
+type roomValue struct {
+	Offer  json.RawMessage `json:"offer"`
+	Answer json.RawMessage `json:"answer"`
+}
+
+// parseRoomValue decodes a room; anything that is not an object is empty.
+func parseRoomValue(v json.RawMessage) roomValue {
+	var r roomValue
+	_ = json.Unmarshal(v, &r)
+	return r
 }
 
 // openBoardValue opens a board value as a signal of the wanted type.
@@ -340,14 +395,14 @@ func (f *roomFlow) openBoardValue(v json.RawMessage, key fernetKey, want string)
 
 // postAnswer writes the answer. If another joiner's answer holds the slot, it
 // waits for the host to clear it, then tries again.
-func (f *roomFlow) postAnswer(ctx context.Context, code, token string) error {
+func (f *roomFlow) postAnswer(ctx context.Context, code string, answer boardSignal) error {
 	for {
 		v, err := f.getWithRetry(ctx, answerPath(code))
 		if err != nil {
 			return err
 		}
 		if isNull(v) {
-			err := f.putSignal(ctx, answerPath(code), token)
+			err := f.put(ctx, answerPath(code), answer)
 			if !slotTaken(err) {
 				return err
 			}
@@ -373,10 +428,15 @@ func slotTaken(err error) bool {
 	return errors.As(err, &be) && (be.Status == 401 || be.Status == 403 || be.Status == 412)
 }
 
-// putSignal writes a sealed signal in pypeer's board shape, retrying briefly
-// when the board is unreachable or overloaded.
-func (f *roomFlow) putSignal(ctx context.Context, path, token string) error {
-	value := boardSignal{Payload: token, Timestamp: f.now().UnixMilli()}
+// boardValue is a sealed signal in pypeer's board shape, stamped now. The
+// same value is written again on a retry, so a write-once board accepts it.
+func (f *roomFlow) boardValue(token string) boardSignal {
+	return boardSignal{Payload: token, Timestamp: f.now().UnixMilli()}
+}
+
+// put writes a board value, retrying while the board is unreachable or
+// overloaded.
+func (f *roomFlow) put(ctx context.Context, path string, value boardSignal) error {
 	return f.retry(ctx, func(ctx context.Context) error { return f.board.put(ctx, path, value) })
 }
 
@@ -389,13 +449,19 @@ func (f *roomFlow) getWithRetry(ctx context.Context, path string) (json.RawMessa
 	return v, err
 }
 
-// retry runs a board call up to three times, backing off between attempts when
-// the failure may pass (network, 5xx, 429). Other errors return at once.
+// retry runs a board call until it succeeds or fails for good. Failures
+// that may pass (network, 5xx, 429) are retried with backoff: three times
+// while the board has never answered, so a wrong URL fails fast, and until
+// ctx ends once it has, so a board restart or a bad minute is ridden out.
 func (f *roomFlow) retry(ctx context.Context, call func(context.Context) error) error {
-	backoff := 500 * time.Millisecond
+	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := call(ctx)
-		if err == nil || attempt == 3 || !transientBoardError(err) {
+		if err == nil {
+			f.reached.Store(true)
+			return nil
+		}
+		if !transientBoardError(err) || (attempt >= 3 && !f.reached.Load()) {
 			return err
 		}
 		select {
@@ -403,7 +469,7 @@ func (f *roomFlow) retry(ctx context.Context, call func(context.Context) error) 
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		backoff *= 2
+		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 

@@ -1,0 +1,223 @@
+package main
+
+// In-process tests of the host and join flows over real WebRTC on loopback
+// (TestMain runs them in a private network namespace), through a board that
+// the test can restart empty, as a board process kept in memory would be.
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// restartableBoard serves a board that can be swapped for a fresh, empty
+// one. Its streams end on a restart, so clients reconnect to the new board.
+type restartableBoard struct {
+	mu    sync.Mutex
+	board *board
+	// intercept, when set, may answer a request itself (returning true).
+	intercept func(w http.ResponseWriter, r *http.Request) bool
+}
+
+func (rb *restartableBoard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rb.mu.Lock()
+	b, intercept := rb.board, rb.intercept
+	rb.mu.Unlock()
+	if intercept != nil && intercept(w, r) {
+		return
+	}
+	b.ServeHTTP(w, r)
+}
+
+func (rb *restartableBoard) restart() {
+	rb.mu.Lock()
+	old := rb.board
+	rb.board = newBoard(boardOptions{})
+	rb.mu.Unlock()
+	old.Close()
+}
+
+// recordedEvents collects what a flow reports.
+type recordedEvents struct {
+	mu     sync.Mutex
+	warns  []string
+	posted chan string
+}
+
+func newRecordedEvents() *recordedEvents { return &recordedEvents{posted: make(chan string, 4)} }
+
+func (r *recordedEvents) status(string) {}
+func (r *recordedEvents) warn(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.warns = append(r.warns, msg)
+}
+func (r *recordedEvents) roomPosted(code string) { r.posted <- code }
+
+func (r *recordedEvents) warned(substr string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, w := range r.warns {
+		if strings.Contains(w, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+// flowPair is a host flow and a join flow on one board.
+type flowPair struct {
+	host, guest             *roomFlow
+	hostEvents, guestEvents *recordedEvents
+	clients                 []*http.Client
+}
+
+func newFlowPair(t *testing.T, url string) flowPair {
+	t.Helper()
+	gopeerBin(t) // needs the private network namespace
+	var p flowPair
+	mk := func() (*roomFlow, *recordedEvents) {
+		hc := &http.Client{Transport: &http.Transport{}}
+		p.clients = append(p.clients, hc)
+		bc, err := newBoardClient(url, hc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := newRecordedEvents()
+		f, err := newRoomFlow(bc, options{ice: "none"}, env{getenv: func(string) string { return "" }}, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, ev
+	}
+	p.host, p.hostEvents = mk()
+	p.guest, p.guestEvents = mk()
+	return p
+}
+
+// connect runs both flows to the end and returns their links.
+func (p flowPair) connect(t *testing.T, ctx context.Context, code string, beforeJoin func()) (*peerLink, *peerLink) {
+	t.Helper()
+	type result struct {
+		link *peerLink
+		err  error
+	}
+	hostDone := make(chan result, 1)
+	go func() {
+		l, err := p.host.host(ctx, code, "pw", true)
+		hostDone <- result{l, err}
+	}()
+	select {
+	case <-p.hostEvents.posted:
+	case r := <-hostDone:
+		t.Fatalf("host ended before posting: %v", r.err)
+	}
+	beforeJoin()
+	guest, err := p.guest.join(ctx, code, "pw")
+	if err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	r := <-hostDone
+	if r.err != nil {
+		t.Fatalf("host: %v", r.err)
+	}
+	return r.link, guest
+}
+
+// TestFlowsRideOutBoardRestarts: a board that restarts empty mid-handshake
+// loses the offer (the host posts it again) or the answer (the joiner posts
+// it again), and the peers still connect. Afterwards the board holds nothing
+// and no goroutine is left behind.
+func TestFlowsRideOutBoardRestarts(t *testing.T) {
+	cases := []struct {
+		name string
+		// arrange sets the fault up; it runs once the host's offer is posted.
+		arrange func(rb *restartableBoard)
+		// hostWarns and guestWarns are what each side must have said.
+		hostWarns, guestWarns string
+	}{
+		{
+			name:      "restart after the offer",
+			arrange:   func(rb *restartableBoard) { rb.restart() },
+			hostWarns: "posting it again",
+		},
+		{
+			name: "restart as the answer arrives",
+			arrange: func(rb *restartableBoard) {
+				var once sync.Once
+				rb.mu.Lock()
+				rb.intercept = func(w http.ResponseWriter, r *http.Request) bool {
+					if r.Method != http.MethodPut || !strings.HasSuffix(r.URL.Path, "/answer.json") {
+						return false
+					}
+					lost := false
+					once.Do(func() { lost = true })
+					if lost { // the board takes the answer and dies with it
+						w.Write([]byte("null"))
+						rb.restart()
+					}
+					return lost
+				}
+				rb.mu.Unlock()
+			},
+			hostWarns:  "posting it again",
+			guestWarns: "posting it again",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			baseline := runtime.NumGoroutine()
+			rb := &restartableBoard{board: newBoard(boardOptions{})}
+			srv := httptest.NewServer(rb)
+			p := newFlowPair(t, srv.URL)
+			ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+			defer cancel()
+
+			host, guest := p.connect(t, ctx, "RESTRT", func() { c.arrange(rb) })
+			if c.hostWarns != "" && !p.hostEvents.warned(c.hostWarns) {
+				t.Errorf("host did not say %q; it said %q", c.hostWarns, p.hostEvents.warns)
+			}
+			if c.guestWarns != "" && !p.guestEvents.warned(c.guestWarns) {
+				t.Errorf("joiner did not say %q; it said %q", c.guestWarns, p.guestEvents.warns)
+			}
+			if err := host.send(ctx, "after the restart"); err != nil {
+				t.Fatal(err)
+			}
+			if m := <-guest.incoming; m.text != "after the restart" {
+				t.Errorf("joiner received %q", m.text)
+			}
+
+			if v, err := p.host.board.get(ctx, "rooms"); err != nil || !isNull(v) {
+				t.Errorf("board after connect holds %s (%v), want nothing", v, err)
+			}
+			host.close()
+			guest.close()
+			srv.Close()
+			rb.board.Close()
+			for _, hc := range p.clients {
+				hc.CloseIdleConnections()
+			}
+			waitForGoroutines(t, baseline)
+		})
+	}
+}
+
+// waitForGoroutines waits until no more goroutines run than before the
+// session began: pion's and the board client's end once they are closed.
+func waitForGoroutines(t *testing.T, baseline int) {
+	t.Helper()
+	deadline := time.Now().Add(eventWait)
+	for runtime.NumGoroutine() > baseline {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines outlive the session (%d before):\n%s",
+				runtime.NumGoroutine(), baseline, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
