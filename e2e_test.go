@@ -128,7 +128,15 @@ func (s *syncBuffer) String() string {
 // startGopeer starts gopeer with args and extra environment variables.
 func startGopeer(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
+	return startGopeerIn(t, "", env, args...)
+}
+
+// startGopeerIn starts gopeer in the working directory dir ("" for this
+// one). env comes after the defaults, so it may override HOME.
+func startGopeerIn(t testing.TB, dir string, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(gopeerBin(t), args...)
+	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -549,6 +557,35 @@ func TestEndToEndEcho(t *testing.T) {
 	for i := range 50 {
 		if got, want := p.host.event("message")["text"], fmt.Sprintf("ping %d", i); got != want {
 			t.Fatalf("echo %d: got %q, want %q", i, got, want)
+		}
+	}
+}
+
+// TestEndToEndLeavesNoFiles: a whole session, host and joiner, creates or
+// changes no file in the working directory, $HOME or $TMPDIR: messages never
+// touch disk.
+func TestEndToEndLeavesNoFiles(t *testing.T) {
+	dirs := map[string]string{"cwd": t.TempDir(), "HOME": t.TempDir(), "TMPDIR": t.TempDir()}
+	board := startTestBoard(t)
+	env := []string{"HOME=" + dirs["HOME"], "TMPDIR=" + dirs["TMPDIR"], "GOPEER_PASSWORD=pw"}
+	common := []string{"-json", "-ice", "none", "-db", board}
+	host := startGopeerIn(t, dirs["cwd"], env, append(common, "-host", "-room", "NOFILE")...)
+	host.event("room")
+	guest := startGopeerIn(t, dirs["cwd"], env, append(common, "-join", "NOFILE")...)
+	host.event("connected")
+	guest.event("connected")
+	host.send("a secret that must not reach the disk")
+	guest.event("message")
+	guest.stdin.Close()
+	guest.wait()
+	host.wait()
+	for name, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			t.Errorf("the session left %s in %s", e.Name(), name)
 		}
 	}
 }
