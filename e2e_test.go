@@ -205,6 +205,17 @@ func (p *proc) event(want string) map[string]string {
 	}
 }
 
+// warning waits for a warning event that mentions substr, passing over
+// other warnings.
+func (p *proc) warning(substr string) {
+	p.t.Helper()
+	for {
+		if ev := p.event("warning"); strings.Contains(ev["message"], substr) {
+			return
+		}
+	}
+}
+
 // send writes one -json input line.
 func (p *proc) send(text string) {
 	p.t.Helper()
@@ -587,5 +598,53 @@ func TestEndToEndLeavesNoFiles(t *testing.T) {
 		for _, e := range entries {
 			t.Errorf("the session left %s in %s", e.Name(), name)
 		}
+	}
+}
+
+// TestEndToEndBoardKilledMidHandshake: the board process is killed after
+// the host posts its offer and comes back empty on the same address. The
+// host notices its offer is gone, posts it again, and the joiner gets in.
+func TestEndToEndBoardKilledMidHandshake(t *testing.T) {
+	first := startGopeer(t, nil, "-serve", "127.0.0.1:0")
+	board := first.line()
+	common := []string{"-json", "-ice", "none", "-db", board}
+	host := startGopeer(t, nil, append(common, "-host", "-room", "KILLB1")...)
+	host.event("room")
+
+	if err := first.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	first.wait()
+	again := startGopeer(t, nil, "-serve", strings.TrimPrefix(board, "http://"))
+	if u := again.line(); u != board {
+		t.Fatalf("restarted board at %s, want %s", u, board)
+	}
+	host.warning("posting it again")
+	guest := startGopeer(t, nil, append(common, "-join", "KILLB1")...)
+	host.event("connected")
+	guest.event("connected")
+}
+
+// TestEndToEndPeerKilled: a peer killed mid-chat (no goodbye) is noticed:
+// the survivor reports the lost connection and exits 1, and the board holds
+// nothing.
+func TestEndToEndPeerKilled(t *testing.T) {
+	p := connectPair(t, "KILLP1", "")
+	p.host.send("are you there?")
+	p.guest.event("message")
+	if err := p.guest.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if ev := p.host.event("closed"); ev["reason"] != "connection lost" {
+		t.Errorf("host closed with %v, want connection lost", ev)
+	}
+	if ev := p.host.event("error"); !strings.Contains(ev["message"], "peer disconnected") {
+		t.Errorf("host error %v, want it to say the peer disconnected", ev)
+	}
+	if code := p.host.wait(); code != exitFailure {
+		t.Errorf("host exit status %d, want %d", code, exitFailure)
+	}
+	if root := boardRoot(t, p.board); root != "null" {
+		t.Errorf("board holds %s, want nothing", root)
 	}
 }
