@@ -9,18 +9,28 @@ package main
 // value is nil. Empty objects and nulls are never stored, and JSON arrays
 // are stored as objects keyed "0", "1", ... (Firebase does the same
 // internally); a GET returns them as such objects.
+//
+// The rest of the board: access rules for clients without the admin
+// secret (board_rules.go), per-address limits (board_limits.go), queries
+// (board_query.go), rooms that expire (board_rooms.go), how streams reach
+// their clients (board_stream.go) and what it logs (board_stats.go).
+// serve.go runs it.
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
+	"log"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -28,14 +38,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
 
 const (
 	boardDefaultKeepAlive = 30 * time.Second
-	boardDefaultMaxBody   = 1 << 20
 
 	// Firebase's key and value limits.
 	boardMaxKeyBytes = 768
@@ -55,19 +63,20 @@ const (
 	// goroutine and a connection.
 	boardStreamWriteTimeout = 30 * time.Second
 
-	boardReadHeaderTimeout = 10 * time.Second
-	boardReadTimeout       = 30 * time.Second // headers and body of one request
-	boardIdleTimeout       = 120 * time.Second
-	boardMaxHeaderBytes    = 64 << 10
-	boardShutdownGrace     = 5 * time.Second
+	boardMaxHeaderBytes = 64 << 10
+	boardAdminMaxBody   = 256 << 20
+	boardShutdownGrace  = 5 * time.Second
 
 	boardJSONType      = "application/json; charset=utf-8"
 	boardNullETag      = "null_etag"
 	boardPushAlphabet  = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 	boardKeepAliveSSE  = "event: keep-alive\ndata: null\n\n"
+	boardCancelSSE     = "event: cancel\ndata: null\n\n"
 	boardErrBadJSON    = "Invalid data; couldn't parse JSON object, array, or value."
 	boardErrNeedsJSON  = "Not found: board paths end in .json"
 	boardErrClosed     = "Service unavailable: the board is shutting down"
+	boardErrDenied     = "Permission denied"
+	boardErrBadAuth    = "Could not parse auth token."
 	boardAllowedMethod = "GET, PUT, PATCH, POST, DELETE"
 )
 
@@ -82,75 +91,215 @@ var (
 	errBoardStringLong = errors.New("a string value must be at most 10 MB")
 )
 
-// boardOptions configures a board. The zero value is usable.
+// boardOptions configures a board; the -serve flags fill it. The zero value
+// is usable and safe: in every limit field zero means the default, and a
+// negative value turns that limit off.
 type boardOptions struct {
 	keepAlive time.Duration    // stream keep-alive interval; 0 => 30s
-	maxBody   int64            // request body cap in bytes; 0 => 1 MiB
-	now       func() time.Time // clock for {".sv":"timestamp"} and push ids; nil => time.Now
+	now       func() time.Time // clock for {".sv":"timestamp"}, push ids, limits and room expiry; nil => time.Now
+	secret    string           // the admin secret; "" => nobody is admin
+	logw      io.Writer        // where serveBoard logs counts and errors; nil => nowhere
+
+	// Set by flags and read by serve.go before the board starts.
+	secretFile      string
+	tlsCert, tlsKey string
+
+	maxBody           int64         // request body bytes
+	maxPayload        int           // bytes of an offer's or answer's payload, for anonymous writers
+	maxRooms          int           // rooms held at once
+	roomTTL           time.Duration // a room is removed this long after it appears
+	maxStreams        int           // open streams, overall
+	maxStreamsPerAddr int           // open streams per client address
+	writeRate         float64       // sustained writes per second per client address
+	writeBurst        int           // writes a client address may make at once
+	headerTimeout     time.Duration // to read a request's headers
+	readTimeout       time.Duration // to read a whole request, body included
+	idleTimeout       time.Duration // a keep-alive connection waiting for its next request
+	trustProxy        bool          // a loopback peer's X-Forwarded-For names the client
 }
 
-// board is an in-memory Firebase Realtime Database REST server.
+// The defaults: a board exposed to the internet on a small machine.
+const (
+	boardDefaultMaxBody           = 64 << 10
+	boardDefaultMaxPayload        = 16 << 10
+	boardDefaultMaxRooms          = 10000
+	boardDefaultRoomTTL           = 10 * time.Minute
+	boardDefaultMaxStreams        = 10000
+	boardDefaultMaxStreamsPerAddr = 64
+	boardDefaultWriteRate         = 10
+	boardDefaultWriteBurst        = 100
+	boardDefaultHeaderTimeout     = 10 * time.Second
+	boardDefaultReadTimeout       = 30 * time.Second
+	boardDefaultIdleTimeout       = 2 * time.Minute
+)
+
+// boardLimit resolves a limit field: zero is the default, and a negative
+// value (off) becomes zero, which is how the board spells "no limit".
+func boardLimit[T int | int64 | float64 | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// board is an in-memory Firebase Realtime Database REST server with
+// access rules for anonymous clients (board_rules.go), per-address limits
+// (board_limits.go) and rooms that expire (board_rooms.go).
 // It is safe for concurrent use.
 type board struct {
-	keepAlive time.Duration
-	maxBody   int64
-	now       func() time.Time
+	keepAlive  time.Duration
+	now        func() time.Time
+	secretSum  [sha256.Size]byte // of the admin secret, compared in constant time
+	hasSecret  bool
+	maxBody    int64
+	maxPayload int
+	maxRooms   int
+	roomTTL    time.Duration
+	maxStreams int
+	perAddr    int
+	trustProxy bool
+	rate       *boardRateLimiter // nil when writes are not limited
+	stats      boardStats
+	// Open streams, counted so that a shutdown can wait for those on
+	// hijacked connections, which net/http no longer knows. Only
+	// subscribe adds, under mu and before Close, so Wait (after Close)
+	// never races an Add.
+	streams sync.WaitGroup
 
 	// mu guards everything below. It is never held while writing to the
 	// network: events are encoded under it and handed to per-stream queues.
-	mu      sync.Mutex
-	root    any       // the whole tree; nil when empty
-	subs    boardSubs // open streams by location
-	pushIDs boardPushIDs
-	closed  bool // no new streams once Close has run
+	mu          sync.Mutex
+	root        any                       // the whole tree; nil when empty
+	subs        boardSubs                 // open streams by location
+	live        map[*boardStream]struct{} // every stream until its handler is done
+	addrStreams map[string]int            // open streams by client address
+	rooms       boardRooms
+	pushIDs     boardPushIDs
+	closed      bool // no new streams once Close has run
 }
 
-// newBoard returns an empty board.
+// newBoard returns an empty board. It starts nothing: serveBoard runs the
+// room expiry and the log.
 func newBoard(opts boardOptions) *board {
-	b := &board{keepAlive: opts.keepAlive, maxBody: opts.maxBody, now: opts.now}
-	if b.keepAlive <= 0 {
-		b.keepAlive = boardDefaultKeepAlive
-	}
-	if b.maxBody <= 0 {
-		b.maxBody = boardDefaultMaxBody
+	b := &board{
+		keepAlive:   cmp.Or(opts.keepAlive, boardDefaultKeepAlive),
+		now:         opts.now,
+		hasSecret:   opts.secret != "",
+		secretSum:   sha256.Sum256([]byte(opts.secret)),
+		maxBody:     boardLimit(opts.maxBody, boardDefaultMaxBody),
+		maxPayload:  boardLimit(opts.maxPayload, boardDefaultMaxPayload),
+		maxRooms:    boardLimit(opts.maxRooms, boardDefaultMaxRooms),
+		roomTTL:     boardLimit(opts.roomTTL, boardDefaultRoomTTL),
+		maxStreams:  boardLimit(opts.maxStreams, boardDefaultMaxStreams),
+		perAddr:     boardLimit(opts.maxStreamsPerAddr, boardDefaultMaxStreamsPerAddr),
+		trustProxy:  opts.trustProxy,
+		addrStreams: make(map[string]int),
+		live:        make(map[*boardStream]struct{}),
 	}
 	if b.now == nil {
 		b.now = time.Now
+	}
+	if b.maxBody == 0 {
+		b.maxBody = math.MaxInt64 - 1 // "off" still needs a number for MaxBytesReader
+	}
+	rate := boardLimit(opts.writeRate, boardDefaultWriteRate)
+	burst := boardLimit(opts.writeBurst, boardDefaultWriteBurst)
+	if rate > 0 && burst > 0 {
+		b.rate = newBoardRateLimiter(rate, burst)
 	}
 	return b
 }
 
 // ServeHTTP answers one REST request or serves one event stream.
 func (b *board) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, err := b.parse(w, r)
+	b.stats.requests.Add(1)
+	req, err := b.admit(w, r)
 	if err != nil {
-		boardWriteError(w, err)
+		b.fail(w, err)
 		return
 	}
-	// Every request passes here exactly once, fully parsed and validated:
-	// location, method, options and decoded body are known and the tree has
-	// not been touched. Access rules and rate limits belong here; checks
-	// that need the current value (write-once) belong in write, beside the
-	// if-match check, where the tree is locked.
 	switch {
 	case req.stream:
-		b.serveStream(w, r, req.path)
+		b.serveStream(w, r, req)
 	case req.method == http.MethodGet:
-		boardRespond(w, req, b.read(req))
+		b.respond(w, req, b.read(req))
 	default:
-		boardRespond(w, req, b.write(req))
+		b.respond(w, req, b.write(req))
 	}
 }
 
-// Close ends every open stream and refuses new ones, so that a graceful
-// HTTP shutdown is not held up by clients that never hang up. Plain
-// requests are still answered. Close is idempotent.
+// admit parses and validates r completely and applies every check that
+// does not need the tree, cheapest first, so that a refused request costs
+// little: the location, method and options, then who the client is, the
+// access rules, the write rate, and only then the body. Checks that need
+// the current value (write-once, the room cap, if-match) run in write,
+// under the lock.
+func (b *board) admit(w http.ResponseWriter, r *http.Request) (*boardRequest, error) {
+	req, err := b.parseHead(r)
+	if err != nil {
+		return nil, err
+	}
+	req.addr = b.clientAddr(r)
+	if err := b.authenticate(req, r); err != nil {
+		return nil, err
+	}
+	if !req.admin {
+		if err := boardAnonymousAccess(req); err != nil {
+			return nil, err
+		}
+		if req.method != http.MethodGet && b.rate != nil {
+			if err := b.rate.allow(req.addr, b.now()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	maxBody := b.maxBody
+	if req.admin {
+		// The admin is trusted, and seeding or restoring a board takes
+		// big writes: Firebase's own cap for a REST write.
+		maxBody = boardAdminMaxBody
+	}
+	if err := b.parseBody(w, r, req, maxBody); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// authenticate makes req an admin request when it carries the admin
+// secret. A wrong secret is refused rather than treated as anonymous, as
+// Firebase does, and costs a write from the address's budget, so guessing
+// is as slow as writing.
+func (b *board) authenticate(req *boardRequest, r *http.Request) error {
+	auth, given := req.query["auth"]
+	if !given {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(auth[0]))
+	if b.hasSecret && subtle.ConstantTimeCompare(sum[:], b.secretSum[:]) == 1 {
+		req.admin = true
+		return nil
+	}
+	if b.rate != nil {
+		if err := b.rate.allow(req.addr, b.now()); err != nil {
+			return err
+		}
+	}
+	return boardErrorf(http.StatusUnauthorized, boardErrBadAuth)
+}
+
+// Close ends every open stream, after the events already queued for it,
+// and refuses new ones, so that a graceful HTTP shutdown is not held up by
+// clients that never hang up. Plain requests are still answered. Close is
+// idempotent.
 func (b *board) Close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
 	for _, s := range b.subs.collect(nil) {
-		b.dropLocked(s)
+		b.endLocked(s, nil)
 	}
 }
 
@@ -159,27 +308,49 @@ func (b *board) Close() {
 // writes instead. ReadTimeout only covers reading the request: net/http
 // clears the read deadline once the body is consumed, so it does not end
 // streams (TestBoardStreamOutlivesReadTimeout keeps that true).
-func newBoardHTTPServer(b *board) *http.Server {
+func newBoardHTTPServer(b *board, opts boardOptions) *http.Server {
 	return &http.Server{
 		Handler:           b,
-		ReadHeaderTimeout: boardReadHeaderTimeout,
-		ReadTimeout:       boardReadTimeout,
-		IdleTimeout:       boardIdleTimeout,
+		ReadHeaderTimeout: boardLimit(opts.headerTimeout, boardDefaultHeaderTimeout),
+		ReadTimeout:       boardLimit(opts.readTimeout, boardDefaultReadTimeout),
+		IdleTimeout:       boardLimit(opts.idleTimeout, boardDefaultIdleTimeout),
 		MaxHeaderBytes:    boardMaxHeaderBytes,
+		ErrorLog:          log.New(&b.stats.serverErrors, "", 0),
 	}
 }
 
 // serveBoard serves b on ln until ctx is done, then shuts down gracefully:
 // it closes b's streams, stops accepting, and gives in-flight requests a few
-// seconds before closing their connections. It returns nil after a clean
-// shutdown.
-func serveBoard(ctx context.Context, ln net.Listener, b *board) error {
-	srv := newBoardHTTPServer(b)
+// seconds before closing their connections. With a certificate in tlsCfg
+// it serves HTTPS. Meanwhile it expires rooms and, when opts.logw is set,
+// logs counts there. It returns nil after a clean shutdown.
+func serveBoard(ctx context.Context, ln net.Listener, b *board, opts boardOptions, tlsCfg *tls.Config) error {
+	srv := newBoardHTTPServer(b, opts)
+	srv.TLSConfig = tlsCfg
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			served <- srv.ServeTLS(ln, "", "")
+		} else {
+			served <- srv.Serve(ln)
+		}
+	}()
+	// The background work outlives ctx until the shutdown is over, so the
+	// last log line counts everything.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var background sync.WaitGroup
+	background.Go(func() { b.runExpiry(bgCtx) })
+	if opts.logw != nil {
+		background.Go(func() { b.runLog(bgCtx, opts.logw, boardLogEvery) })
+	}
+	defer func() {
+		stopBackground()
+		background.Wait()
+	}()
 	select {
 	case err := <-served:
-		b.Close()
+		b.abortAll()
+		b.streams.Wait()
 		return fmt.Errorf("board: serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -192,6 +363,20 @@ func serveBoard(ctx context.Context, ln net.Listener, b *board) error {
 		err = fmt.Errorf("board: shutdown: %w", err)
 	}
 	<-served
+	// Shutdown does not know the hijacked connections of streams. Close
+	// has asked them to end; those still writing when the grace is over
+	// are cut.
+	streamsDone := make(chan struct{})
+	go func() {
+		b.streams.Wait()
+		close(streamsDone)
+	}()
+	select {
+	case <-streamsDone:
+	case <-shutdownCtx.Done():
+		b.abortAll()
+		<-streamsDone
+	}
 	return err
 }
 
@@ -199,6 +384,7 @@ func serveBoard(ctx context.Context, ln net.Listener, b *board) error {
 type boardHTTPError struct {
 	status int
 	text   string
+	header http.Header // extra response headers, such as Retry-After
 }
 
 func (e *boardHTTPError) Error() string { return e.text }
@@ -219,12 +405,16 @@ type boardChange struct {
 type boardRequest struct {
 	method   string // after X-HTTP-Method-Override
 	path     []string
+	query    url.Values
+	addr     string // the client's address, for per-address limits
+	admin    bool   // carries the admin secret: no rules, no per-address limits
 	stream   bool
 	shallow  bool
 	silent   bool
 	pretty   bool
 	wantETag bool
-	ifMatch  string // "" when absent
+	ifMatch  string      // "" when absent
+	filter   *boardQuery // orderBy and its companions; nil when absent
 
 	// For writes: what to set, the event data a stream at path receives,
 	// and the reply body (POST builds its own).
@@ -233,36 +423,42 @@ type boardRequest struct {
 	reply   []byte
 }
 
-// parse validates r completely, so that everything after it deals only
-// with well-formed requests.
-func (b *board) parse(w http.ResponseWriter, r *http.Request) (*boardRequest, error) {
+// parseHead validates everything but the body.
+func (b *board) parseHead(r *http.Request) (*boardRequest, error) {
 	path, err := boardParsePath(r.URL.EscapedPath())
 	if err != nil {
 		return nil, err
 	}
-	method, err := boardMethod(r)
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, boardErrorf(http.StatusBadRequest, "Invalid query string")
+	}
+	method, err := boardMethod(r, query)
 	if err != nil {
 		return nil, err
 	}
-	req := &boardRequest{method: method, path: path}
+	req := &boardRequest{method: method, path: path, query: query}
 	if err := req.parseOptions(r); err != nil {
 		return nil, err
 	}
-	switch method {
+	return req, nil
+}
+
+// parseBody reads, validates and normalizes a write's body.
+func (b *board) parseBody(w http.ResponseWriter, r *http.Request, req *boardRequest, maxBody int64) error {
+	switch req.method {
 	case http.MethodPut, http.MethodPost, http.MethodPatch:
-		v, err := boardReadJSON(w, r, b.maxBody)
+		v, err := boardReadJSON(w, r, maxBody)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := req.setBody(v, b.now().UnixMilli()); err != nil {
-			return nil, err
-		}
+		return req.setBody(v, b.now().UnixMilli())
 	case http.MethodDelete:
 		req.changes = []boardChange{{}}
 		req.data = []byte("null")
 		req.reply = req.data
 	}
-	return req, nil
+	return nil
 }
 
 // boardParsePath turns "/a/b%20c.json" into ["a", "b c"].
@@ -313,12 +509,12 @@ func boardCheckKey(key string) error {
 // boardMethod returns the effective method: a POST may carry another one
 // in X-HTTP-Method-Override (header or query), for clients that can only
 // send GET and POST.
-func boardMethod(r *http.Request) (string, error) {
+func boardMethod(r *http.Request, query url.Values) (string, error) {
 	method := r.Method
 	if method == http.MethodPost {
 		override := r.Header.Get("X-HTTP-Method-Override")
 		if override == "" {
-			override = r.URL.Query().Get("x-http-method-override")
+			override = query.Get("x-http-method-override")
 		}
 		if override != "" {
 			method = strings.ToUpper(override)
@@ -332,18 +528,9 @@ func boardMethod(r *http.Request) (string, error) {
 }
 
 // parseOptions reads the query parameters and headers that change how a
-// request is answered. Queries are refused rather than ignored: a client
-// that asks for a filtered result must not silently get everything.
+// request is answered.
 func (req *boardRequest) parseOptions(r *http.Request) error {
-	q := r.URL.Query()
-	for _, name := range slices.Sorted(maps.Keys(q)) {
-		switch name {
-		case "orderBy", "startAt", "startAfter", "endAt", "endBefore",
-			"equalTo", "limitToFirst", "limitToLast":
-			return boardErrorf(http.StatusBadRequest,
-				"%s is not supported by this board: queries are not implemented", name)
-		}
-	}
+	q := req.query
 	switch q.Get("print") {
 	case "":
 	case "pretty":
@@ -364,6 +551,20 @@ func (req *boardRequest) parseOptions(r *http.Request) error {
 	req.stream = req.method == http.MethodGet && strings.Contains(accept, "text/event-stream")
 	if req.shallow && (req.method != http.MethodGet || req.stream) {
 		return boardErrorf(http.StatusBadRequest, "shallow is only supported for a plain GET")
+	}
+	var err error
+	if req.filter, err = boardParseQuery(q, req.path); err != nil {
+		return err
+	}
+	if req.filter != nil {
+		switch {
+		case req.method != http.MethodGet:
+			return boardErrorf(http.StatusBadRequest, "orderBy is only supported for a GET")
+		case req.stream:
+			return boardErrorf(http.StatusBadRequest, "orderBy is not supported on streams by this board; GET the query instead")
+		case req.shallow:
+			return boardErrorf(http.StatusBadRequest, "shallow cannot be used with orderBy and its companions")
+		}
 	}
 	req.wantETag = strings.EqualFold(r.Header.Get("X-Firebase-ETag"), "true")
 	req.ifMatch = r.Header.Get("If-Match")
@@ -494,7 +695,13 @@ func boardSplitKeyPath(key string, base int) ([]string, error) {
 // result shares nothing with v's maps.
 func boardNormalize(v any, depth int, ms int64) (any, error) {
 	switch v := v.(type) {
-	case nil, bool, json.Number:
+	case nil, bool:
+		return v, nil
+	case json.Number:
+		// Firebase numbers are doubles: refuse what no client could read.
+		if _, err := strconv.ParseFloat(string(v), 64); err != nil {
+			return nil, boardErrorf(http.StatusBadRequest, "Invalid data; a number is out of range.")
+		}
 		return v, nil
 	case string:
 		if len(v) > boardMaxString {
@@ -552,34 +759,44 @@ func boardServerValue(sv any, ms int64) (any, error) {
 type boardResponse struct {
 	status int
 	body   []byte
-	etag   string // "" for no ETag header
+	etag   string      // "" for no ETag header
+	header http.Header // extra headers, for errors
 }
 
 // read answers a GET.
 func (b *board) read(req *boardRequest) boardResponse {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	v := boardGet(b.root, req.path)
-	full, err := boardMarshal(v)
+	if req.filter != nil {
+		v = req.filter.apply(v)
+	}
+	if req.shallow {
+		v = boardShallow(v)
+	}
+	// Encoding under the lock is what makes v safe to read: writers
+	// change the tree's maps in place.
+	body, err := boardMarshal(v)
+	var full []byte
+	if err == nil && req.wantETag {
+		full, err = boardMarshal(boardGet(b.root, req.path))
+	}
+	b.mu.Unlock()
 	if err != nil {
 		return boardErrorResponse(err)
 	}
-	resp := boardResponse{status: http.StatusOK, body: full}
+	resp := boardResponse{status: http.StatusOK, body: body}
 	if req.wantETag {
 		resp.etag = boardETag(full)
-	}
-	if req.shallow {
-		if resp.body, err = boardMarshal(boardShallow(v)); err != nil {
-			return boardErrorResponse(err)
-		}
 	}
 	return resp
 }
 
-// write answers a PUT, POST, PATCH or DELETE: it checks if-match, applies
-// the change and queues the resulting events, all in one critical section
-// so that every stream sees writes in the order they were applied.
+// write answers a PUT, POST, PATCH or DELETE: it checks if-match and the
+// rules that need the current value, applies the change and queues the
+// resulting events, all in one critical section so that every stream sees
+// writes in the order they were applied.
 func (b *board) write(req *boardRequest) boardResponse {
+	b.stats.writes.Add(1)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if req.ifMatch != "" {
@@ -601,15 +818,11 @@ func (b *board) write(req *boardRequest) boardResponse {
 			return boardErrorResponse(err)
 		}
 	}
-	deliveries, err := b.planLocked(wr)
-	if err != nil {
+	if err := b.checkWriteLocked(req, wr); err != nil {
 		return boardErrorResponse(err)
 	}
-	for _, c := range wr.changes {
-		b.root = boardSet(b.root, slices.Concat(wr.at, c.rel), c.value)
-	}
-	for _, d := range deliveries {
-		b.sendLocked(d.stream, d.frame)
+	if err := b.applyLocked(wr); err != nil {
+		return boardErrorResponse(err)
 	}
 	if req.wantETag {
 		cur, err := boardMarshal(boardGet(b.root, req.path))
@@ -621,13 +834,31 @@ func (b *board) write(req *boardRequest) boardResponse {
 	return resp
 }
 
-// boardRespond writes resp, honouring print=silent and print=pretty.
-func boardRespond(w http.ResponseWriter, req *boardRequest, resp boardResponse) {
+// applyLocked applies wr to the tree, queues its events, and keeps the
+// room records in step.
+func (b *board) applyLocked(wr boardWrite) error {
+	deliveries, err := b.planLocked(wr)
+	if err != nil {
+		return err
+	}
+	for _, c := range wr.changes {
+		b.root = boardSet(b.root, slices.Concat(wr.at, c.rel), c.value)
+	}
+	for _, d := range deliveries {
+		b.sendLocked(d.stream, d.frame)
+	}
+	b.trackRoomsLocked(wr)
+	return nil
+}
+
+// respond writes resp, honouring print=silent and print=pretty.
+func (b *board) respond(w http.ResponseWriter, req *boardRequest, resp boardResponse) {
+	b.stats.count(resp.status)
 	if resp.etag != "" {
 		w.Header().Set("ETag", resp.etag)
 	}
 	if resp.status != http.StatusOK {
-		boardWriteJSON(w, resp.status, resp.body)
+		boardWriteJSON(w, resp.status, resp.header, resp.body)
 		return
 	}
 	if req.silent && req.method != http.MethodDelete {
@@ -641,11 +872,25 @@ func boardRespond(w http.ResponseWriter, req *boardRequest, resp boardResponse) 
 			body = buf.Bytes()
 		}
 	}
-	boardWriteJSON(w, resp.status, body)
+	boardWriteJSON(w, resp.status, nil, body)
 }
 
-func boardWriteJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", boardJSONType)
+// fail answers a request refused before it reached the tree.
+func (b *board) fail(w http.ResponseWriter, err error) {
+	resp := boardErrorResponse(err)
+	b.stats.count(resp.status)
+	if resp.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", boardAllowedMethod)
+	}
+	boardWriteJSON(w, resp.status, resp.header, resp.body)
+}
+
+func boardWriteJSON(w http.ResponseWriter, status int, extra http.Header, body []byte) {
+	h := w.Header()
+	for k, v := range extra {
+		h[k] = v
+	}
+	h.Set("Content-Type", boardJSONType)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
@@ -660,15 +905,7 @@ func boardErrorResponse(err error) boardResponse {
 	body, _ := json.Marshal(struct {
 		Error string `json:"error"`
 	}{he.text})
-	return boardResponse{status: he.status, body: body}
-}
-
-func boardWriteError(w http.ResponseWriter, err error) {
-	resp := boardErrorResponse(err)
-	if resp.status == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", boardAllowedMethod)
-	}
-	boardWriteJSON(w, resp.status, resp.body)
+	return boardResponse{status: he.status, body: body, header: he.header}
 }
 
 // boardMarshal encodes compactly (so an event's data fits on one SSE line)
@@ -824,14 +1061,23 @@ func (g *boardPushIDs) increment() bool {
 	return false
 }
 
-// boardStream is one open event stream.
+// boardStream is one open event stream. Its queue is a slice that grows
+// only while events wait, so an idle stream costs no buffer.
 type boardStream struct {
-	path   []string
-	events chan []byte  // encoded SSE frames, in write order
-	queued atomic.Int64 // bytes in events
-	done   chan struct{}
+	path  []string
+	addr  string        // counted against this address's streams; "" for admin
+	wake  chan struct{} // capacity 1: something was queued
+	abort chan struct{} // closed to end the stream at once
 
-	dropped bool // guarded by board.mu; done is closed
+	mu      sync.Mutex
+	pending [][]byte // encoded SSE frames, in write order
+	bytes   int      // in pending
+	ended   bool     // nothing more will be queued: send pending, then end
+
+	// Guarded by board.mu.
+	dropped bool   // no longer in board.subs
+	aborted bool   // abort is closed
+	cut     func() // closes a hijacked connection; nil otherwise
 }
 
 // boardSubs is a trie of open streams by location, so that a write finds
@@ -898,111 +1144,167 @@ func (n *boardSubs) eachBelow(rel []string, fn func(rel []string, node *boardSub
 	return nil
 }
 
-// subscribe registers a stream at path and returns it with its first
-// event: a put of the current value.
-func (b *board) subscribe(path []string) (*boardStream, []byte, error) {
+// node returns the trie node at path, or nil.
+func (n *boardSubs) node(path []string) *boardSubs {
+	for _, k := range path {
+		if n = n.children[k]; n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// subscribe registers a stream for req and returns it with its first
+// event: a put of the current value. It enforces the stream caps.
+func (b *board) subscribe(req *boardRequest) (*boardStream, []byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return nil, nil, boardErrorf(http.StatusServiceUnavailable, boardErrClosed)
 	}
-	data, err := boardMarshal(boardGet(b.root, path))
+	if b.maxStreams > 0 && len(b.live) >= b.maxStreams {
+		return nil, nil, boardErrorf(http.StatusServiceUnavailable,
+			"Service unavailable: the board holds its maximum of %d streams; try again later", b.maxStreams)
+	}
+	addr := ""
+	if !req.admin {
+		addr = req.addr
+		if b.perAddr > 0 && b.addrStreams[addr] >= b.perAddr {
+			return nil, nil, boardErrorf(http.StatusTooManyRequests,
+				"Too many requests: at most %d streams may be open from one address", b.perAddr)
+		}
+	}
+	data, err := boardMarshal(boardGet(b.root, req.path))
 	if err != nil {
 		return nil, nil, err
 	}
 	s := &boardStream{
-		path:   path,
-		events: make(chan []byte, boardStreamQueueLen),
-		done:   make(chan struct{}),
+		path:  req.path,
+		addr:  addr,
+		wake:  make(chan struct{}, 1),
+		abort: make(chan struct{}),
 	}
-	b.subs.add(path, s)
+	b.subs.add(req.path, s)
+	b.streams.Add(1)
+	b.live[s] = struct{}{}
+	if addr != "" {
+		b.addrStreams[addr]++
+	}
+	b.stats.streamsOpened.Add(1)
 	return s, boardFrame("put", nil, data), nil
 }
 
+// unsubscribe forgets s once its handler has returned.
 func (b *board) unsubscribe(s *boardStream) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.dropLocked(s)
+	b.removeLocked(s)
+	delete(b.live, s)
+	b.streams.Done()
+	if s.addr != "" {
+		if b.addrStreams[s.addr]--; b.addrStreams[s.addr] <= 0 {
+			delete(b.addrStreams, s.addr)
+		}
+	}
 }
 
-// dropLocked ends s: it gets no more events and its handler returns.
-func (b *board) dropLocked(s *boardStream) {
+// removeLocked takes s out of the trie: it gets no more events.
+func (b *board) removeLocked(s *boardStream) bool {
 	if s.dropped {
-		return
+		return false
 	}
 	s.dropped = true
 	b.subs.remove(s.path, s)
-	close(s.done)
+	return true
+}
+
+// dropLocked ends s at once, discarding what is queued: for a client too
+// slow to keep up.
+func (b *board) dropLocked(s *boardStream) {
+	b.removeLocked(s)
+	b.abortLocked(s)
+}
+
+// abortLocked stops s's handler, even one blocked writing to its client.
+func (b *board) abortLocked(s *boardStream) {
+	if s.aborted {
+		return
+	}
+	s.aborted = true
+	close(s.abort)
+	if s.cut != nil {
+		s.cut()
+	}
+}
+
+// setCut gives s a way to close its hijacked connection.
+func (b *board) setCut(s *boardStream, cut func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s.cut = cut
+	if s.aborted {
+		cut()
+	}
+}
+
+// abortAll stops every stream at once: for a shutdown whose grace is
+// over.
+func (b *board) abortAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for s := range b.live {
+		b.removeLocked(s)
+		b.abortLocked(s)
+	}
+}
+
+// endLocked ends s cleanly: it sends what is queued, then final (if not
+// nil), then the response ends.
+func (b *board) endLocked(s *boardStream, final []byte) {
+	if !b.removeLocked(s) {
+		return
+	}
+	s.mu.Lock()
+	if final != nil {
+		s.pending = append(s.pending, final)
+	}
+	s.ended = true
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *boardStream) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // sendLocked queues frame for s without blocking; a stream whose queue is
 // full is dropped so its client reconnects and starts afresh.
 func (b *board) sendLocked(s *boardStream, frame []byte) {
-	size := int64(len(frame))
-	if n := s.queued.Load(); n > 0 && n+size > boardStreamQueueBytes {
+	s.mu.Lock()
+	full := len(s.pending) >= boardStreamQueueLen ||
+		(s.bytes > 0 && s.bytes+len(frame) > boardStreamQueueBytes)
+	if !full {
+		s.pending = append(s.pending, frame)
+		s.bytes += len(frame)
+	}
+	s.mu.Unlock()
+	if full {
 		b.dropLocked(s)
 		return
 	}
-	s.queued.Add(size)
-	select {
-	case s.events <- frame:
-	default:
-		s.queued.Add(-size)
-		b.dropLocked(s)
-	}
+	s.signal()
 }
 
-// serveStream sends the events for path until the client goes away, the
-// stream falls too far behind, or the board closes.
-func (b *board) serveStream(w http.ResponseWriter, r *http.Request, path []string) {
-	s, first, err := b.subscribe(path)
-	if err != nil {
-		boardWriteError(w, err)
-		return
-	}
-	defer b.unsubscribe(s)
-
-	rc := http.NewResponseController(w)
-	// The connection may serve more requests once the stream ends.
-	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
-
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	if boardStreamSend(rc, w, first) != nil {
-		return
-	}
-	tick := time.NewTicker(b.keepAlive)
-	defer tick.Stop()
-	for {
-		var frame []byte
-		select {
-		case <-r.Context().Done():
-			return
-		case <-s.done:
-			return
-		case frame = <-s.events:
-			s.queued.Add(-int64(len(frame)))
-		case <-tick.C:
-			frame = []byte(boardKeepAliveSSE)
-		}
-		if boardStreamSend(rc, w, frame) != nil {
-			return
-		}
-	}
-}
-
-// boardStreamSend writes and flushes one frame, giving up on a client that
-// stops reading.
-func boardStreamSend(rc *http.ResponseController, w io.Writer, frame []byte) error {
-	// Not every ResponseWriter supports deadlines; those that do not
-	// simply have none.
-	_ = rc.SetWriteDeadline(time.Now().Add(boardStreamWriteTimeout))
-	if _, err := w.Write(frame); err != nil {
-		return err
-	}
-	return rc.Flush()
+// take empties s's queue.
+func (s *boardStream) take() (frames [][]byte, ended bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	frames, s.pending, s.bytes = s.pending, nil, 0
+	return frames, s.ended
 }
 
 // boardFrame encodes one SSE event: event: NAME, data: {"path":..,"data":..}.

@@ -9,11 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -30,12 +30,18 @@ const boardTestMs = 1700000000000
 // never a way to synchronise.
 const boardTestWait = 10 * time.Second
 
+// boardTestSecret is the admin secret of the tests' boards. Requests carry
+// it unless they say they are anonymous.
+const boardTestSecret = "board-test-secret"
+
 func boardTestNow() time.Time { return time.UnixMilli(boardTestMs) }
 
-// newBoardTestServer serves a fresh board. Cleanup closes the board before
-// the server, so open streams end instead of holding srv.Close up.
+// newBoardTestServer serves a fresh board whose admin secret is
+// boardTestSecret. Cleanup closes the board before the server, so open
+// streams end instead of holding srv.Close up.
 func newBoardTestServer(t *testing.T, opts boardOptions) (*httptest.Server, *board) {
 	t.Helper()
+	opts.secret = cmp.Or(opts.secret, boardTestSecret)
 	b := newBoard(opts)
 	srv := httptest.NewServer(b)
 	t.Cleanup(srv.Close)
@@ -47,13 +53,32 @@ type boardTestReq struct {
 	method, path, query string
 	header              map[string]string
 	body                string
+	anon                bool // without the admin secret
 }
 
 func boardTestDo(t *testing.T, srv *httptest.Server, rq boardTestReq) (int, http.Header, []byte) {
 	t.Helper()
-	target := srv.URL + rq.path
+	return boardTestSend(t, srv.Client(), srv.URL+rq.path, boardTestSecret, rq)
+}
+
+// boardTestWithAuth adds ?auth=secret to a URL.
+func boardTestWithAuth(target, secret string) string {
+	sep := "?"
+	if strings.Contains(target, "?") {
+		sep = "&"
+	}
+	return target + sep + "auth=" + url.QueryEscape(secret)
+}
+
+// boardTestSend sends rq to target (its path included) with secret unless
+// rq is anonymous.
+func boardTestSend(t *testing.T, client *http.Client, target, secret string, rq boardTestReq) (int, http.Header, []byte) {
+	t.Helper()
 	if rq.query != "" {
 		target += "?" + rq.query
+	}
+	if !rq.anon {
+		target = boardTestWithAuth(target, secret)
 	}
 	var body io.Reader = http.NoBody
 	if rq.body != "" {
@@ -66,7 +91,7 @@ func boardTestDo(t *testing.T, srv *httptest.Server, rq boardTestReq) (int, http
 	for k, v := range rq.header {
 		req.Header.Set(k, v)
 	}
-	resp, err := srv.Client().Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", rq.method, target, err)
 	}
@@ -76,6 +101,24 @@ func boardTestDo(t *testing.T, srv *httptest.Server, rq boardTestReq) (int, http
 		t.Fatalf("%s %s: reading body: %v", rq.method, target, err)
 	}
 	return resp.StatusCode, resp.Header, got
+}
+
+// boardTestClient is an HTTP client for a test's own server.
+func boardTestClient(t *testing.T) *http.Client {
+	c := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(c.CloseIdleConnections)
+	return c
+}
+
+// boardTestSendMust sends rq to the board at base and fails unless it
+// answers 200.
+func boardTestSendMust(t *testing.T, client *http.Client, base string, rq boardTestReq) []byte {
+	t.Helper()
+	status, _, body := boardTestSend(t, client, base+rq.path, boardTestSecret, rq)
+	if status != http.StatusOK {
+		t.Fatalf("%s %s: status %d, body %s", rq.method, rq.path, status, body)
+	}
+	return body
 }
 
 // boardTestMust performs rq and fails unless it answers 200.
@@ -132,268 +175,6 @@ func boardTestCheckError(t *testing.T, body []byte) {
 // boardTestNest returns n levels of {"d": ...} around leaf.
 func boardTestNest(n int, leaf string) string {
 	return strings.Repeat(`{"d":`, n) + leaf + strings.Repeat("}", n)
-}
-
-func TestBoardRequests(t *testing.T) {
-	const seed = `{"rooms":{"ABC123":{"offer":{"payload":"o","timestamp":1700000000000}}},"n":9007199254740993}`
-	const seedWithoutRooms = `{"n":9007199254740993}`
-	deep32 := "/" + strings.Repeat("d/", 32) + ".json"
-	deep33 := "/" + strings.Repeat("d/", 33) + ".json"
-	deep31 := "/" + strings.Repeat("d/", 31) + ".json"
-	deep30 := "/" + strings.Repeat("d/", 30) + ".json"
-	key768 := strings.Repeat("k", 768)
-	sse := map[string]string{"Accept": "text/event-stream"}
-	etag := map[string]string{"X-Firebase-ETag": "true"}
-
-	tests := []struct {
-		name       string
-		maxBody    int64
-		seed       string // PUT at the root first; "" for an empty board
-		req        boardTestReq
-		wantStatus int
-		wantBody   string // JSON; "" means an empty body (unless wantErr)
-		wantErr    bool   // body is {"error": "..."}, and equals wantBody if set
-		wantRoot   string // root afterwards; "" means unchanged
-		skipRoot   bool
-	}{
-		// Reads.
-		{name: "get empty root", req: boardTestReq{method: "GET", path: "/.json"}, wantStatus: 200, wantBody: `null`},
-		{name: "get root", seed: seed, req: boardTestReq{method: "GET", path: "/.json"}, wantStatus: 200, wantBody: seed},
-		{name: "get leaf keeps integer", seed: seed, req: boardTestReq{method: "GET", path: "/n.json"}, wantStatus: 200, wantBody: `9007199254740993`},
-		{name: "get absent", seed: seed, req: boardTestReq{method: "GET", path: "/rooms/NOPE.json"}, wantStatus: 200, wantBody: `null`},
-		{name: "get below primitive", seed: seed, req: boardTestReq{method: "GET", path: "/n/x.json"}, wantStatus: 200, wantBody: `null`},
-		{name: "empty segments ignored", seed: seed, req: boardTestReq{method: "GET", path: "//rooms//ABC123/offer/.json"}, wantStatus: 200, wantBody: `{"payload":"o","timestamp":1700000000000}`},
-		{name: "auth ignored for now", seed: seed, req: boardTestReq{method: "GET", path: "/n.json", query: "auth=secret"}, wantStatus: 200, wantBody: `9007199254740993`},
-		{name: "etag absent value", req: boardTestReq{method: "GET", path: "/x.json", header: etag}, wantStatus: 200, wantBody: `null`},
-
-		// PUT.
-		{name: "put", seed: seed, req: boardTestReq{method: "PUT", path: "/rooms/ABC123/answer.json", body: `{"payload":"a","timestamp":1700000000001}`},
-			wantStatus: 200, wantBody: `{"payload":"a","timestamp":1700000000001}`,
-			wantRoot: `{"rooms":{"ABC123":{"offer":{"payload":"o","timestamp":1700000000000},"answer":{"payload":"a","timestamp":1700000000001}}},"n":9007199254740993}`},
-		{name: "put url-decoded key", req: boardTestReq{method: "PUT", path: "/rooms/A%20B.json", body: `1`}, wantStatus: 200, wantBody: `1`, wantRoot: `{"rooms":{"A B":1}}`},
-		{name: "put keeps big integer", req: boardTestReq{method: "PUT", path: "/n.json", body: `123456789012345678901234567890`},
-			wantStatus: 200, wantBody: `123456789012345678901234567890`, wantRoot: `{"n":123456789012345678901234567890}`},
-		{name: "put root", seed: seed, req: boardTestReq{method: "PUT", path: "/.json", body: `{"x":true}`}, wantStatus: 200, wantBody: `{"x":true}`, wantRoot: `{"x":true}`},
-		{name: "put through primitive", seed: `{"a":1}`, req: boardTestReq{method: "PUT", path: "/a/b.json", body: `2`}, wantStatus: 200, wantBody: `2`, wantRoot: `{"a":{"b":2}}`},
-		{name: "put null deletes and parents vanish", seed: seed, req: boardTestReq{method: "PUT", path: "/rooms/ABC123/offer.json", body: `null`},
-			wantStatus: 200, wantBody: `null`, wantRoot: seedWithoutRooms},
-		{name: "put empty object deletes", seed: seed, req: boardTestReq{method: "PUT", path: "/rooms/ABC123.json", body: `{}`},
-			wantStatus: 200, wantBody: `null`, wantRoot: seedWithoutRooms},
-		{name: "put drops nested empties", req: boardTestReq{method: "PUT", path: "/a.json", body: `{"b":{},"c":null,"d":{"e":[]},"f":1}`},
-			wantStatus: 200, wantBody: `{"f":1}`, wantRoot: `{"a":{"f":1}}`},
-		{name: "put array stored as object", req: boardTestReq{method: "PUT", path: "/a.json", body: `[1,null,"x"]`},
-			wantStatus: 200, wantBody: `{"0":1,"2":"x"}`, wantRoot: `{"a":{"0":1,"2":"x"}}`},
-		{name: "put depth 32", req: boardTestReq{method: "PUT", path: deep32, body: `1`}, wantStatus: 200, wantBody: `1`, wantRoot: boardTestNest(32, `1`)},
-		{name: "put object reaching depth 32", req: boardTestReq{method: "PUT", path: deep30, body: `{"d":{"d":1}}`}, wantStatus: 200, wantBody: `{"d":{"d":1}}`, wantRoot: boardTestNest(32, `1`)},
-		{name: "put key of 768 bytes", req: boardTestReq{method: "PUT", path: "/" + key768 + ".json", body: `1`}, wantStatus: 200, wantBody: `1`, wantRoot: `{"` + key768 + `":1}`},
-		{name: "put with etag", req: boardTestReq{method: "PUT", path: "/a.json", body: `1`, header: etag}, wantStatus: 200, wantBody: `1`, wantRoot: `{"a":1}`},
-
-		// DELETE.
-		{name: "delete", seed: seed, req: boardTestReq{method: "DELETE", path: "/rooms/ABC123.json"}, wantStatus: 200, wantBody: `null`, wantRoot: seedWithoutRooms},
-		{name: "delete leaf parents vanish", seed: seed, req: boardTestReq{method: "DELETE", path: "/rooms/ABC123/offer/payload.json"},
-			wantStatus: 200, wantBody: `null`, wantRoot: `{"rooms":{"ABC123":{"offer":{"timestamp":1700000000000}}},"n":9007199254740993}`},
-		{name: "delete absent", seed: seed, req: boardTestReq{method: "DELETE", path: "/nope.json"}, wantStatus: 200, wantBody: `null`},
-		{name: "delete below primitive", seed: `{"a":1}`, req: boardTestReq{method: "DELETE", path: "/a/b.json"}, wantStatus: 200, wantBody: `null`},
-		{name: "delete root", seed: seed, req: boardTestReq{method: "DELETE", path: "/.json"}, wantStatus: 200, wantBody: `null`, wantRoot: `null`},
-		{name: "delete ignores print=silent", seed: seed, req: boardTestReq{method: "DELETE", path: "/n.json", query: "print=silent"},
-			wantStatus: 200, wantBody: `null`, wantRoot: `{"rooms":{"ABC123":{"offer":{"payload":"o","timestamp":1700000000000}}}}`},
-
-		// PATCH.
-		{name: "patch multi-path", seed: seed, req: boardTestReq{method: "PATCH", path: "/rooms.json",
-			body: `{"ABC123/offer":null,"XYZ789/answer":{"payload":"p"},"XYZ789/offer/timestamp":5}`},
-			wantStatus: 200, wantBody: `{"ABC123/offer":null,"XYZ789/answer":{"payload":"p"},"XYZ789/offer/timestamp":5}`,
-			wantRoot: `{"rooms":{"XYZ789":{"answer":{"payload":"p"},"offer":{"timestamp":5}}},"n":9007199254740993}`},
-		{name: "patch merges children", seed: `{"a":{"b":1,"c":2}}`, req: boardTestReq{method: "PATCH", path: "/a.json", body: `{"b":3}`},
-			wantStatus: 200, wantBody: `{"b":3}`, wantRoot: `{"a":{"b":3,"c":2}}`},
-		{name: "patch null deletes", seed: seed, req: boardTestReq{method: "PATCH", path: "/.json", body: `{"rooms":null}`},
-			wantStatus: 200, wantBody: `{"rooms":null}`, wantRoot: seedWithoutRooms},
-		{name: "patch empty object", seed: seed, req: boardTestReq{method: "PATCH", path: "/a.json", body: `{}`}, wantStatus: 200, wantBody: `{}`},
-		{name: "patch not an object", seed: seed, req: boardTestReq{method: "PATCH", path: "/a.json", body: `[1]`}, wantStatus: 400, wantErr: true},
-		{name: "patch overlapping paths", seed: seed, req: boardTestReq{method: "PATCH", path: "/.json", body: `{"a":1,"a/b":2}`}, wantStatus: 400, wantErr: true},
-		{name: "patch duplicate paths", seed: seed, req: boardTestReq{method: "PATCH", path: "/.json", body: `{"a/b":1,"a//b/":2}`}, wantStatus: 400, wantErr: true},
-		{name: "patch empty key", seed: seed, req: boardTestReq{method: "PATCH", path: "/.json", body: `{"":1}`}, wantStatus: 400, wantErr: true},
-		{name: "patch slash key", seed: seed, req: boardTestReq{method: "PATCH", path: "/.json", body: `{"/":1}`}, wantStatus: 400, wantErr: true},
-		{name: "patch bad key segment", seed: seed, req: boardTestReq{method: "PATCH", path: "/.json", body: `{"a/b.c":1}`}, wantStatus: 400, wantErr: true},
-		{name: "patch too deep", req: boardTestReq{method: "PATCH", path: deep31, body: `{"d/d":1}`}, wantStatus: 400, wantErr: true},
-
-		// shallow.
-		{name: "shallow", seed: `{"a":{"b":1},"c":"s","d":2,"e":false}`, req: boardTestReq{method: "GET", path: "/.json", query: "shallow=true"},
-			wantStatus: 200, wantBody: `{"a":true,"c":"s","d":2,"e":false}`},
-		{name: "shallow primitive", seed: `{"c":"s"}`, req: boardTestReq{method: "GET", path: "/c.json", query: "shallow=true"}, wantStatus: 200, wantBody: `"s"`},
-		{name: "shallow absent", req: boardTestReq{method: "GET", path: "/c.json", query: "shallow=true"}, wantStatus: 200, wantBody: `null`},
-		{name: "shallow false", seed: `{"a":{"b":1}}`, req: boardTestReq{method: "GET", path: "/.json", query: "shallow=false"}, wantStatus: 200, wantBody: `{"a":{"b":1}}`},
-		{name: "shallow bad value", req: boardTestReq{method: "GET", path: "/.json", query: "shallow=yes"}, wantStatus: 400, wantErr: true},
-		{name: "shallow on put", req: boardTestReq{method: "PUT", path: "/a.json", query: "shallow=true", body: `1`}, wantStatus: 400, wantErr: true},
-		{name: "shallow on stream", req: boardTestReq{method: "GET", path: "/.json", query: "shallow=true", header: sse}, wantStatus: 400, wantErr: true},
-
-		// print.
-		{name: "silent get", seed: seed, req: boardTestReq{method: "GET", path: "/.json", query: "print=silent"}, wantStatus: 204},
-		{name: "silent put", req: boardTestReq{method: "PUT", path: "/a.json", query: "print=silent", body: `1`}, wantStatus: 204, wantRoot: `{"a":1}`},
-		{name: "silent patch", req: boardTestReq{method: "PATCH", path: "/a.json", query: "print=silent", body: `{"b/c":1}`}, wantStatus: 204, wantRoot: `{"a":{"b":{"c":1}}}`},
-		{name: "silent post", req: boardTestReq{method: "POST", path: "/a.json", query: "print=silent", body: `1`}, wantStatus: 204, skipRoot: true},
-		{name: "pretty", seed: seed, req: boardTestReq{method: "GET", path: "/.json", query: "print=pretty"}, wantStatus: 200, wantBody: seed},
-		{name: "print bad value", req: boardTestReq{method: "GET", path: "/.json", query: "print=loud"}, wantStatus: 400, wantErr: true},
-
-		// Methods and overrides.
-		{name: "override header put", req: boardTestReq{method: "POST", path: "/a.json", header: map[string]string{"X-HTTP-Method-Override": "PUT"}, body: `1`},
-			wantStatus: 200, wantBody: `1`, wantRoot: `{"a":1}`},
-		{name: "override query delete", seed: seed, req: boardTestReq{method: "POST", path: "/rooms.json", query: "x-http-method-override=DELETE"},
-			wantStatus: 200, wantBody: `null`, wantRoot: seedWithoutRooms},
-		{name: "override query patch lower case", req: boardTestReq{method: "POST", path: "/a.json", query: "x-http-method-override=patch", body: `{"b":1}`},
-			wantStatus: 200, wantBody: `{"b":1}`, wantRoot: `{"a":{"b":1}}`},
-		{name: "override get", seed: seed, req: boardTestReq{method: "POST", path: "/n.json", header: map[string]string{"X-HTTP-Method-Override": "GET"}},
-			wantStatus: 200, wantBody: `9007199254740993`},
-		{name: "override unknown method", req: boardTestReq{method: "POST", path: "/a.json", query: "x-http-method-override=TRACE", body: `1`}, wantStatus: 405, wantErr: true},
-		{name: "options not allowed", req: boardTestReq{method: "OPTIONS", path: "/a.json"}, wantStatus: 405, wantErr: true},
-		{name: "unknown method", req: boardTestReq{method: "BREW", path: "/a.json", body: `1`}, wantStatus: 405, wantErr: true},
-
-		// Server values.
-		{name: "timestamp", req: boardTestReq{method: "PUT", path: "/a.json", body: `{"t":{".sv":"timestamp"},"deep":{"x":[{".sv":"timestamp"}]}}`},
-			wantStatus: 200, wantBody: `{"t":1700000000000,"deep":{"x":{"0":1700000000000}}}`, wantRoot: `{"a":{"t":1700000000000,"deep":{"x":{"0":1700000000000}}}}`},
-		{name: "timestamp bare", req: boardTestReq{method: "PUT", path: "/t.json", body: `{".sv":"timestamp"}`}, wantStatus: 200, wantBody: `1700000000000`, wantRoot: `{"t":1700000000000}`},
-		{name: "timestamp in patch", req: boardTestReq{method: "PATCH", path: "/.json", body: `{"r/t":{".sv":"timestamp"}}`},
-			wantStatus: 200, wantBody: `{"r/t":1700000000000}`, wantRoot: `{"r":{"t":1700000000000}}`},
-		{name: "unknown server value", req: boardTestReq{method: "PUT", path: "/a.json", body: `{".sv":"increment"}`}, wantStatus: 400, wantErr: true},
-		{name: "server value with sibling", req: boardTestReq{method: "PUT", path: "/a.json", body: `{".sv":"timestamp","x":1}`}, wantStatus: 400, wantErr: true},
-
-		// Bad JSON and bodies.
-		{name: "bad json", seed: seed, req: boardTestReq{method: "PUT", path: "/a.json", body: `{"a":`}, wantStatus: 400, wantErr: true,
-			wantBody: `{"error":"Invalid data; couldn't parse JSON object, array, or value."}`},
-		{name: "trailing data", req: boardTestReq{method: "PUT", path: "/a.json", body: `1 2`}, wantStatus: 400, wantErr: true},
-		{name: "empty put body", req: boardTestReq{method: "PUT", path: "/a.json"}, wantStatus: 400, wantErr: true},
-		{name: "not json", req: boardTestReq{method: "POST", path: "/a.json", body: `NaN`}, wantStatus: 400, wantErr: true},
-		{name: "body over cap", maxBody: 16, req: boardTestReq{method: "PUT", path: "/a.json", body: `"` + strings.Repeat("x", 20) + `"`}, wantStatus: 413, wantErr: true},
-		{name: "body at cap", maxBody: 16, req: boardTestReq{method: "PUT", path: "/a.json", body: `"` + strings.Repeat("x", 14) + `"`},
-			wantStatus: 200, wantBody: `"xxxxxxxxxxxxxx"`, wantRoot: `{"a":"xxxxxxxxxxxxxx"}`},
-
-		// Keys and depth.
-		{name: "path key with dot", req: boardTestReq{method: "PUT", path: "/a.b.json", body: `1`}, wantStatus: 400, wantErr: true},
-		{name: "path key with dollar", req: boardTestReq{method: "PUT", path: "/a$b.json", body: `1`}, wantStatus: 400, wantErr: true},
-		{name: "path key with hash", req: boardTestReq{method: "PUT", path: "/a%23b.json", body: `1`}, wantStatus: 400, wantErr: true},
-		{name: "path key with open bracket", req: boardTestReq{method: "PUT", path: "/a%5Bb.json", body: `1`}, wantStatus: 400, wantErr: true},
-		{name: "path key with close bracket", req: boardTestReq{method: "PUT", path: "/a%5Db.json", body: `1`}, wantStatus: 400, wantErr: true},
-		{name: "path key with encoded slash", req: boardTestReq{method: "PUT", path: "/a%2Fb.json", body: `1`}, wantStatus: 400, wantErr: true},
-		{name: "path key with control char", req: boardTestReq{method: "PUT", path: "/a%01b.json", body: `1`}, wantStatus: 400, wantErr: true},
-		{name: "path key with DEL", req: boardTestReq{method: "PUT", path: "/a%7Fb.json", body: `1`}, wantStatus: 400, wantErr: true},
-		{name: "path key not UTF-8", req: boardTestReq{method: "PUT", path: "/a%FFb.json", body: `1`}, wantStatus: 400, wantErr: true},
-		{name: "path key of 769 bytes", req: boardTestReq{method: "GET", path: "/" + key768 + "k.json"}, wantStatus: 400, wantErr: true},
-		{name: "path key of 385 two-byte runes", req: boardTestReq{method: "GET", path: "/" + strings.Repeat("é", 385) + ".json"}, wantStatus: 400, wantErr: true},
-		{name: "path depth 33", req: boardTestReq{method: "GET", path: deep33}, wantStatus: 400, wantErr: true},
-		{name: "post at depth 32", req: boardTestReq{method: "POST", path: deep32, body: `1`}, wantStatus: 400, wantErr: true},
-		{name: "body key with dot", req: boardTestReq{method: "PUT", path: "/a.json", body: `{"a.b":1}`}, wantStatus: 400, wantErr: true},
-		{name: "body key with slash", req: boardTestReq{method: "PUT", path: "/a.json", body: `{"a/b":1}`}, wantStatus: 400, wantErr: true},
-		{name: "body key empty", req: boardTestReq{method: "PUT", path: "/a.json", body: `{"":1}`}, wantStatus: 400, wantErr: true},
-		{name: "body key nested with bracket", req: boardTestReq{method: "PUT", path: "/a.json", body: `{"k":{"x[":1}}`}, wantStatus: 400, wantErr: true},
-		{name: "body key of 769 bytes", req: boardTestReq{method: "PUT", path: "/a.json", body: `{"` + key768 + `k":1}`}, wantStatus: 400, wantErr: true},
-		{name: "body too deep", req: boardTestReq{method: "PUT", path: deep31, body: `{"d":{"d":1}}`}, wantStatus: 400, wantErr: true},
-
-		// Paths without .json.
-		{name: "missing .json", req: boardTestReq{method: "GET", path: "/rooms"}, wantStatus: 404, wantErr: true},
-		{name: "missing .json at root", req: boardTestReq{method: "GET", path: "/"}, wantStatus: 404, wantErr: true},
-		{name: "missing .json on write", seed: seed, req: boardTestReq{method: "PUT", path: "/rooms/ABC123/offer", body: `1`}, wantStatus: 404, wantErr: true},
-
-		// Queries are not implemented and say so.
-		{name: "orderBy", seed: seed, req: boardTestReq{method: "GET", path: "/rooms.json", query: `orderBy=%22$key%22`}, wantStatus: 400, wantErr: true},
-		{name: "limitToFirst", seed: seed, req: boardTestReq{method: "GET", path: "/rooms.json", query: `limitToFirst=1`}, wantStatus: 400, wantErr: true},
-		{name: "orderBy on stream", req: boardTestReq{method: "GET", path: "/rooms.json", query: `orderBy=%22$key%22&startAt=1`, header: sse}, wantStatus: 400, wantErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv, _ := newBoardTestServer(t, boardOptions{maxBody: tc.maxBody, keepAlive: time.Hour, now: boardTestNow})
-			if tc.seed != "" {
-				boardTestMust(t, srv, boardTestReq{method: "PUT", path: "/.json", body: tc.seed})
-			}
-			status, header, body := boardTestDo(t, srv, tc.req)
-			if status != tc.wantStatus {
-				t.Fatalf("status = %d, want %d (body %s)", status, tc.wantStatus, body)
-			}
-			if ct := header.Get("Content-Type"); len(body) > 0 && ct != boardJSONType {
-				t.Errorf("Content-Type = %q, want %q", ct, boardJSONType)
-			}
-			switch {
-			case tc.wantErr:
-				boardTestCheckError(t, body)
-				if tc.wantBody != "" {
-					boardTestJSONEqual(t, "error body", body, tc.wantBody)
-				}
-			case tc.wantBody == "":
-				if len(body) != 0 {
-					t.Errorf("body = %q, want none", body)
-				}
-			default:
-				boardTestJSONEqual(t, "body", body, tc.wantBody)
-			}
-			if tc.req.header["X-Firebase-ETag"] != "" && header.Get("ETag") == "" {
-				t.Errorf("no ETag header")
-			}
-			if tc.skipRoot {
-				return
-			}
-			wantRoot := cmp.Or(tc.wantRoot, tc.seed, "null")
-			root := boardTestMust(t, srv, boardTestReq{method: "GET", path: "/.json"})
-			boardTestJSONEqual(t, "root afterwards", root, wantRoot)
-		})
-	}
-}
-
-func TestBoardETag(t *testing.T) {
-	srv, _ := newBoardTestServer(t, boardOptions{})
-	steps := []struct {
-		method, body string
-		ifMatch      string // "$name" refers to a captured tag
-		wantStatus   int
-		wantBody     string
-		wantETag     string // literal, "$name" to compare, "+name" to capture a new tag
-	}{
-		{method: "GET", wantStatus: 200, wantBody: `null`, wantETag: "null_etag"},
-		{method: "PUT", ifMatch: "null_etag", body: `{"x":1}`, wantStatus: 200, wantBody: `{"x":1}`, wantETag: "+e1"},
-		{method: "GET", wantStatus: 200, wantBody: `{"x":1}`, wantETag: "$e1"},
-		{method: "PUT", ifMatch: "null_etag", body: `{"x":9}`, wantStatus: 412, wantBody: `{"x":1}`, wantETag: "$e1"},
-		{method: "PUT", ifMatch: "bogus", body: `{"x":9}`, wantStatus: 412, wantBody: `{"x":1}`, wantETag: "$e1"},
-		{method: "PUT", ifMatch: "$e1", body: `{"x":2}`, wantStatus: 200, wantBody: `{"x":2}`, wantETag: "+e2"},
-		{method: "DELETE", ifMatch: "$e1", wantStatus: 412, wantBody: `{"x":2}`, wantETag: "$e2"},
-		{method: "PUT", body: `{"x":1}`, wantStatus: 200, wantBody: `{"x":1}`, wantETag: "$e1"}, // equal values, equal tags
-		{method: "DELETE", ifMatch: "$e1", wantStatus: 200, wantBody: `null`, wantETag: "null_etag"},
-		{method: "DELETE", ifMatch: "$e1", wantStatus: 412, wantBody: `null`, wantETag: "null_etag"},
-		{method: "PATCH", ifMatch: "null_etag", body: `{"x":1}`, wantStatus: 400},
-		{method: "POST", ifMatch: "null_etag", body: `1`, wantStatus: 400},
-		{method: "GET", wantStatus: 200, wantBody: `null`, wantETag: "null_etag"},
-	}
-	tags := map[string]string{}
-	resolve := func(ref string) string {
-		if name, ok := strings.CutPrefix(ref, "$"); ok {
-			return tags[name]
-		}
-		return ref
-	}
-	for i, st := range steps {
-		header := map[string]string{"X-Firebase-ETag": "true"}
-		if st.ifMatch != "" {
-			header["If-Match"] = resolve(st.ifMatch)
-		}
-		status, h, body := boardTestDo(t, srv, boardTestReq{method: st.method, path: "/rooms/A.json", header: header, body: st.body})
-		if status != st.wantStatus {
-			t.Fatalf("step %d %s: status %d, want %d (body %s)", i, st.method, status, st.wantStatus, body)
-		}
-		if st.wantStatus == 400 {
-			boardTestCheckError(t, body)
-			continue
-		}
-		boardTestJSONEqual(t, fmt.Sprintf("step %d body", i), body, st.wantBody)
-		got := h.Get("ETag")
-		if name, ok := strings.CutPrefix(st.wantETag, "+"); ok {
-			if got == "" || got == boardNullETag || slices.Contains(slices.Collect(maps.Values(tags)), got) {
-				t.Fatalf("step %d: new ETag %q is empty, null_etag or not new", i, got)
-			}
-			tags[name] = got
-		} else if want := resolve(st.wantETag); got != want {
-			t.Errorf("step %d: ETag = %q, want %q", i, got, want)
-		}
-	}
-	if _, h, _ := boardTestDo(t, srv, boardTestReq{method: "GET", path: "/rooms/A.json"}); h.Get("ETag") != "" {
-		t.Errorf("ETag sent without X-Firebase-ETag")
-	}
 }
 
 func TestBoardPushIDs(t *testing.T) {
@@ -636,7 +417,7 @@ func boardTestPrune(v any) any {
 // value rebuilt from its first event, checked against a GET.
 func boardTestFollow(t *testing.T, srv *httptest.Server, path string) (<-chan boardTestEvent, any) {
 	t.Helper()
-	events := boardTestOpenStream(t, srv.Client(), srv.URL+path)
+	events := boardTestOpenStream(t, srv.Client(), boardTestWithAuth(srv.URL+path, boardTestSecret))
 	first := boardTestNext(t, events)
 	var msg struct {
 		Path string          `json:"path"`
@@ -716,94 +497,10 @@ func TestBoardStreamInvariant(t *testing.T) {
 	}
 }
 
-// TestBoardStreamEvents pins the exact events for key cases. A sentinel
-// write after the write under test marks where its events end, so "no
-// event" is checked too.
-func TestBoardStreamEvents(t *testing.T) {
-	const seed = `{"rooms":{"ABC123":{"offer":{"payload":"o"},"answer":{"payload":"a","timestamp":1}}}}`
-	const answer = "rooms/ABC123/answer"
-	tests := []struct {
-		name   string
-		seed   string
-		stream string
-		write  boardTestReq
-		want   []string // "NAME DATA"
-	}{
-		{"delete parent", seed, answer, boardTestReq{method: "DELETE", path: "/rooms/ABC123.json"},
-			[]string{`put {"path":"/","data":null}`}},
-		{"delete root", seed, answer, boardTestReq{method: "DELETE", path: "/.json"},
-			[]string{`put {"path":"/","data":null}`}},
-		{"put at", seed, answer, boardTestReq{method: "PUT", path: "/rooms/ABC123/answer.json", body: `{"payload":"b"}`},
-			[]string{`put {"path":"/","data":{"payload":"b"}}`}},
-		{"put below", seed, answer, boardTestReq{method: "PUT", path: "/rooms/ABC123/answer/payload.json", body: `"c"`},
-			[]string{`put {"path":"/payload","data":"c"}`}},
-		{"put unchanged", seed, answer, boardTestReq{method: "PUT", path: "/rooms/ABC123/answer/payload.json", body: `"a"`}, nil},
-		{"put sibling", seed, answer, boardTestReq{method: "PUT", path: "/rooms/ABC123/offer/payload.json", body: `"z"`}, nil},
-		{"put other room", seed, answer, boardTestReq{method: "PUT", path: "/rooms/OTHER/answer.json", body: `1`}, nil},
-		{"put above", seed, answer, boardTestReq{method: "PUT", path: "/rooms/ABC123.json", body: `{"answer":{"payload":"d"}}`},
-			[]string{`put {"path":"/","data":{"payload":"d"}}`}},
-		{"put above, unchanged here", seed, answer, boardTestReq{method: "PUT", path: "/rooms/ABC123.json", body: `{"offer":1,"answer":{"payload":"a","timestamp":1}}`}, nil},
-		{"patch at", seed, answer, boardTestReq{method: "PATCH", path: "/rooms/ABC123/answer.json", body: `{"payload":"p","x/y":1,"timestamp":null}`},
-			[]string{`patch {"path":"/","data":{"payload":"p","x/y":1,"timestamp":null}}`}},
-		{"patch root covering", seed, answer, boardTestReq{method: "PATCH", path: "/.json", body: `{"rooms/ABC123/answer":{"payload":"q"},"other":1}`},
-			[]string{`put {"path":"/","data":{"payload":"q"}}`}},
-		{"patch root deleting parent", seed, answer, boardTestReq{method: "PATCH", path: "/.json", body: `{"rooms/ABC123":null}`},
-			[]string{`put {"path":"/","data":null}`}},
-		{"patch root inside", seed, answer, boardTestReq{method: "PATCH", path: "/.json", body: `{"rooms/ABC123/answer/payload":"r","rooms/ABC123/answer/t/u":5,"rooms/ABC123/offer":null}`},
-			[]string{`patch {"path":"/","data":{"payload":"r","t/u":5}}`}},
-		{"patch above, unrelated", seed, answer, boardTestReq{method: "PATCH", path: "/rooms.json", body: `{"ABC123/offer":null}`}, nil},
-		{"patch at, unchanged", seed, answer, boardTestReq{method: "PATCH", path: "/rooms/ABC123/answer.json", body: `{"payload":"a","gone":null}`}, nil},
-		{"room stream, put below", seed, "rooms/ABC123", boardTestReq{method: "PUT", path: "/rooms/ABC123/answer/payload.json", body: `"s"`},
-			[]string{`put {"path":"/answer/payload","data":"s"}`}},
-		{"room stream, last leaf deleted", `{"rooms":{"ABC123":{"answer":{"payload":"a"}}}}`, "rooms/ABC123",
-			boardTestReq{method: "DELETE", path: "/rooms/ABC123/answer/payload.json"},
-			[]string{`put {"path":"/answer/payload","data":null}`}},
-		{"root stream, patch", seed, "", boardTestReq{method: "PATCH", path: "/rooms.json", body: `{"ABC123/offer":null,"NEW/offer":{"payload":"n"}}`},
-			[]string{`patch {"path":"/rooms","data":{"ABC123/offer":null,"NEW/offer":{"payload":"n"}}}`}},
-		{"timestamp", seed, answer, boardTestReq{method: "PUT", path: "/rooms/ABC123/answer/timestamp.json", body: `{".sv":"timestamp"}`},
-			[]string{`put {"path":"/timestamp","data":1700000000000}`}},
-		{"write through primitive", `{"rooms":{"ABC123":{"answer":"prim"}}}`, answer, boardTestReq{method: "PUT", path: "/rooms/ABC123/answer/x.json", body: `1`},
-			[]string{`put {"path":"/x","data":1}`}},
-		{"delete below primitive", `{"rooms":{"ABC123":{"answer":"prim"}}}`, answer, boardTestReq{method: "DELETE", path: "/rooms/ABC123/answer/x.json"}, nil},
-		{"absent, patch above creates", "", answer, boardTestReq{method: "PATCH", path: "/.json", body: `{"rooms/ABC123/answer/payload":"n"}`},
-			[]string{`patch {"path":"/","data":{"payload":"n"}}`}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv, _ := newBoardTestServer(t, boardOptions{keepAlive: time.Hour, now: boardTestNow})
-			if tc.seed != "" {
-				boardTestMust(t, srv, boardTestReq{method: "PUT", path: "/.json", body: tc.seed})
-			}
-			events, _ := boardTestFollow(t, srv, "/"+tc.stream+".json")
-			boardTestMust(t, srv, tc.write)
-			boardTestMust(t, srv, boardTestReq{method: "PUT", path: "/" + tc.stream + "/~sentinel.json", body: `true`})
-			var got []boardTestEvent
-			for {
-				ev := boardTestNext(t, events)
-				if ev.data == `{"path":"/~sentinel","data":true}` {
-					break
-				}
-				got = append(got, ev)
-			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("got %d events %v, want %v", len(got), got, tc.want)
-			}
-			for i, w := range tc.want {
-				name, data, _ := strings.Cut(w, " ")
-				if got[i].name != name {
-					t.Errorf("event %d is %q, want %q", i, got[i].name, name)
-				}
-				boardTestJSONEqual(t, fmt.Sprintf("event %d data", i), []byte(got[i].data), data)
-			}
-		})
-	}
-}
-
 func TestBoardStreamKeepAlive(t *testing.T) {
 	srv, _ := newBoardTestServer(t, boardOptions{keepAlive: 5 * time.Millisecond})
 	// print=silent does not apply to streams.
-	events := boardTestOpenStream(t, srv.Client(), srv.URL+"/rooms/A.json?print=silent")
+	events := boardTestOpenStream(t, srv.Client(), boardTestWithAuth(srv.URL+"/rooms/A.json?print=silent", boardTestSecret))
 	if ev := boardTestNext(t, events); ev != (boardTestEvent{"put", `{"path":"/","data":null}`}) {
 		t.Fatalf("first event %v", ev)
 	}
@@ -924,7 +621,7 @@ func TestBoardSlowStream(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBoard(boardOptions{keepAlive: time.Hour})
+			b := newBoard(boardOptions{keepAlive: time.Hour, secret: boardTestSecret, maxBody: 1 << 20})
 			w := newBoardTestWriter()
 			served := startBoardTestStream(t, context.Background(), b, w, "/rooms/A.json")
 			boardTestAwait(t, w.wrote, "the first event") // the handler is now stuck writing it
@@ -935,7 +632,7 @@ func TestBoardSlowStream(t *testing.T) {
 				defer close(writersDone)
 				for i := range tc.writes {
 					rec := httptest.NewRecorder()
-					req := httptest.NewRequest("PUT", fmt.Sprintf("/rooms/A/m%d.json", i), strings.NewReader(body))
+					req := httptest.NewRequest("PUT", fmt.Sprintf("/rooms/A/m%d.json?auth=%s", i, boardTestSecret), strings.NewReader(body))
 					b.ServeHTTP(rec, req)
 					if rec.Code != http.StatusOK {
 						t.Errorf("write %d: status %d", i, rec.Code)
@@ -1012,7 +709,7 @@ func TestBoardStreamConcurrentWriters(t *testing.T) {
 }
 
 func TestServeBoard(t *testing.T) {
-	srv := newBoardHTTPServer(newBoard(boardOptions{}))
+	srv := newBoardHTTPServer(newBoard(boardOptions{}), boardOptions{})
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 || srv.WriteTimeout != 0 {
 		t.Errorf("server timeouts: header %v, read %v, idle %v, max header %d, write %v",
 			srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout, srv.MaxHeaderBytes, srv.WriteTimeout)
@@ -1022,16 +719,17 @@ func TestServeBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBoard(boardOptions{keepAlive: time.Hour})
+	opts := boardOptions{keepAlive: time.Hour}
+	b := newBoard(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- serveBoard(ctx, ln, b) }()
+	go func() { served <- serveBoard(ctx, ln, b, opts, nil) }()
 
 	base := "http://" + ln.Addr().String()
 	client := &http.Client{}
 	defer client.CloseIdleConnections()
-	req, _ := http.NewRequest("PUT", base+"/rooms/A.json", strings.NewReader(`{"x":1}`))
+	req, _ := http.NewRequest("PUT", base+"/rooms/ABC123/offer.json", strings.NewReader(`{"payload":"p","timestamp":1}`))
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -1040,8 +738,8 @@ func TestServeBoard(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("PUT: status %d", resp.StatusCode)
 	}
-	events := boardTestOpenStream(t, client, base+"/rooms/A.json")
-	if ev := boardTestNext(t, events); ev != (boardTestEvent{"put", `{"path":"/","data":{"x":1}}`}) {
+	events := boardTestOpenStream(t, client, base+"/rooms/ABC123/offer.json")
+	if ev := boardTestNext(t, events); ev != (boardTestEvent{"put", `{"path":"/","data":{"payload":"p","timestamp":1}}`}) {
 		t.Fatalf("first event %v", ev)
 	}
 
@@ -1064,7 +762,7 @@ func TestServeBoard(t *testing.T) {
 // meant for request bodies, does not cut streams short.
 func TestBoardStreamOutlivesReadTimeout(t *testing.T) {
 	b := newBoard(boardOptions{keepAlive: 10 * time.Millisecond})
-	srv := newBoardHTTPServer(b)
+	srv := newBoardHTTPServer(b, boardOptions{})
 	srv.ReadTimeout = 50 * time.Millisecond
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -1080,7 +778,7 @@ func TestBoardStreamOutlivesReadTimeout(t *testing.T) {
 		}
 	})
 	client := &http.Client{}
-	events := boardTestOpenStream(t, client, "http://"+ln.Addr().String()+"/a.json")
+	events := boardTestOpenStream(t, client, "http://"+ln.Addr().String()+"/rooms/A/offer.json")
 	boardTestNext(t, events)
 	for start := time.Now(); time.Since(start) < 4*srv.ReadTimeout; {
 		if ev := boardTestNext(t, events); ev.name != "keep-alive" {
@@ -1089,34 +787,22 @@ func TestBoardStreamOutlivesReadTimeout(t *testing.T) {
 	}
 }
 
+// FuzzBoardRequest sends one arbitrary request to a board holding a room
+// and a value outside rooms/. Whatever it is, the answer is JSON (or 204),
+// errors are Firebase-style, the tree stays valid, and a request without
+// the admin secret changes nothing but a room's offer and answer, which
+// keep pypeer's shape. The seed corpus is in testdata/fuzz/FuzzBoardRequest.
 func FuzzBoardRequest(f *testing.F) {
-	seeds := []struct{ method, target, body string }{
-		{"GET", "/.json", ""},
-		{"PUT", "/rooms/ABC123/offer.json", `{"payload":"x","timestamp":1700000000000}`},
-		{"PATCH", "/rooms.json", `{"ABC123/offer":null,"X/answer":{"payload":"p"}}`},
-		{"POST", "/rooms.json?print=silent", `{"a":[1,2,{".sv":"timestamp"}]}`},
-		{"DELETE", "/rooms/ABC123.json", ""},
-		{"GET", "/.json?shallow=true", ""},
-		{"GET", "/rooms.json?print=pretty", ""},
-		{"POST", "/a.json?x-http-method-override=PATCH", `{"a/b":1,"a":2}`},
-		{"PUT", "/a%2Fb.json", `1`},
-		{"GET", "/rooms.json?orderBy=%22$key%22", ""},
-		{"PUT", "/a.json", `{"a":`},
-		{"PUT", "/" + strings.Repeat("d/", 40) + ".json", `{"x":{"y":[[[]]]}}`},
-		{"BREW", "/a", ""},
-	}
-	for _, s := range seeds {
-		f.Add(s.method, s.target, s.body)
-	}
+	const secret = "fuzz-secret"
+	const seed = `{"rooms":{"ABC123":{"offer":{"payload":"o","timestamp":1}}},"n":1}`
 	f.Fuzz(func(t *testing.T, method, target, body string) {
 		req, err := http.NewRequest(method, "http://board"+target, strings.NewReader(body))
 		if err != nil {
 			t.Skip()
 		}
-		b := newBoard(boardOptions{maxBody: 1 << 16, now: boardTestNow})
+		b := newBoard(boardOptions{maxBody: 1 << 16, now: boardTestNow, secret: secret, writeRate: -1})
 		defer b.Close()
-		seed := httptest.NewRequest("PUT", "/.json", strings.NewReader(`{"rooms":{"ABC123":{"offer":{"payload":"o"}}},"n":1}`))
-		b.ServeHTTP(httptest.NewRecorder(), seed)
+		b.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("PUT", "/.json?auth="+secret, strings.NewReader(seed)))
 
 		rec := httptest.NewRecorder()
 		b.ServeHTTP(rec, req)
@@ -1132,9 +818,35 @@ func FuzzBoardRequest(f *testing.F) {
 			boardTestCheckError(t, got)
 		}
 		root := httptest.NewRecorder()
-		b.ServeHTTP(root, httptest.NewRequest("GET", "/.json", nil))
+		b.ServeHTTP(root, httptest.NewRequest("GET", "/.json?auth="+secret, nil))
 		if root.Code != http.StatusOK || !json.Valid(root.Body.Bytes()) {
-			t.Errorf("root afterwards: status %d, body %q", root.Code, root.Body.Bytes())
+			t.Fatalf("root afterwards: status %d, body %q", root.Code, root.Body.Bytes())
+		}
+		if req.URL.Query().Get("auth") != secret {
+			boardFuzzCheckAnonymous(t, b, boardTestDecode(t, root.Body.Bytes()))
 		}
 	})
+}
+
+// boardFuzzCheckAnonymous checks what an anonymous request may leave
+// behind: n untouched, and rooms holding only well-formed offers and
+// answers.
+func boardFuzzCheckAnonymous(t *testing.T, b *board, root any) {
+	t.Helper()
+	if n := boardGet(root, []string{"n"}); n != json.Number("1") {
+		t.Errorf("an anonymous request changed n to %v", n)
+	}
+	rooms, _ := boardGet(root, []string{"rooms"}).(map[string]any)
+	for code, room := range rooms {
+		m, ok := room.(map[string]any)
+		if !ok {
+			t.Errorf("room %q is %v, not an object", code, room)
+			continue
+		}
+		for k, v := range m {
+			if !slices.Contains(boardRoomSlots, k) || !b.validSignal(v) {
+				t.Errorf("an anonymous request left rooms/%s/%s = %v", code, k, v)
+			}
+		}
+	}
 }

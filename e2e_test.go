@@ -138,6 +138,13 @@ func startGopeerIn(t testing.TB, dir string, env []string, args ...string) *proc
 	cmd := exec.Command(gopeerBin(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	return startProc(t, cmd)
+}
+
+// startProc starts cmd with its stdio connected to a new proc.
+func startProc(t testing.TB, cmd *exec.Cmd) *proc {
+	t.Helper()
+	args := cmd.Args[1:]
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -239,10 +246,14 @@ func (p *proc) wait() int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
+// e2eBoardSecret is the test boards' admin secret: only with it can a test
+// read the whole board, as an anonymous client cannot.
+const e2eBoardSecret = "e2e-board-secret"
+
 // startTestBoard runs gopeer -serve on a free loopback port and returns its URL.
 func startTestBoard(t testing.TB) string {
 	t.Helper()
-	b := startGopeer(t, nil, "-serve", "127.0.0.1:0")
+	b := startGopeer(t, []string{"FIREBASE_DB_SECRET=" + e2eBoardSecret}, "-serve", "127.0.0.1:0")
 	u := b.line()
 	if !strings.HasPrefix(u, "http://127.0.0.1:") {
 		t.Fatalf("-serve printed %q, want a base URL", u)
@@ -253,7 +264,7 @@ func startTestBoard(t testing.TB) string {
 // boardRoot reads the whole board.
 func boardRoot(t testing.TB, base string) string {
 	t.Helper()
-	resp, err := http.Get(base + "/.json")
+	resp, err := http.Get(base + "/.json?auth=" + e2eBoardSecret)
 	if err != nil {
 		t.Fatal(err)
 	}

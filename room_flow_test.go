@@ -15,6 +15,10 @@ import (
 	"time"
 )
 
+// flowTestSecret is the admin secret of the flow tests' boards, which lets a
+// test check that the board is empty.
+const flowTestSecret = "flow-test-secret"
+
 // restartableBoard serves a board that can be swapped for a fresh, empty
 // one. Its streams end on a restart, so clients reconnect to the new board.
 type restartableBoard struct {
@@ -37,7 +41,7 @@ func (rb *restartableBoard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (rb *restartableBoard) restart() {
 	rb.mu.Lock()
 	old := rb.board
-	rb.board = newBoard(boardOptions{})
+	rb.board = newBoard(boardOptions{secret: flowTestSecret})
 	rb.mu.Unlock()
 	old.Close()
 }
@@ -172,7 +176,7 @@ func TestFlowsRideOutBoardRestarts(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			baseline := runtime.NumGoroutine()
-			rb := &restartableBoard{board: newBoard(boardOptions{})}
+			rb := &restartableBoard{board: newBoard(boardOptions{secret: flowTestSecret})}
 			srv := httptest.NewServer(rb)
 			p := newFlowPair(t, srv.URL)
 			ctx, cancel := context.WithTimeout(context.Background(), eventWait)
@@ -192,7 +196,11 @@ func TestFlowsRideOutBoardRestarts(t *testing.T) {
 				t.Errorf("joiner received %q", m.text)
 			}
 
-			if v, err := p.host.board.get(ctx, "rooms"); err != nil || !isNull(v) {
+			admin, err := newBoardClient(srv.URL+"?auth="+flowTestSecret, p.clients[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, err := admin.get(ctx, "rooms"); err != nil || !isNull(v) {
 				t.Errorf("board after connect holds %s (%v), want nothing", v, err)
 			}
 			host.close()

@@ -1,0 +1,165 @@
+package main
+
+// Rooms expire by themselves: the board remembers when each room appeared,
+// by its own clock, and removes it once it is older than the TTL, as
+// pypeer's hourly janitor would (PROTOCOL.md section 1), so a self-hoster
+// needs no janitor. The writers' timestamps are not trusted for this: any
+// stranger can write one.
+
+import (
+	"container/heap"
+	"context"
+	"time"
+)
+
+// boardRooms records when each room under rooms/ appeared, in a min-heap
+// by that time so the next to expire is always on top.
+type boardRooms struct {
+	byCode map[string]*boardRoom
+	heap   boardRoomHeap
+}
+
+type boardRoom struct {
+	code    string
+	created time.Time
+	index   int // in the heap
+}
+
+func (rs *boardRooms) len() int { return len(rs.byCode) }
+
+// sync makes the record of code match whether the room exists.
+func (rs *boardRooms) sync(code string, exists bool, now time.Time) {
+	r, known := rs.byCode[code]
+	switch {
+	case exists && !known:
+		if rs.byCode == nil {
+			rs.byCode = make(map[string]*boardRoom)
+		}
+		r = &boardRoom{code: code, created: now}
+		rs.byCode[code] = r
+		heap.Push(&rs.heap, r)
+	case !exists && known:
+		delete(rs.byCode, code)
+		heap.Remove(&rs.heap, r.index)
+	}
+}
+
+// oldest returns the room created first, or nil.
+func (rs *boardRooms) oldest() *boardRoom {
+	if len(rs.heap) == 0 {
+		return nil
+	}
+	return rs.heap[0]
+}
+
+type boardRoomHeap []*boardRoom
+
+func (h boardRoomHeap) Len() int           { return len(h) }
+func (h boardRoomHeap) Less(i, j int) bool { return h[i].created.Before(h[j].created) }
+func (h boardRoomHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *boardRoomHeap) Push(x any) {
+	r := x.(*boardRoom)
+	r.index = len(*h)
+	*h = append(*h, r)
+}
+func (h *boardRoomHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return r
+}
+
+// trackRoomsLocked updates the room records after wr was applied. A write
+// inside one room touches only that room; a write at rooms/ or the root
+// may touch any, and PATCH names them.
+func (b *board) trackRoomsLocked(wr boardWrite) {
+	now := b.now()
+	rooms, _ := boardGet(b.root, []string{"rooms"}).(map[string]any)
+	syncCode := func(code string) { b.rooms.sync(code, rooms[code] != nil, now) }
+	switch {
+	case len(wr.at) >= 2:
+		if wr.at[0] == "rooms" {
+			syncCode(wr.at[1])
+		}
+		return
+	case len(wr.at) == 1 && wr.at[0] == "rooms" && wr.patch:
+		for _, c := range wr.changes {
+			syncCode(c.rel[0])
+		}
+		return
+	case len(wr.at) == 1 && wr.at[0] != "rooms":
+		return
+	case len(wr.at) == 0 && wr.patch:
+		full := false
+		for _, c := range wr.changes {
+			switch {
+			case c.rel[0] != "rooms":
+			case len(c.rel) >= 2:
+				syncCode(c.rel[1])
+			default:
+				full = true
+			}
+		}
+		if !full {
+			return
+		}
+	}
+	// The whole of rooms/ may have been replaced.
+	for code := range b.rooms.byCode {
+		if rooms[code] == nil {
+			b.rooms.sync(code, false, now)
+		}
+	}
+	for code := range rooms {
+		b.rooms.sync(code, true, now)
+	}
+}
+
+// expireRooms removes every room older than the TTL. Streams in an expired
+// room get cancel, as a Firebase stream does when its location can no
+// longer be read, and end; streams above it see the room deleted.
+func (b *board) expireRooms() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.roomTTL <= 0 {
+		return
+	}
+	now := b.now()
+	for r := b.rooms.oldest(); r != nil && !now.Before(r.created.Add(b.roomTTL)); r = b.rooms.oldest() {
+		at := []string{"rooms", r.code}
+		if n := b.subs.node(at); n != nil {
+			for _, s := range n.collect(nil) {
+				b.endLocked(s, []byte(boardCancelSSE))
+			}
+		}
+		wr := boardWrite{at: at, changes: []boardChange{{}}, data: []byte("null")}
+		if err := b.applyLocked(wr); err != nil {
+			// Only encoding a path can fail, and a room code always
+			// encodes; forget the record so expiry cannot spin.
+			b.rooms.sync(r.code, false, now)
+		}
+		b.stats.roomsExpired.Add(1)
+	}
+}
+
+// runExpiry expires rooms until ctx is done, checking often enough that a
+// room outlives its TTL by at most a tenth of it (and at most a second).
+func (b *board) runExpiry(ctx context.Context) {
+	if b.roomTTL <= 0 {
+		return
+	}
+	tick := time.NewTicker(min(time.Second, max(b.roomTTL/10, 10*time.Millisecond)))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			b.expireRooms()
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package main
+
+// The board's access rules: what a client without the admin secret may do.
+// They are the rules of database.rules.json, the ones gopeer gives a
+// Firebase database, so that a client meets the same board either way:
+//
+//   - Nothing outside rooms/ can be read or written, and rooms/ itself
+//     cannot be listed: a client reads a room whose code it knows.
+//   - A room holds an offer and an answer and nothing else. Each is
+//     {"payload": non-empty string of at most -max-payload bytes,
+//     "timestamp": number}, written in a room whose code is six of A-Z0-9;
+//     an answer needs the room's offer.
+//   - An offer or an answer is write-once: a stranger cannot replace it,
+//     unless its timestamp says it is older than the room TTL. Writing the
+//     identical value again succeeds, so a retried PUT is safe.
+//   - Either may be deleted, and so may the whole room (a host clears a
+//     stranger's bad answer; both sides delete the room once connected).
+//     Like Firebase's .validate, the shape rules do not apply to deletes.
+//
+// One difference: database.rules.json also wants the timestamp within a
+// few minutes of the server's clock. This board does not, as it expires
+// rooms by its own clock and a writer's timestamp decides nothing here.
+// The admin secret, like a Firebase database secret, bypasses all of it.
+
+import (
+	"cmp"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// The two values a room holds.
+var boardRoomSlots = []string{"offer", "answer"}
+
+func boardDenied() error { return boardErrorf(http.StatusUnauthorized, boardErrDenied) }
+
+// boardAnonymousAccess applies the rules that depend only on the location
+// and method: reads at or below a room, writes at or below a room's slots
+// or deletes of a room. Values are checked later, by checkWriteLocked.
+func boardAnonymousAccess(req *boardRequest) error {
+	p := req.path
+	if len(p) < 2 || p[0] != "rooms" {
+		return boardDenied()
+	}
+	switch {
+	case req.method == http.MethodGet:
+		return nil
+	case len(p) == 2:
+		// A room as a whole may only be deleted (checkWriteLocked sees
+		// that nothing is left); its slots are written one by one.
+		if req.method == http.MethodPost {
+			return boardDenied()
+		}
+		return nil
+	case !slices.Contains(boardRoomSlots, p[2]):
+		return boardDenied()
+	}
+	return nil
+}
+
+// checkWriteLocked applies the rules that need the current tree: for an
+// anonymous writer, each slot of the room ends up unchanged, deleted, or
+// newly holding a well-formed value; and a new room must fit under the cap.
+func (b *board) checkWriteLocked(req *boardRequest, wr boardWrite) error {
+	if req.admin {
+		return nil
+	}
+	roomPath := wr.at[:2] // boardAnonymousAccess saw to it
+	oldRoom := boardGet(b.root, roomPath)
+	newRoom := boardClone(oldRoom)
+	for _, c := range wr.changes {
+		newRoom = boardSet(newRoom, slices.Concat(wr.at[2:], c.rel), c.value)
+	}
+	if len(wr.at) == 2 && newRoom != nil {
+		return boardDenied()
+	}
+	if err := b.checkRoom(wr.at[1], oldRoom, newRoom); err != nil {
+		return err
+	}
+	if oldRoom == nil && newRoom != nil && b.maxRooms > 0 && b.rooms.len() >= b.maxRooms {
+		return boardErrorf(http.StatusServiceUnavailable,
+			"Service unavailable: the board holds its maximum of %d rooms; try again later", b.maxRooms)
+	}
+	return nil
+}
+
+// checkRoom compares a room before and after an anonymous write.
+func (b *board) checkRoom(code string, oldRoom, newRoom any) error {
+	if newRoom == nil {
+		return nil
+	}
+	m, ok := newRoom.(map[string]any)
+	if !ok {
+		return boardDenied()
+	}
+	for k := range m {
+		if !slices.Contains(boardRoomSlots, k) {
+			return boardDenied()
+		}
+	}
+	for _, slot := range boardRoomSlots {
+		before, after := boardGet(oldRoom, []string{slot}), m[slot]
+		switch {
+		case boardEqual(before, after), after == nil:
+			// An identical retry, or a delete.
+		case before != nil && !b.staleSignal(before):
+			return boardDenied() // write-once
+		case !boardRoomCode(code), !b.validSignal(after):
+			return boardDenied()
+		case slot == "answer" && m["offer"] == nil:
+			return boardDenied() // an answer to nothing
+		}
+	}
+	return nil
+}
+
+// boardRoomCode reports whether code is a room code as pypeer and gopeer
+// make them: six of A-Z0-9.
+func boardRoomCode(code string) bool {
+	return len(code) == roomCodeLen && strings.Trim(code, roomCodeAlphabet) == ""
+}
+
+// validSignal reports whether v has pypeer's shape:
+// {"payload": non-empty string, "timestamp": number} and nothing else.
+func (b *board) validSignal(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 2 {
+		return false
+	}
+	payload, ok := m["payload"].(string)
+	if !ok || payload == "" || (b.maxPayload > 0 && len(payload) > b.maxPayload) {
+		return false
+	}
+	_, ok = m["timestamp"].(json.Number) // boardNormalize refused what a double cannot hold
+	return ok
+}
+
+// staleSignal reports whether a stored offer or answer says it is older
+// than the room TTL (10 minutes when rooms do not expire), so that a host
+// may replace an offer left behind, as database.rules.json allows.
+func (b *board) staleSignal(v any) bool {
+	ts, ok := boardGet(v, []string{"timestamp"}).(json.Number)
+	if !ok {
+		return false
+	}
+	ms, err := ts.Float64()
+	age := cmp.Or(b.roomTTL, boardDefaultRoomTTL)
+	return err == nil && ms < float64(b.now().Add(-age).UnixMilli())
+}
+
+// boardClone copies the maps of a normalized value, so that a write can be
+// tried on the copy.
+func boardClone(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := make(map[string]any, len(m))
+	for k, c := range m {
+		out[k] = boardClone(c)
+	}
+	return out
+}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// serveTestRun runs runServe with args in process and returns the first
+// stdout line (the base URL), a function that stops it and returns its
+// exit status, and its stderr.
+func serveTestRun(t *testing.T, environ map[string]string, args ...string) (string, func() int, *syncBuffer) {
+	t.Helper()
+	o, err := parseFlags(append([]string{"-serve", "127.0.0.1:0"}, args...), env{getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatalf("parseFlags: %v", err)
+	}
+	outR, outW := io.Pipe()
+	stderr := &syncBuffer{}
+	e := env{stdout: outW, stderr: stderr, getenv: func(k string) string { return environ[k] }, stdinFd: -1}
+	ctx, cancel := context.WithCancel(context.Background())
+	code := make(chan int, 1)
+	go func() {
+		code <- runServe(ctx, o, e)
+		outW.Close()
+	}()
+	line, err := bufio.NewReader(outR).ReadString('\n')
+	go func() { _, _ = io.Copy(io.Discard, outR) }()
+	stop := sync.OnceValue(func() int {
+		cancel()
+		select {
+		case c := <-code:
+			return c
+		case <-time.After(boardTestWait):
+			t.Error("runServe did not return")
+		}
+		return -1
+	})
+	t.Cleanup(func() { stop() })
+	if err != nil {
+		stop()
+		t.Fatalf("no URL on stdout (%v); stderr:\n%s", err, stderr.String())
+	}
+	return strings.TrimSpace(line), stop, stderr
+}
+
+// TestServeTLS: with -tls-cert and -tls-key the board speaks HTTPS and
+// its first stdout line says so.
+func TestServeTLS(t *testing.T) {
+	certFile, keyFile, pool := serveTestCert(t)
+	base, stop, _ := serveTestRun(t, nil, "-tls-cert", certFile, "-tls-key", keyFile)
+	if !strings.HasPrefix(base, "https://127.0.0.1:") {
+		t.Fatalf("first line %q, want an https:// base URL", base)
+	}
+	// Streams over HTTP/1.1 and HTTP/2 take different paths in the board.
+	for i, h2 := range []bool{false, true} {
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: h2}}
+		defer client.CloseIdleConnections()
+		code := fmt.Sprintf("TLS00%d", i)
+		events := boardTestOpenStream(t, client, base+"/rooms/"+code+"/offer.json")
+		if ev := boardTestNext(t, events); ev != (boardTestEvent{"put", `{"path":"/","data":null}`}) {
+			t.Fatalf("HTTP/2 %v: first event %v", h2, ev)
+		}
+		boardTestSendMust(t, client, base, boardTestReq{method: "PUT", path: "/rooms/" + code + "/offer.json", body: `{"payload":"p","timestamp":1}`, anon: true})
+		if ev := boardTestNext(t, events); ev != (boardTestEvent{"put", `{"path":"/","data":{"payload":"p","timestamp":1}}`}) {
+			t.Fatalf("HTTP/2 %v: event %v", h2, ev)
+		}
+	}
+	if code := stop(); code != exitOK {
+		t.Errorf("exit status %d, want 0", code)
+	}
+}
+
+// TestServeBadConfig: a configuration mistake is a usage error, reported
+// before anything is served.
+func TestServeBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-tls-cert", filepath.Join(dir, "cert.pem")},
+		{"-tls-cert", filepath.Join(dir, "cert.pem"), "-tls-key", filepath.Join(dir, "key.pem")},
+		{"-secret-file", filepath.Join(dir, "missing")},
+		{"-secret-file", empty},
+	} {
+		o, err := parseFlags(append([]string{"-serve", "127.0.0.1:0"}, args...), env{getenv: func(string) string { return "" }})
+		if err != nil {
+			t.Fatalf("%v: parseFlags: %v", args, err)
+		}
+		var stdout, stderr strings.Builder
+		if code := runServe(context.Background(), o, env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}); code != exitUsage {
+			t.Errorf("%v: exit status %d, want %d", args, code, exitUsage)
+		}
+		if stdout.Len() != 0 || stderr.Len() == 0 {
+			t.Errorf("%v: stdout %q, stderr %q; want nothing served and a reason", args, stdout.String(), stderr.String())
+		}
+	}
+}
+
+// TestServeSecretAndLogs: the admin secret comes from -secret-file, else
+// $FIREBASE_DB_SECRET; the log counts what happened and holds no room
+// code, payload, secret or client address.
+func TestServeSecretAndLogs(t *testing.T) {
+	const envSecret, fileSecret = "env-secret-canary", "file-secret-canary"
+	file := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(file, []byte(fileSecret+"\nignored\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	environ := map[string]string{"FIREBASE_DB_SECRET": envSecret}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		secret string
+	}{
+		{"from the environment", nil, envSecret},
+		{"from a file", []string{"-secret-file", file}, fileSecret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base, stop, stderr := serveTestRun(t, environ, tc.args...)
+			client := boardTestClient(t)
+			now := time.Now().UnixMilli()
+			boardTestSendMust(t, client, base, boardTestReq{method: "PUT", path: "/rooms/QZ7XK9/offer.json", body: fmt.Sprintf(`{"payload":"payload-canary","timestamp":%d}`, now), anon: true})
+			boardTestSend(t, client, base+"/rooms/QZ7XK9/offer.json", "", boardTestReq{method: "PUT", body: fmt.Sprintf(`{"payload":"other-canary","timestamp":%d}`, now), anon: true})
+			boardTestSend(t, client, base+"/.json", "", boardTestReq{method: "GET", query: "auth=guess-canary", anon: true})
+			if status, _, _ := boardTestSend(t, client, base+"/.json", tc.secret, boardTestReq{method: "GET"}); status != http.StatusOK {
+				t.Errorf("admin read: status %d", status)
+			}
+			if code := stop(); code != exitOK {
+				t.Errorf("exit status %d", code)
+			}
+			log := stderr.String()
+			if !strings.Contains(log, "4 requests, 2 writes") || !strings.Contains(log, "2 401 denied") {
+				t.Errorf("log does not count the requests:\n%s", log)
+			}
+			for _, secret := range []string{"QZ7XK9", "canary", "127.0.0.1"} {
+				if strings.Contains(log, secret) {
+					t.Errorf("log holds %q:\n%s", secret, log)
+				}
+			}
+		})
+	}
+}
+
+func TestBoardFlags(t *testing.T) {
+	o, err := parseFlags([]string{"-serve", ":0", "-max-streams", "0", "-room-ttl", "5m", "-write-rate", "2.5", "-max-body", "1000", "-trust-proxy"},
+		env{getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo := o.board
+	if bo.maxStreams >= 0 || bo.roomTTL != 5*time.Minute || bo.writeRate != 2.5 || bo.maxBody != 1000 || !bo.trustProxy ||
+		bo.maxStreamsPerAddr != boardDefaultMaxStreamsPerAddr || bo.idleTimeout != boardDefaultIdleTimeout {
+		t.Errorf("options %+v", bo)
+	}
+	if b := newBoard(bo); b.maxStreams != 0 || b.roomTTL != 5*time.Minute {
+		t.Errorf("board: max streams %d (want 0: no cap), TTL %v", b.maxStreams, b.roomTTL)
+	}
+	for _, bad := range [][]string{{"-max-rooms", "-1"}, {"-write-rate", "fast"}, {"-room-ttl", "10"}, {"-max-body", "1e3"}} {
+		if _, err := parseFlags(append([]string{"-serve", ":0"}, bad...), env{getenv: func(string) string { return "" }}); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+}
+
+// serveTestCert writes a self-signed certificate for 127.0.0.1 and returns
+// its files and a pool that trusts it.
+func serveTestCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "gopeer test board"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
