@@ -47,6 +47,7 @@ const usage = `Usage:
     gopeer -host [-room CODE]   create a room and wait for a peer
     gopeer -join CODE           join a room
     gopeer -serve ADDR          run a board (signaling server) on ADDR
+    gopeer -janitor             purge stale rooms from a Firebase board
 
 Options:
     -db URL             Board to meet on. Default: $PYPEER_URL, else pypeer's
@@ -129,7 +130,7 @@ func run(ctx context.Context, args []string, e env) int {
 	case opts.serve != "" && !opts.host:
 		return runServe(ctx, opts, e)
 	case opts.janitor:
-		return runJanitor(ctx, opts.janitorOpts, e)
+		return runJanitor(ctx, opts.janitorOpts.withShared(opts), e)
 	}
 	return runChat(ctx, opts, e)
 }
