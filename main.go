@@ -260,9 +260,13 @@ func newRoomFlow(board *boardClient, o options, e env, events roomEvents) (*room
 		return nil, &failure{kind: kindUsage, msg: err.Error()}
 	}
 	return &roomFlow{
-		board:  board,
-		api:    newAPI(pionLogs(e)),
-		peer:   peerConfig{iceServers: ice, gatherTimeout: gatherTimeout},
+		board: board,
+		api:   newAPI(pionLogs(e)),
+		peer: peerConfig{
+			iceServers:    ice,
+			gatherTimeout: gatherTimeout,
+			pingInterval:  pingIntervalFrom(e.getenv("GOPEER_PING_INTERVAL")),
+		},
 		events: events,
 		now:    time.Now,
 	}, nil

@@ -11,14 +11,15 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
 // Wire constants of pypeer's data channel (PROTOCOL.md section 5).
 const (
-	chatLabel    = "chat"
-	pingText     = "__ping__"
-	pingInterval = 15 * time.Second
+	chatLabel = "chat"
+	pingText  = "__ping__"
 
 	// maxMessageBytes is the largest chat message gopeer sends: aiortc advertises
 	// a=max-message-size:65536, and pion refuses anything over the remote's limit.
@@ -33,6 +34,17 @@ const (
 	// pion's read loop waits, and SCTP flow control slows the peer down.
 	incomingQueue = 256
 )
+
+// pingIntervalFrom is pypeer's keep-alive period, 15 s, unless s
+// ($GOPEER_PING_INTERVAL, a Go duration of 10ms or more) says otherwise, so
+// the interop tests can see gopeer's keep-alive reach an aiortc peer without
+// waiting 15 s.
+func pingIntervalFrom(s string) time.Duration {
+	if d, err := time.ParseDuration(s); err == nil && d >= 10*time.Millisecond {
+		return d
+	}
+	return 15 * time.Second
+}
 
 // defaultICE is pypeer's STUN list, so NAT traversal behaves the same on both.
 var defaultICE = []string{
@@ -73,6 +85,7 @@ func parseICEServers(spec string, getenv func(string) string) ([]webrtc.ICEServe
 type peerConfig struct {
 	iceServers    []webrtc.ICEServer
 	gatherTimeout time.Duration // cap on ICE gathering: unreachable STUN must not stall a room
+	pingInterval  time.Duration // how often __ping__ goes out
 }
 
 // newAPI builds pion's API with gopeer's settings.
@@ -92,7 +105,80 @@ func newAPI(logs logging.LoggerFactory) *webrtc.API {
 	// pion would advertise 1 GiB and buffer a message that large; aiortc's
 	// 64 KiB bounds what a peer can make us hold.
 	se.SetSCTPMaxMessageSize(maxMessageBytes)
+	// Bigger UDP socket buffers: with Linux's default (208 KiB, about 90
+	// SCTP packets) a burst of a full congestion window overflows the
+	// receiver's socket, each drop halves SCTP's window, and a bulk transfer
+	// ran at half speed (BenchmarkLink/Bulk: 35-43 MB/s with 0.2% of packets
+	// dropped, 69-107 MB/s and no drops with these buffers). The kernel caps
+	// the request at net.core.rmem_max / wmem_max.
+	if n, err := stdnet.NewNet(); err == nil {
+		se.SetNet(bufferedNet{Net: n, size: udpSocketBuffer})
+	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
+}
+
+// udpSocketBuffer is the receive and send buffer asked for each UDP socket.
+const udpSocketBuffer = 4 << 20
+
+// bufferedNet is the standard network (what pion uses when given none) with
+// bigger buffers on the UDP sockets ICE opens. pion makes a fresh one for
+// each connection, and so a fresh list of interfaces; this one is made once
+// per run, so it lists the interfaces anew each time it is asked (a joiner
+// may wait minutes for an offer while the laptop changes networks).
+type bufferedNet struct {
+	transport.Net
+	size int
+}
+
+func (n bufferedNet) Interfaces() ([]*transport.Interface, error) {
+	fresh, err := stdnet.NewNet()
+	if err != nil {
+		return nil, err
+	}
+	return fresh.Interfaces()
+}
+
+func (n bufferedNet) InterfaceByIndex(index int) (*transport.Interface, error) {
+	fresh, err := stdnet.NewNet()
+	if err != nil {
+		return nil, err
+	}
+	return fresh.InterfaceByIndex(index)
+}
+
+func (n bufferedNet) InterfaceByName(name string) (*transport.Interface, error) {
+	fresh, err := stdnet.NewNet()
+	if err != nil {
+		return nil, err
+	}
+	return fresh.InterfaceByName(name)
+}
+
+func (n bufferedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err == nil {
+		setSocketBuffers(c, n.size)
+	}
+	return c, err
+}
+
+// ListenPacket opens the sockets for server-reflexive and relayed candidates.
+func (n bufferedNet) ListenPacket(network, address string) (net.PacketConn, error) {
+	c, err := n.Net.ListenPacket(network, address)
+	if err == nil {
+		setSocketBuffers(c, n.size)
+	}
+	return c, err
+}
+
+func setSocketBuffers(c any, size int) {
+	if b, ok := c.(interface {
+		SetReadBuffer(int) error
+		SetWriteBuffer(int) error
+	}); ok {
+		_ = b.SetReadBuffer(size)
+		_ = b.SetWriteBuffer(size)
+	}
 }
 
 // onlyLoopback reports whether no interface but loopback is up with an address.
@@ -241,9 +327,9 @@ func (l *peerLink) waitOpen(ctx context.Context) error {
 	}
 }
 
-// keepAlive sends pypeer's __ping__ until the link ends.
-func (l *peerLink) keepAlive() {
-	t := time.NewTicker(pingInterval)
+// keepAlive sends pypeer's __ping__ every interval until the link ends.
+func (l *peerLink) keepAlive(interval time.Duration) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {

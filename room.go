@@ -182,7 +182,7 @@ func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode b
 	if err := link.waitOpen(ctx); err != nil {
 		return nil, err
 	}
-	go link.keepAlive()
+	go link.keepAlive(f.peer.pingInterval)
 	return link, nil
 }
 
@@ -250,7 +250,7 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 	// pypeer's joiner never does its part here (PROTOCOL.md section 5);
 	// gopeer's does: the room leaves the board as soon as the channel is up.
 	f.remove(ctx, roomPath(code))
-	go link.keepAlive()
+	go link.keepAlive(f.peer.pingInterval)
 	return link, nil
 }
 
