@@ -134,6 +134,8 @@ func (c *lineChat) run(ctx context.Context) error {
 				c.warn("reading input: " + err.Error())
 			}
 			return c.leave(ctx)
+		case n := <-c.link.notices:
+			c.warn(n)
 		case <-c.link.closed:
 			return c.finish(c.link.err())
 		case <-ctx.Done():

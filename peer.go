@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -98,9 +99,15 @@ func newAPI(logs logging.LoggerFactory) *webrtc.API {
 	// fresh network namespace) can only meet there; elsewhere loopback
 	// candidates would only leak into the SDP and waste checks.
 	se.SetIncludeLoopbackCandidate(onlyLoopback())
-	// pypeer ends a session on "disconnected"; gopeer waits a little longer for
-	// a blip to pass but still reports a dead peer within ten seconds.
-	se.SetICETimeouts(5*time.Second, 5*time.Second, 2*time.Second)
+	// pypeer ends a session on "disconnected"; gopeer rides out a few
+	// seconds of silence (a dropped Wi-Fi, a link down and up) and still
+	// reports a dead peer within ten: disconnected after 3 s, failed 5 s
+	// later.
+	se.SetICETimeouts(3*time.Second, 5*time.Second, time.Second)
+	// SCTP's retransmission backoff would otherwise grow to a minute during
+	// an outage; capped, what was sent meanwhile goes out soon after the
+	// path comes back.
+	se.SetSCTPRTOMax(2 * time.Second)
 	se.SetSTUNGatherTimeout(3 * time.Second)
 	// pion would advertise 1 GiB and buffer a message that large; aiortc's
 	// 64 KiB bounds what a peer can make us hold.
@@ -239,6 +246,7 @@ type peerLink struct {
 	dc *webrtc.DataChannel
 
 	incoming chan peerMessage
+	notices  chan string // "connection interrupted", "connection restored"
 	opened   chan struct{}
 	closed   chan struct{}
 	lowWater chan struct{}
@@ -258,19 +266,36 @@ func newPeerLink(pc *webrtc.PeerConnection) *peerLink {
 	l := &peerLink{
 		pc:       pc,
 		incoming: make(chan peerMessage, incomingQueue),
+		notices:  make(chan string, 8),
 		opened:   make(chan struct{}),
 		closed:   make(chan struct{}),
 		lowWater: make(chan struct{}, 1),
 	}
+	var interrupted atomic.Bool
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		switch s {
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateDisconnected:
+		case webrtc.PeerConnectionStateDisconnected:
+			interrupted.Store(true)
+			l.notice("connection interrupted; waiting for it to come back (what you send is queued)")
+		case webrtc.PeerConnectionStateConnected:
+			if interrupted.Swap(false) {
+				l.notice("connection restored")
+			}
+		case webrtc.PeerConnectionStateFailed:
 			l.end(errConnectionLost)
 		case webrtc.PeerConnectionStateClosed:
 			l.end(errPeerLeft)
 		}
 	})
 	return l
+}
+
+// notice tells the chat about the connection, without ever blocking pion.
+func (l *peerLink) notice(msg string) {
+	select {
+	case l.notices <- msg:
+	default:
+	}
 }
 
 // attach wires the chat channel's callbacks to the link.

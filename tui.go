@@ -465,6 +465,8 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room string) error {
 			}
 		case w := <-t.sizes:
 			t.ed.setWidth(w)
+		case n := <-link.notices:
+			t.ed.printAbove(t.yellow("! " + n))
 		case <-link.closed:
 			if errors.Is(link.err(), errConnectionLost) {
 				t.ed.printAbove(t.red("Peer connection lost.") + " Back to the menu.")
