@@ -514,3 +514,22 @@ func (s *tmuxSession) gopeerPID() int {
 	}
 	return pid
 }
+
+// TestTerminalHostCancels: Esc while the host waits cancels the room and
+// takes it off the board, back to the menu.
+func TestTerminalHostCancels(t *testing.T) {
+	board := startTestBoard(t)
+	s, out := tmuxStart(t, []string{"GOPEER_PASSWORD=pw"}, "-ice", "none", "-db", board, "-host", "-room", "CANCL1")
+	s.waitForText("waiting for a peer to join")
+	if root := boardRoot(t, board); !strings.Contains(root, "CANCL1") {
+		t.Fatalf("board holds %s, want room CANCL1", root)
+	}
+	s.key("Escape")
+	s.waitForText("Cancelled; the room is off the board.")
+	if root := boardRoot(t, board); root != "null" {
+		t.Errorf("board after cancelling holds %s, want nothing", root)
+	}
+	s.waitForText("Choose h, j or q:")
+	s.send("q")
+	tmuxCheckExit(t, s, out, exitOK)
+}
