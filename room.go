@@ -152,16 +152,7 @@ func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode b
 			return nil, err
 		}
 	}
-	f.events.status("gathering network candidates")
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		return nil, fmt.Errorf("webrtc: %w", err)
-	}
-	sdp, err := gatherLocal(ctx, pc, offer, f.peer.gatherTimeout)
-	if err != nil {
-		return nil, err
-	}
-	token, err := sealSignal(key, signal{SDP: sdp, Type: "offer"}, f.now())
+	token, err := f.sealLocal(ctx, pc, key, webrtc.SDPTypeOffer)
 	if err != nil {
 		return nil, err
 	}
@@ -218,16 +209,7 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
 		return nil, &failure{kind: kindConnection, msg: "the host's offer could not be used: " + err.Error(), err: err}
 	}
-	f.events.status("gathering network candidates")
-	answer, err := pc.CreateAnswer(nil)
-	if err != nil {
-		return nil, fmt.Errorf("webrtc: %w", err)
-	}
-	sdp, err := gatherLocal(ctx, pc, answer, f.peer.gatherTimeout)
-	if err != nil {
-		return nil, err
-	}
-	token, err := sealSignal(key, signal{SDP: sdp, Type: "answer"}, f.now())
+	token, err := f.sealLocal(ctx, pc, key, webrtc.SDPTypeAnswer)
 	if err != nil {
 		return nil, err
 	}
@@ -252,6 +234,25 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 	f.remove(ctx, roomPath(code))
 	go link.keepAlive(f.peer.pingInterval)
 	return link, nil
+}
+
+// sealLocal creates this side's offer or answer, waits for its candidates
+// and seals the whole SDP for the board.
+func (f *roomFlow) sealLocal(ctx context.Context, pc *webrtc.PeerConnection, key fernetKey, typ webrtc.SDPType) (string, error) {
+	f.events.status("gathering network candidates")
+	create := func() (webrtc.SessionDescription, error) { return pc.CreateAnswer(nil) }
+	if typ == webrtc.SDPTypeOffer {
+		create = func() (webrtc.SessionDescription, error) { return pc.CreateOffer(nil) }
+	}
+	desc, err := create()
+	if err != nil {
+		return "", fmt.Errorf("webrtc: %w", err)
+	}
+	sdp, err := gatherLocal(ctx, pc, desc, f.peer.gatherTimeout)
+	if err != nil {
+		return "", err
+	}
+	return sealSignal(key, signal{SDP: sdp, Type: typ.String()}, f.now())
 }
 
 // checkRoomFree refuses a chosen code whose room holds a live offer, so a host
