@@ -7,6 +7,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -108,5 +109,94 @@ func TestNetworkLinkDownAndUp(t *testing.T) {
 	guest.send("and back")
 	if got := host.event("message")["text"]; got != "and back" {
 		t.Errorf("host received %q", got)
+	}
+}
+
+// dropUDP makes the namespace of pid (this one when pid is "") drop percent
+// of the UDP packets it receives, at random, with nftables. It returns a
+// function that counts the packets dropped so far.
+func dropUDP(t *testing.T, pid string, percent int) (dropped func() int) {
+	t.Helper()
+	nft := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("nft", args...)
+		if pid != "" {
+			cmd = exec.Command("nsenter", append([]string{"-t", pid, "-n", "nft"}, args...)...)
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("nft %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	table := fmt.Sprintf("gopeer_loss_%d", vethPairs.Add(1))
+	nft("add", "table", "inet", table)
+	nft("add", "chain", "inet", table, "in", "{ type filter hook input priority 0; }")
+	nft("add", "rule", "inet", table, "in", "meta", "l4proto", "udp", "numgen", "random", "mod", "100",
+		"<", fmt.Sprint(percent), "counter", "drop")
+	if pid == "" {
+		t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "inet", table).Run() })
+	}
+	return func() int {
+		var n int
+		listing := nft("list", "table", "inet", table)
+		if i := strings.Index(listing, "counter packets "); i >= 0 {
+			fmt.Sscan(listing[i+len("counter packets "):], &n)
+		}
+		return n
+	}
+}
+
+// nftPath finds nft, or ends t: a failure in CI, a skip elsewhere.
+func nftPath(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("nft"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the lossy-link test needs nft (Debian's nftables)")
+		}
+		t.Skip("nft is not on PATH")
+	}
+}
+
+// TestNetworkLossyLink: with 5% of UDP packets lost in each direction,
+// 10,000 messages each way arrive complete, in order and once. (Delay and
+// reordering need tc netem, which this kernel lacks; see README.)
+func TestNetworkLossyLink(t *testing.T) {
+	gopeerBin(t)
+	nftPath(t)
+	board := startFarBoard(t)
+	common := []string{"-json", "-ice", "none"}
+	guest := startFarPeer(t, nil, append(common, "-db", board, "-join", "LOSSY1")...)
+	host := startGopeer(t, nil, append(common, "-db", board, "-host", "-room", "LOSSY1")...)
+	host.event("room")
+	host.event("connected")
+	guest.event("connected")
+	hostLoss := dropUDP(t, "", 5)
+	guestLoss := dropUDP(t, fmt.Sprint(guest.cmd.Process.Pid), 5)
+
+	const n = 10000
+	send := func(p *proc, who string) {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "{\"text\":\"%s %d\"}\n", who, i)
+		}
+		if _, err := io.WriteString(p.stdin, b.String()); err != nil {
+			t.Error(err)
+		}
+	}
+	go send(host, "host")
+	go send(guest.proc, "guest")
+	for i := range n {
+		if got, want := guest.event("message")["text"], fmt.Sprintf("host %d", i); got != want {
+			t.Fatalf("joiner's message %d: got %q, want %q", i, got, want)
+		}
+	}
+	for i := range n {
+		if got, want := host.event("message")["text"], fmt.Sprintf("guest %d", i); got != want {
+			t.Fatalf("host's message %d: got %q, want %q", i, got, want)
+		}
+	}
+	if hostDropped, guestDropped := hostLoss(), guestLoss(); hostDropped == 0 || guestDropped == 0 {
+		t.Errorf("the link lost %d and %d packets: the test did not test loss", hostDropped, guestDropped)
 	}
 }
