@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -133,11 +134,12 @@ func (p flowPair) connect(t *testing.T, ctx context.Context, code string, before
 	return r.link, guest
 }
 
-// TestFlowsRideOutBoardRestarts: a board that restarts empty mid-handshake
+// TestFlowsSurviveBoardFaults: a board that restarts empty mid-handshake
 // loses the offer (the host posts it again) or the answer (the joiner posts
-// it again), and the peers still connect. Afterwards the board holds nothing
-// and no goroutine is left behind.
-func TestFlowsRideOutBoardRestarts(t *testing.T) {
+// it again); a stranger deletes the room, or takes the answer slot first
+// (the host clears it, the joiner waits and posts). The peers still connect,
+// the board ends empty, and no goroutine is left behind.
+func TestFlowsSurviveBoardFaults(t *testing.T) {
 	cases := []struct {
 		name string
 		// arrange sets the fault up; it runs once the host's offer is posted.
@@ -171,6 +173,36 @@ func TestFlowsRideOutBoardRestarts(t *testing.T) {
 			},
 			hostWarns:  "posting it again",
 			guestWarns: "posting it again",
+		},
+		{
+			name: "a stranger deletes the room",
+			arrange: func(rb *restartableBoard) {
+				rec := httptest.NewRecorder()
+				rb.ServeHTTP(rec, httptest.NewRequest(http.MethodDelete, "/rooms/RESTRT.json", nil))
+				if rec.Code != http.StatusOK {
+					panic(fmt.Sprintf("stranger's DELETE: %d %s", rec.Code, rec.Body))
+				}
+			},
+			hostWarns: "posting it again",
+		},
+		{
+			name: "a stranger's answer beats the joiner's",
+			arrange: func(rb *restartableBoard) {
+				var once sync.Once
+				rb.mu.Lock()
+				rb.intercept = func(w http.ResponseWriter, r *http.Request) bool {
+					if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/answer.json") {
+						once.Do(func() {
+							body := strings.NewReader(`{"payload":"gAAAAABnot-a-real-token==","timestamp":1}`)
+							rec := httptest.NewRecorder()
+							rb.board.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, r.URL.Path, body))
+						})
+					}
+					return false
+				}
+				rb.mu.Unlock()
+			},
+			hostWarns: "ignored an answer",
 		},
 	}
 	for _, c := range cases {
