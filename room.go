@@ -452,14 +452,18 @@ func (f *roomFlow) getWithRetry(ctx context.Context, path string) (json.RawMessa
 
 // retry runs a board call until it succeeds or fails for good. Failures
 // that may pass (network, 5xx, 429) are retried with backoff: three times
-// while the board has never answered, so a wrong URL fails fast, and until
-// ctx ends once it has, so a board restart or a bad minute is ridden out.
+// while nothing has ever answered at the board's address, so a wrong URL
+// fails fast, and until ctx ends once something has (even a 503), so a
+// board restart or a bad minute is ridden out.
 func (f *roomFlow) retry(ctx context.Context, call func(context.Context) error) error {
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := call(ctx)
+		var refused *boardError
+		if err == nil || errors.As(err, &refused) {
+			f.reached.Store(true) // it answered: a board is there
+		}
 		if err == nil {
-			f.reached.Store(true)
 			return nil
 		}
 		if !transientBoardError(err) || (attempt >= 3 && !f.reached.Load()) {

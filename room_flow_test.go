@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -37,6 +38,20 @@ func (rb *restartableBoard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b.ServeHTTP(w, r)
+}
+
+// restartKeeping ends every stream, as a proxy or a board restart would,
+// but keeps what the board holds.
+func (rb *restartableBoard) restartKeeping() {
+	rb.mu.Lock()
+	old := rb.board
+	fresh := newBoard(boardOptions{secret: flowTestSecret})
+	rb.board = fresh
+	rb.mu.Unlock()
+	root := httptest.NewRecorder()
+	old.ServeHTTP(root, httptest.NewRequest(http.MethodGet, "/.json?auth="+flowTestSecret, nil))
+	fresh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPut, "/.json?auth="+flowTestSecret, root.Body))
+	old.Close()
 }
 
 func (rb *restartableBoard) restart() {
@@ -173,6 +188,26 @@ func TestFlowsSurviveBoardFaults(t *testing.T) {
 			},
 			hostWarns:  "posting it again",
 			guestWarns: "posting it again",
+		},
+		{
+			name: "the board fails for a while",
+			arrange: func(rb *restartableBoard) {
+				var failed atomic.Int64
+				rb.mu.Lock()
+				rb.intercept = func(w http.ResponseWriter, r *http.Request) bool {
+					// Cut the streams open now, then answer 503 to the
+					// next few requests of any kind.
+					if failed.Add(1) > 6 {
+						return false
+					}
+					w.WriteHeader(http.StatusServiceUnavailable)
+					w.Write([]byte(`{"error":"Service Unavailable"}`))
+					return true
+				}
+				rb.mu.Unlock()
+				rb.restartKeeping()
+			},
+			hostWarns: "lost the board connection",
 		},
 		{
 			name: "a stranger deletes the room",
