@@ -29,7 +29,13 @@ type farPeer struct {
 // link is a veth pair to this one: here 10.99.0.1, there 10.99.0.2.
 func startFarPeer(t *testing.T, env []string, args ...string) farPeer {
 	t.Helper()
-	bin := gopeerBin(t)
+	return startFar(t, env, append([]string{gopeerBin(t)}, args...)...)
+}
+
+// startFar runs argv in a new network namespace joined to this one by a veth
+// pair: here 10.99.0.1, there 10.99.0.2.
+func startFar(t *testing.T, env []string, argv ...string) farPeer {
+	t.Helper()
 	n := vethPairs.Add(1)
 	local, remote := fmt.Sprintf("gp%da", n), fmt.Sprintf("gp%db", n)
 
@@ -40,7 +46,7 @@ func startFarPeer(t *testing.T, env []string, args ...string) farPeer {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("unshare", append([]string{"--net", "--", "/bin/sh", "-c",
-		`read _ <&3; exec 3<&-; exec "$0" "$@"`, bin}, args...)...)
+		`read _ <&3; exec 3<&-; exec "$0" "$@"`}, argv...)...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 	cmd.ExtraFiles = []*os.File{goAhead}
 	p := startProc(t, cmd)
@@ -199,4 +205,28 @@ func TestNetworkLossyLink(t *testing.T) {
 	if hostDropped, guestDropped := hostLoss(), guestLoss(); hostDropped == 0 || guestDropped == 0 {
 		t.Errorf("the link lost %d and %d packets: the test did not test loss", hostDropped, guestDropped)
 	}
+}
+
+// TestNetworkLinkDownPypeer: with a pypeer (aiortc) peer, which ends its
+// session when the connection goes "disconnected", gopeer fails cleanly
+// when the link drops: it reports how the session ended and exits.
+func TestNetworkLinkDownPypeer(t *testing.T) {
+	argv := pypeerPeer(t)
+	board := startFarBoard(t)
+	py := startFar(t, []string{"PYTHONIOENCODING=utf-8"}, append(argv, "--json", "--db", board, "--timeout", "60", "--join", "LINK02")...)
+	host := startGopeer(t, nil, "-json", "-ice", "none", "-db", board, "-host", "-room", "LINK02")
+	host.event("room")
+	host.event("connected")
+	nextEvent(py.proc, "connected")
+
+	ipIn(t, "", "link", "set", py.local, "down")
+	ev := nextEvent(host, "closed")
+	if ev["reason"] != "connection lost" && ev["reason"] != "peer left" {
+		t.Errorf("gopeer closed with %v", ev)
+	}
+	if code := host.wait(); code != exitOK && code != exitFailure {
+		t.Errorf("gopeer exit status %d", code)
+	}
+	// aiortc itself takes some 30 s more to give up; that is pypeer's own
+	// behaviour, and the cleanup ends it.
 }
