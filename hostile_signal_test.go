@@ -49,7 +49,7 @@ func zlibBomb(t *testing.T, room, password string, at time.Time) string {
 
 // hostileWait is how long a flow facing a hostile value waits before the
 // test calls it a timeout: long enough to see and judge the value.
-const hostileWait = 1500 * time.Millisecond
+const hostileWait = 2500 * time.Millisecond
 
 type zeroReader struct{}
 
@@ -119,12 +119,11 @@ func TestJoinFacesHostileOffers(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel() // each row waits out its own short timeout
 			flow, ev, admin := hostileBoard(t)
-			value := c.value(t, "HOSTIL", time.Now())
-			ctx, cancel := context.WithTimeout(context.Background(), hostileWait)
-			defer cancel()
-			if err := admin.put(ctx, offerPath("HOSTIL"), value); err != nil {
+			if err := admin.put(context.Background(), offerPath("HOSTIL"), c.value(t, "HOSTIL", time.Now())); err != nil {
 				t.Fatal(err)
 			}
+			ctx, cancel := context.WithTimeout(context.Background(), hostileWait)
+			defer cancel()
 			_, err := flow.join(ctx, "HOSTIL", "pw")
 			checkHostileOutcome(t, err, ev, c)
 			if c.kind == kindWrongPassword {
@@ -162,7 +161,7 @@ func TestHostFacesHostileAnswers(t *testing.T) {
 			case err := <-done:
 				t.Fatalf("host ended before posting its offer: %v", err)
 			}
-			if err := admin.put(ctx, answerPath("HOSTIL"), value); err != nil {
+			if err := admin.put(context.Background(), answerPath("HOSTIL"), value); err != nil {
 				t.Fatal(err)
 			}
 			err := <-done
