@@ -659,3 +659,18 @@ func TestEndToEndPeerKilled(t *testing.T) {
 		t.Errorf("board holds %s, want nothing", root)
 	}
 }
+
+// TestEndToEndMessageSizes: a message of exactly the most a peer accepts
+// goes through; one byte more is refused with a warning, and the session
+// goes on.
+func TestEndToEndMessageSizes(t *testing.T) {
+	p := connectPair(t, "SIZES1", "")
+	p.host.send(strings.Repeat("x", maxMessageBytes+1))
+	if ev := p.host.event("warning"); !strings.Contains(ev["message"], "not sent") {
+		t.Errorf("warning %v, want not sent", ev)
+	}
+	p.host.send(strings.Repeat("y", maxMessageBytes))
+	if got := p.guest.event("message")["text"]; got != strings.Repeat("y", maxMessageBytes) {
+		t.Errorf("joiner received %d bytes, want %d", len(got), maxMessageBytes)
+	}
+}
