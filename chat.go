@@ -137,6 +137,7 @@ func (c *lineChat) run(ctx context.Context) error {
 		case n := <-c.link.notices:
 			c.warn(n)
 		case <-c.link.closed:
+			c.link.lastMessages(c.show)
 			return c.finish(c.link.err())
 		case <-ctx.Done():
 			return c.leave(ctx)

@@ -2,10 +2,15 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/pion/webrtc/v4"
 )
 
 func TestSanitize(t *testing.T) {
@@ -102,4 +107,38 @@ func (zeros) Read(p []byte) (int, error) {
 		p[i] = 'z'
 	}
 	return len(p), nil
+}
+
+// TestLineChatShowsEverythingBeforeClosed: when the peer leaves right after
+// sending, every message it sent is written before the closed event, in
+// order, even though both are ready at once.
+func TestLineChatShowsEverythingBeforeClosed(t *testing.T) {
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := newPeerLink(pc)
+	const n = 100
+	for i := range n {
+		link.incoming <- peerMessage{text: fmt.Sprint("m", i)}
+	}
+	close(link.readDone)
+	link.end(errPeerLeft)
+
+	var out bytes.Buffer
+	stdin, _ := io.Pipe() // never ends: only the peer's leaving ends this chat
+	chat := &lineChat{link: link, in: stdin, out: &jsonOrText{w: &out, json: true},
+		status: func(string) {}, warn: func(string) {}}
+	if err := chat.run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != n+1 || !strings.Contains(lines[n], `"closed"`) {
+		t.Fatalf("got %d lines, the last %q; want %d messages then closed", len(lines), lines[len(lines)-1], n)
+	}
+	for i := range n {
+		if want := fmt.Sprintf(`"text":"m%d"`, i); !strings.Contains(lines[i], want) {
+			t.Fatalf("line %d is %s, want %s", i, lines[i], want)
+		}
+	}
 }

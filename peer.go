@@ -246,10 +246,16 @@ type peerLink struct {
 	dc *webrtc.DataChannel
 
 	incoming chan peerMessage
-	notices  chan string // "connection interrupted", "connection restored"
-	opened   chan struct{}
-	closed   chan struct{}
-	lowWater chan struct{}
+	notices  chan string   // "connection interrupted", "connection restored"
+	readDone chan struct{} // closed when pion has delivered the channel's last message
+	abandon  sync.Once
+	readOnce sync.Once
+	// abandoned is closed when the chat stops reading incoming, so that
+	// pion's read loop never waits on it forever.
+	abandoned chan struct{}
+	opened    chan struct{}
+	closed    chan struct{}
+	lowWater  chan struct{}
 
 	mu     sync.Mutex
 	reason error // why the link ended: errPeerLeft or errConnectionLost
@@ -267,9 +273,12 @@ func newPeerLink(pc *webrtc.PeerConnection) *peerLink {
 		pc:       pc,
 		incoming: make(chan peerMessage, incomingQueue),
 		notices:  make(chan string, 8),
-		opened:   make(chan struct{}),
-		closed:   make(chan struct{}),
-		lowWater: make(chan struct{}, 1),
+
+		readDone:  make(chan struct{}),
+		abandoned: make(chan struct{}),
+		opened:    make(chan struct{}),
+		closed:    make(chan struct{}),
+		lowWater:  make(chan struct{}, 1),
 	}
 	var interrupted atomic.Bool
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
@@ -311,14 +320,20 @@ func (l *peerLink) attach(dc *webrtc.DataChannel) {
 		}
 	})
 	dc.OnOpen(func() { l.open.Do(func() { close(l.opened) }) })
-	dc.OnClose(func() { l.end(errPeerLeft) })
+	dc.OnClose(func() {
+		l.readOnce.Do(func() { close(l.readDone) })
+		l.end(errPeerLeft)
+	})
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
 		if m.IsString && string(m.Data) == pingText {
 			return
 		}
+		// Wait for room rather than drop: a message the peer sent before
+		// it left must still be shown. Only a chat that has stopped
+		// listening (close) lets the rest go.
 		select {
 		case l.incoming <- peerMessage{text: string(m.Data), binary: !m.IsString}:
-		case <-l.closed:
+		case <-l.abandoned:
 		}
 	})
 }
@@ -338,6 +353,32 @@ func (l *peerLink) err() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.reason
+}
+
+// lastMessages passes what the peer sent before the link ended to show, in
+// order: what is queued, and what pion still delivers until the channel's
+// read loop ends (bounded by a short wait, for a channel that never closes
+// cleanly).
+func (l *peerLink) lastMessages(show func(peerMessage)) {
+	timeout := time.NewTimer(2 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case m := <-l.incoming:
+			show(m)
+		case <-l.readDone:
+			for {
+				select {
+				case m := <-l.incoming:
+					show(m)
+				default:
+					return
+				}
+			}
+		case <-timeout.C:
+			return
+		}
+	}
 }
 
 // waitOpen waits for the data channel to open, the link to fail, or ctx.
@@ -404,6 +445,7 @@ func (l *peerLink) drain(ctx context.Context) error {
 // after the last message, then the connection.
 func (l *peerLink) close() {
 	l.end(errPeerLeft)
+	l.abandon.Do(func() { close(l.abandoned) })
 	if l.dc != nil {
 		_ = l.dc.Close()
 	}

@@ -468,6 +468,7 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room string) error {
 		case n := <-link.notices:
 			t.ed.printAbove(t.yellow("! " + n))
 		case <-link.closed:
+			link.lastMessages(func(m peerMessage) { t.ed.printAbove(t.formatMessage("Peer", m)) })
 			if errors.Is(link.err(), errConnectionLost) {
 				t.ed.printAbove(t.red("Peer connection lost.") + " Back to the menu.")
 			} else {
