@@ -6,6 +6,7 @@ package main
 // inside these namespaces.
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -39,18 +40,28 @@ func startFar(t *testing.T, env []string, argv ...string) farPeer {
 	n := vethPairs.Add(1)
 	local, remote := fmt.Sprintf("gp%da", n), fmt.Sprintf("gp%db", n)
 
-	// gopeer starts only once the namespace's network is set up: the shell
-	// waits for a line on fd 3 before it becomes gopeer.
+	// The shell says "ready" on fd 4 once it runs, so inside the new
+	// namespace, and becomes argv only when told to on fd 3, once the
+	// namespace's network is set up.
 	goAhead, signal, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command("unshare", append([]string{"--net", "--", "/bin/sh", "-c",
-		`read _ <&3; exec 3<&-; exec "$0" "$@"`}, argv...)...)
+		`echo ready >&4; exec 4>&-; read _ <&3; exec 3<&-; exec "$0" "$@"`}, argv...)...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
-	cmd.ExtraFiles = []*os.File{goAhead}
+	cmd.ExtraFiles = []*os.File{goAhead, readyW}
 	p := startProc(t, cmd)
 	goAhead.Close()
+	readyW.Close()
+	if _, err := bufio.NewReader(readyR).ReadString('\n'); err != nil {
+		t.Fatalf("the far namespace did not start: %v", err)
+	}
+	readyR.Close()
 	pid := fmt.Sprint(cmd.Process.Pid)
 
 	ipIn(t, "", "link", "add", local, "type", "veth", "peer", "name", remote, "netns", pid)
