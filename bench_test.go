@@ -264,23 +264,8 @@ func gopeerAlone(b *testing.B) (p50, p99 time.Duration, mbps float64, cipher str
 	if err := host.send(ctx, "bulk"); err != nil { // the echo loop stops
 		b.Fatal(err)
 	}
-	msg := strings.Repeat("x", benchBulkMessage)
 	start := time.Now()
-	go func() {
-		for range benchBulkBytes / benchBulkMessage {
-			if host.send(ctx, msg) != nil {
-				return
-			}
-		}
-	}()
-	for got := 0; got < benchBulkBytes; {
-		select {
-		case m := <-guest.incoming:
-			got += len(m.text)
-		case <-guest.closed:
-			b.Fatal(guest.err())
-		}
-	}
+	bulkOneWay(ctx, b, host, guest)
 	return durPercentile(rtts, 50), durPercentile(rtts, 99), float64(benchBulkBytes) / 1e6 / time.Since(start).Seconds(), cipher
 }
 
@@ -721,30 +706,36 @@ func linkPair(b *testing.B) (host, guest *peerLink) {
 	return host, guest
 }
 
+// bulkOneWay sends benchBulkBytes from host to guest in benchBulkMessage
+// messages and returns once guest has them all.
+func bulkOneWay(ctx context.Context, b *testing.B, host, guest *peerLink) {
+	msg := strings.Repeat("x", benchBulkMessage)
+	go func() {
+		for range benchBulkBytes / benchBulkMessage {
+			if host.send(ctx, msg) != nil {
+				return
+			}
+		}
+	}()
+	for got := 0; got < benchBulkBytes; {
+		select {
+		case m := <-guest.incoming:
+			got += len(m.text)
+		case <-guest.closed:
+			b.Fatal(guest.err())
+		}
+	}
+}
+
 // BenchmarkLink measures gopeer's WebRTC link in process: bulk throughput
 // (64 MiB in 16 KiB messages, MB/s) and the round trip of small messages.
 // Use it with -cpuprofile when tuning newAPI.
 func BenchmarkLink(b *testing.B) {
 	b.Run("Bulk", func(b *testing.B) {
 		host, guest := linkPair(b)
-		msg := strings.Repeat("x", benchBulkMessage)
 		b.SetBytes(benchBulkBytes)
 		for b.Loop() {
-			go func() {
-				for range benchBulkBytes / benchBulkMessage {
-					if host.send(b.Context(), msg) != nil {
-						return
-					}
-				}
-			}()
-			for got := 0; got < benchBulkBytes; {
-				select {
-				case m := <-guest.incoming:
-					got += len(m.text)
-				case <-guest.closed:
-					b.Fatal(guest.err())
-				}
-			}
+			bulkOneWay(b.Context(), b, host, guest)
 		}
 	})
 	b.Run("RoundTrip", func(b *testing.B) {
