@@ -310,18 +310,11 @@ func (f *roomFlow) awaitOffer(ctx context.Context, code string, key fernetKey) (
 // write must not kill the room. If the offer vanishes (a board restarted
 // empty), it is posted again.
 func (f *roomFlow) awaitAnswer(ctx context.Context, code string, key fernetKey, pc *webrtc.PeerConnection, offer boardSignal) error {
-	return f.watch(ctx, roomPath(code), func(v json.RawMessage) error {
-		room := parseRoomValue(v)
-		if isNull(room.Offer) {
-			f.events.warn("the offer for room " + code + " is gone from the board (did it restart?); posting it again")
-			if err := f.put(ctx, offerPath(code), offer); err != nil {
-				return err
-			}
-		}
-		if isNull(room.Answer) {
+	onAnswer := func(v json.RawMessage) error {
+		if isNull(v) {
 			return nil
 		}
-		sig, err := f.openBoardValue(room.Answer, key, "answer")
+		sig, err := f.openBoardValue(v, key, "answer")
 		if err == nil {
 			err = pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sig.SDP})
 		}
@@ -338,7 +331,29 @@ func (f *roomFlow) awaitAnswer(ctx context.Context, code string, key fernetKey, 
 			f.events.warn("could not clear the bad answer: " + err.Error())
 		}
 		return nil
+	}
+	err := f.watch(ctx, roomPath(code), func(v json.RawMessage) error {
+		room := parseRoomValue(v)
+		if isNull(room.Offer) {
+			f.events.warn("the offer for room " + code + " is gone from the board (did it restart?); posting it again")
+			if err := f.put(ctx, offerPath(code), offer); err != nil {
+				return err
+			}
+		}
+		return onAnswer(room.Answer)
 	})
+	if readDenied(err) {
+		// A board whose rules let a client read only a room's offer and
+		// answer, not the room: follow the answer alone, as pypeer does.
+		return f.watch(ctx, answerPath(code), onAnswer)
+	}
+	return err
+}
+
+// readDenied reports a board's rules refusing a read.
+func readDenied(err error) bool {
+	var be *boardError
+	return errors.As(err, &be) && (be.Status == 401 || be.Status == 403)
 }
 
 // guardAnswer keeps the joiner's answer on the board until stop is called:

@@ -296,3 +296,31 @@ func waitForGoroutines(t *testing.T, baseline int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestFlowsOnBoardThatHidesRooms: on a board whose rules let a client read a
+// room's offer and answer but not the room itself (as some Firebase rules
+// may), the host follows the answer alone and the peers still connect.
+func TestFlowsOnBoardThatHidesRooms(t *testing.T) {
+	rb := &restartableBoard{board: newBoard(boardOptions{secret: flowTestSecret})}
+	denied := make(chan struct{}, 16)
+	rb.intercept = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet || r.URL.Path != "/rooms/HIDDEN.json" {
+			return false
+		}
+		denied <- struct{}{}
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"error":"Permission denied"}`))
+		return true
+	}
+	srv := httptest.NewServer(rb)
+	defer srv.Close()
+	p := newFlowPair(t, srv.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+	host, guest := p.connect(t, ctx, "HIDDEN", func() {})
+	defer host.close()
+	defer guest.close()
+	if len(denied) == 0 {
+		t.Error("nothing asked for the room itself: the test did not test the fallback")
+	}
+}
