@@ -134,18 +134,7 @@ func TestNetworkLinkDownAndUp(t *testing.T) {
 // function that counts the packets dropped so far.
 func dropUDP(t *testing.T, pid string, percent int) (dropped func() int) {
 	t.Helper()
-	nft := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("nft", args...)
-		if pid != "" {
-			cmd = exec.Command("nsenter", append([]string{"-t", pid, "-n", "nft"}, args...)...)
-		}
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("nft %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	nft := func(args ...string) string { return nftIn(t, pid, args...) }
 	table := fmt.Sprintf("gopeer_loss_%d", vethPairs.Add(1))
 	nft("add", "table", "inet", table)
 	nft("add", "chain", "inet", table, "in", "{ type filter hook input priority 0; }")
@@ -162,6 +151,20 @@ func dropUDP(t *testing.T, pid string, percent int) (dropped func() int) {
 		}
 		return n
 	}
+}
+
+// nftIn runs nft in this namespace, or in the network namespace of pid.
+func nftIn(t *testing.T, pid string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("nft", args...)
+	if pid != "" {
+		cmd = exec.Command("nsenter", append([]string{"-t", pid, "-n", "nft"}, args...)...)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
 }
 
 // nftPath finds nft, or ends t: a failure in CI, a skip elsewhere.
