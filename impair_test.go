@@ -8,10 +8,8 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,28 +99,7 @@ func TestNetworkSlowLossyReorderingLink(t *testing.T) {
 	host.event("connected")
 	guest.event("connected")
 
-	const n = 10000
-	send := func(p *proc, who string) {
-		var b strings.Builder
-		for i := range n {
-			fmt.Fprintf(&b, "{\"text\":\"%s %d\"}\n", who, i)
-		}
-		if _, err := io.WriteString(p.stdin, b.String()); err != nil {
-			t.Error(err)
-		}
-	}
-	go send(host, "host")
-	go send(guest.proc, "guest")
-	for i := range n {
-		if got, want := guest.event("message")["text"], fmt.Sprintf("host %d", i); got != want {
-			t.Fatalf("joiner's message %d: got %q, want %q", i, got, want)
-		}
-	}
-	for i := range n {
-		if got, want := host.event("message")["text"], fmt.Sprintf("guest %d", i); got != want {
-			t.Fatalf("host's message %d: got %q, want %q", i, got, want)
-		}
-	}
+	exchangeInOrder(t, host, guest.proc, 10000)
 	// 20,000 messages take hundreds of packets; ICE's own checks, a few.
 	if dropped.Load() == 0 || sent.Load() < 200 {
 		t.Errorf("the relay dropped %d and passed %d packets: the messages did not take the impaired path", dropped.Load(), sent.Load())

@@ -194,28 +194,7 @@ func TestNetworkLossyLink(t *testing.T) {
 	hostLoss := dropUDP(t, "", 5)
 	guestLoss := dropUDP(t, fmt.Sprint(guest.cmd.Process.Pid), 5)
 
-	const n = 10000
-	send := func(p *proc, who string) {
-		var b strings.Builder
-		for i := range n {
-			fmt.Fprintf(&b, "{\"text\":\"%s %d\"}\n", who, i)
-		}
-		if _, err := io.WriteString(p.stdin, b.String()); err != nil {
-			t.Error(err)
-		}
-	}
-	go send(host, "host")
-	go send(guest.proc, "guest")
-	for i := range n {
-		if got, want := guest.event("message")["text"], fmt.Sprintf("host %d", i); got != want {
-			t.Fatalf("joiner's message %d: got %q, want %q", i, got, want)
-		}
-	}
-	for i := range n {
-		if got, want := host.event("message")["text"], fmt.Sprintf("guest %d", i); got != want {
-			t.Fatalf("host's message %d: got %q, want %q", i, got, want)
-		}
-	}
+	exchangeInOrder(t, host, guest.proc, 10000)
 	if hostDropped, guestDropped := hostLoss(), guestLoss(); hostDropped == 0 || guestDropped == 0 {
 		t.Errorf("the link lost %d and %d packets: the test did not test loss", hostDropped, guestDropped)
 	}
@@ -243,4 +222,31 @@ func TestNetworkLinkDownPypeer(t *testing.T) {
 	}
 	// aiortc itself takes some 30 s more to give up; that is pypeer's own
 	// behaviour, and the cleanup ends it.
+}
+
+// exchangeInOrder has host and guest each send n messages at once, and
+// checks that every one arrives on the other side, in order and once.
+func exchangeInOrder(t *testing.T, host, guest *proc, n int) {
+	t.Helper()
+	send := func(p *proc, who string) {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "{\"text\":\"%s %d\"}\n", who, i)
+		}
+		if _, err := io.WriteString(p.stdin, b.String()); err != nil {
+			t.Error(err)
+		}
+	}
+	go send(host, "host")
+	go send(guest, "guest")
+	for i := range n {
+		if got, want := guest.event("message")["text"], fmt.Sprintf("host %d", i); got != want {
+			t.Fatalf("joiner's message %d: got %q, want %q", i, got, want)
+		}
+	}
+	for i := range n {
+		if got, want := host.event("message")["text"], fmt.Sprintf("guest %d", i); got != want {
+			t.Fatalf("host's message %d: got %q, want %q", i, got, want)
+		}
+	}
 }
