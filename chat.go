@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,10 +63,20 @@ func isBidiControl(r rune) bool {
 // longer line is consumed to its end and reported with errLineTooLong, so one
 // huge line can neither exhaust memory nor desynchronise what follows.
 func readLimitedLine(r *bufio.Reader, max int) (string, error) {
+	chunk, err := r.ReadSlice('\n')
+	if err == nil && len(chunk) <= max+1 { // the whole line was buffered: one copy
+		return string(chunk[:len(chunk)-1]), nil
+	}
+	return readLongLine(r, chunk, err, max)
+}
+
+// readLongLine is readLimitedLine for a line that did not fit in r's buffer
+// (or was cut short by an error), starting from the chunk and error of its
+// first read.
+func readLongLine(r *bufio.Reader, chunk []byte, err error, max int) (string, error) {
 	var line []byte
 	tooLong := false
 	for {
-		chunk, err := r.ReadSlice('\n')
 		if !tooLong {
 			if len(line)+len(chunk) > max+1 { // +1: the newline
 				tooLong = true
@@ -75,6 +86,7 @@ func readLimitedLine(r *bufio.Reader, max int) (string, error) {
 			}
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
+			chunk, err = r.ReadSlice('\n')
 			continue
 		}
 		if err != nil && (len(line) == 0 || tooLong) {
@@ -195,22 +207,22 @@ func (c *lineChat) decode(line string) (string, bool) {
 	if !c.out.json {
 		return line, line != ""
 	}
-	var in struct {
-		Text *string `json:"text"`
-	}
-	if err := json.Unmarshal([]byte(line), &in); err != nil || in.Text == nil {
+	text, ok := decodeTextLine(line)
+	if !ok {
 		c.warn(`not sent: each input line must be a JSON object like {"text":"hello"}`)
-		return "", false
 	}
-	return *in.Text, true
+	return text, ok
 }
 
+// show prints one received message. While more are queued behind it, it
+// may stay in the output buffer: a burst goes out in few writes, and the
+// last message of a burst is written at once.
 func (c *lineChat) show(m peerMessage) {
 	if m.binary {
 		c.warn(fmt.Sprintf("the peer sent %d bytes of binary data; ignored", len(m.text)))
 		return
 	}
-	c.out.message(m.text)
+	c.out.message(m.text, len(c.link.incoming) > 0)
 }
 
 // leave is our side ending the session: deliver what was sent, then close.
@@ -242,30 +254,55 @@ func (c *lineChat) finish(reason error) error {
 // jsonOrText writes events to stdout: JSON objects with -json, otherwise
 // received messages only, sanitized, one per line.
 type jsonOrText struct {
-	mu   sync.Mutex
-	w    io.Writer
-	json bool
+	mu      sync.Mutex
+	w       io.Writer
+	json    bool
+	pending []byte // messages not yet written: see message
 }
 
+// outputBatch is the most message output held back while more is queued.
+const outputBatch = 64 << 10
+
+// emit writes one event, after any messages held back.
 func (o *jsonOrText) emit(v map[string]string) {
-	if !o.json {
-		return
-	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	enc := json.NewEncoder(o.w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	if o.json {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(v)
+		o.pending = append(o.pending, b.Bytes()...)
+	}
+	o.flushLocked()
 }
 
-func (o *jsonOrText) message(text string) {
-	if o.json {
-		o.emit(map[string]string{"event": "message", "text": text})
-		return
-	}
+// message writes a received message. With more (others are queued right
+// behind it) it may hold the line back, up to outputBatch, to write a burst
+// at once; the next message without more, or any event, writes it.
+func (o *jsonOrText) message(text string, more bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	fmt.Fprintln(o.w, sanitize(text))
+	if o.json {
+		o.pending = appendMessageEvent(o.pending, text)
+	} else {
+		o.pending = append(append(o.pending, sanitize(text)...), '\n')
+	}
+	if !more || len(o.pending) >= outputBatch {
+		o.flushLocked()
+	}
+}
+
+func (o *jsonOrText) flushLocked() {
+	if len(o.pending) == 0 {
+		return
+	}
+	_, _ = o.w.Write(o.pending)
+	if cap(o.pending) > 4*outputBatch { // one huge message: don't keep its buffer
+		o.pending = nil
+		return
+	}
+	o.pending = o.pending[:0]
 }
 
 func (o *jsonOrText) room(code, db string) {

@@ -59,22 +59,31 @@ func FuzzSanitize(f *testing.F) {
 }
 
 func TestReadLimitedLine(t *testing.T) {
-	const max = 8
+	// Lines up to 8 bytes fit the reader's 16-byte buffer; the cases with
+	// max 40 cross it and take the long-line path.
 	cases := []struct {
 		name  string
 		in    string
 		lines []string
 		errs  []error
+		max   int // 8 when 0
 	}{
-		{"lines", "a\nbb\n", []string{"a", "bb"}, []error{nil, nil}},
-		{"no final newline", "a\nbb", []string{"a", "bb"}, []error{nil, nil}},
-		{"at the limit", "12345678\n", []string{"12345678"}, []error{nil}},
-		{"too long, then fine", "123456789\nok\n", []string{"", "ok"}, []error{errLineTooLong, nil}},
-		{"too long at eof", "123456789012", []string{""}, []error{errLineTooLong}},
-		{"empty line", "\nx\n", []string{"", "x"}, []error{nil, nil}},
-		{"keeps cr", "a\r\n", []string{"a\r"}, []error{nil}},
+		{"lines", "a\nbb\n", []string{"a", "bb"}, []error{nil, nil}, 0},
+		{"no final newline", "a\nbb", []string{"a", "bb"}, []error{nil, nil}, 0},
+		{"at the limit", "12345678\n", []string{"12345678"}, []error{nil}, 0},
+		{"too long, then fine", "123456789\nok\n", []string{"", "ok"}, []error{errLineTooLong, nil}, 0},
+		{"too long at eof", "123456789012", []string{""}, []error{errLineTooLong}, 0},
+		{"empty line", "\nx\n", []string{"", "x"}, []error{nil, nil}, 0},
+		{"keeps cr", "a\r\n", []string{"a\r"}, []error{nil}, 0},
+		{"longer than the buffer", strings.Repeat("a", 40) + "\nb\n", []string{strings.Repeat("a", 40), "b"}, []error{nil, nil}, 40},
+		{"longer than the buffer, no newline", strings.Repeat("a", 33), []string{strings.Repeat("a", 33)}, []error{nil}, 40},
+		{"longer than the buffer and max", strings.Repeat("a", 41) + "\nb\n", []string{"", "b"}, []error{errLineTooLong, nil}, 40},
 	}
 	for _, c := range cases {
+		max := c.max
+		if max == 0 {
+			max = 8
+		}
 		r := bufio.NewReaderSize(strings.NewReader(c.in), 16)
 		for i, want := range c.lines {
 			got, err := readLimitedLine(r, max)
@@ -118,7 +127,7 @@ func TestLineChatShowsEverythingBeforeClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	link := newPeerLink(pc)
-	const n = 100
+	const n = incomingQueue // all the link can hold
 	for i := range n {
 		link.incoming <- peerMessage{text: fmt.Sprint("m", i)}
 	}
@@ -139,6 +148,48 @@ func TestLineChatShowsEverythingBeforeClosed(t *testing.T) {
 	for i := range n {
 		if want := fmt.Sprintf(`"text":"m%d"`, i); !strings.Contains(lines[i], want) {
 			t.Fatalf("line %d is %s, want %s", i, lines[i], want)
+		}
+	}
+}
+
+// writeLog records each Write as one entry.
+type writeLog struct{ writes []string }
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, string(p))
+	return len(p), nil
+}
+
+// TestJSONOrTextBatchesBursts: a message with more queued behind it may
+// wait in the buffer, but the last of a burst, any event, and a full batch
+// are written at once, in order.
+func TestJSONOrTextBatchesBursts(t *testing.T) {
+	for _, asJSON := range []bool{true, false} {
+		w := &writeLog{}
+		o := &jsonOrText{w: w, json: asJSON}
+		o.message("first", true)
+		o.message("second", true)
+		if len(w.writes) != 0 {
+			t.Fatalf("json=%v: written while more were queued: %q", asJSON, w.writes)
+		}
+		o.message("third", false)
+		if len(w.writes) != 1 || strings.Count(w.writes[0], "\n") != 3 {
+			t.Fatalf("json=%v: the end of a burst gave writes %q, want the three lines in one", asJSON, w.writes)
+		}
+		o.message("fourth", true)
+		o.closed("peer left")
+		if len(w.writes) != 2 || !strings.Contains(w.writes[1], "fourth") {
+			t.Fatalf("json=%v: an event did not write the held message first: %q", asJSON, w.writes)
+		}
+		big := strings.Repeat("x", outputBatch)
+		o.message(big, true)
+		if len(w.writes) != 3 {
+			t.Fatalf("json=%v: a full batch was held back", asJSON)
+		}
+		got := strings.Join(w.writes, "")
+		if i1, i2, i3, i4 := strings.Index(got, "first"), strings.Index(got, "second"),
+			strings.Index(got, "third"), strings.Index(got, "fourth"); !(i1 < i2 && i2 < i3 && i3 < i4) {
+			t.Fatalf("json=%v: out of order: %q", asJSON, abbreviate(got))
 		}
 	}
 }
