@@ -31,9 +31,11 @@ const (
 	sendHighWater = 1 << 20
 	sendLowWater  = 256 << 10
 
-	// incomingQueue bounds messages received but not yet shown; when it is full,
-	// pion's read loop waits, and SCTP flow control slows the peer down.
-	incomingQueue = 256
+	// incomingQueue bounds messages received but not yet shown (at most 4 MiB
+	// of them); when it is full, pion's read loop waits, and SCTP flow control
+	// slows the peer down. SCTP's own 1 MiB window already smooths bursts, so
+	// a longer queue would only hold more memory.
+	incomingQueue = 64
 )
 
 // pingIntervalFrom is pypeer's keep-alive period, 15 s, unless s

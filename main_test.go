@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"io"
+	"testing"
+)
+
+// TestMemoryLimitOnlyForChats: the soft memory limit is set for a chat,
+// whose memory is bounded, and never for the board or the janitor, which
+// may legitimately hold much more.
+func TestMemoryLimitOnlyForChats(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // every mode returns at once
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"-join", "ABC123", "-db", "http://127.0.0.1:1", "-ice", "none"}, true},
+		{[]string{"-host", "-db", "http://127.0.0.1:1", "-ice", "none"}, true},
+		{[]string{"-serve", "127.0.0.1:0"}, false},
+		{[]string{"-janitor", "-db", "http://127.0.0.1:1"}, false},
+		{[]string{"-h"}, false},
+	} {
+		called := false
+		e := env{stdin: eofReader{}, stdout: io.Discard, stderr: io.Discard, stdinFd: -1,
+			getenv: func(string) string { return "" }, limitMemory: func() { called = true }}
+		run(ctx, tc.args, e)
+		if called != tc.want {
+			t.Errorf("gopeer %v: memory limit set = %v, want %v", tc.args, called, tc.want)
+		}
+	}
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
