@@ -14,15 +14,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"debug/elf"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,14 +131,11 @@ func BenchmarkInterop(b *testing.B) {
 		}
 		figs[0].startup = medianRun(b, benchConnectRuns, gopeerBin(b), "-h")
 		figs[1].startup = medianRun(b, benchConnectRuns, systemPython, "-c", "import aiortc, httpx, cryptography")
-		var ceiling []float64
-		for range benchRounds {
-			ceiling = append(ceiling, tcpAESGCMCeiling(b))
-		}
+		limits := measureMachineLimits(b)
 		size := staticBinarySize(b)
 		pyBytes, pyFiles := pypeerFootprint(b)
 		g, a := figs[0], figs[1]
-		printBenchTable(g, a, medianOf(ceiling), size, pyBytes, pyFiles)
+		printBenchTable(g, a, limits, size, pyBytes, pyFiles)
 
 		b.ReportMetric(durRatio(median(g.connectRuns), median(a.connectRuns)), "connect-ratio")
 		b.ReportMetric(durRatio(median(g.rttP50), median(a.rttP50)), "rtt-p50-ratio")
@@ -423,79 +414,6 @@ func medianRun(b *testing.B, n int, name string, args ...string) time.Duration {
 	return median(ds)
 }
 
-// tcpAESGCMCeiling sends 64 MiB in 16 KiB AES-128-GCM records through a
-// loopback TCP socket and returns MB/s: what this machine allows an
-// encrypted stream without WebRTC's layers.
-func tcpAESGCMCeiling(b *testing.B) float64 {
-	key := make([]byte, 16)
-	_, _ = rand.Read(key)
-	block, _ := aes.NewCipher(key)
-	aead, _ := cipher.NewGCM(block)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- err
-			return
-		}
-		defer c.Close()
-		r := bufio.NewReaderSize(c, 256<<10)
-		var hdr [4]byte
-		buf := make([]byte, benchBulkMessage+aead.Overhead())
-		nonce := make([]byte, aead.NonceSize())
-		total := 0
-		for seq := uint64(0); total < benchBulkBytes; seq++ {
-			if _, err := io.ReadFull(r, hdr[:]); err != nil {
-				got <- err
-				return
-			}
-			rec := buf[:binary.BigEndian.Uint32(hdr[:])]
-			if _, err := io.ReadFull(r, rec); err != nil {
-				got <- err
-				return
-			}
-			binary.BigEndian.PutUint64(nonce[4:], seq)
-			plain, err := aead.Open(rec[:0], nonce, rec, nil)
-			if err != nil {
-				got <- err
-				return
-			}
-			total += len(plain)
-		}
-		got <- nil
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	w := bufio.NewWriterSize(c, 256<<10)
-	msg := []byte(strings.Repeat("x", benchBulkMessage))
-	out := make([]byte, 4, 4+benchBulkMessage+aead.Overhead())
-	nonce := make([]byte, aead.NonceSize())
-	start := time.Now()
-	for seq := uint64(0); seq < benchBulkBytes/benchBulkMessage; seq++ {
-		binary.BigEndian.PutUint64(nonce[4:], seq)
-		rec := aead.Seal(out[:4], nonce, msg, nil)
-		binary.BigEndian.PutUint32(rec[:4], uint32(len(rec)-4))
-		if _, err := w.Write(rec); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	if err := <-got; err != nil {
-		b.Fatal(err)
-	}
-	return float64(benchBulkBytes) / 1e6 / time.Since(start).Seconds()
-}
-
 // staticBinarySize builds gopeer as a stripped static binary (no cgo) and
 // returns its size, after checking it has no dynamic loader.
 func staticBinarySize(b *testing.B) int64 {
@@ -556,7 +474,7 @@ print(sum(os.path.getsize(p) for p in paths), len(paths))
 
 func durRatio(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }
 
-func printBenchTable(g, a benchFigures, ceiling float64, size, pyBytes int64, pyFiles int) {
+func printBenchTable(g, a benchFigures, lim machineLimits, size, pyBytes int64, pyFiles int) {
 	w := os.Stdout
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.3f ms", d.Seconds()*1000) }
 	mb := func(x float64) string { return fmt.Sprintf("%.1f MB/s", x) }
@@ -598,8 +516,13 @@ func printBenchTable(g, a benchFigures, ceiling float64, size, pyBytes int64, py
 	row("start-up: gopeer -h / import aiortc,httpx,crypto", ms(g.startup), ms(a.startup), durRatio(g.startup, a.startup), "")
 	row("on disk: static binary / files the imports load", fmt.Sprintf("%.1f MiB", float64(size)/(1<<20)), fmt.Sprintf("%.1f MiB", float64(pyBytes)/(1<<20)),
 		float64(size)/float64(pyBytes), fmt.Sprintf("%d files: interpreter, .so, .py/.pyc", pyFiles))
-	row("ceiling: loopback TCP + AES-128-GCM, 64 MiB", mb(ceiling), "", gt/ceiling, fmt.Sprintf("gopeer bulk / ceiling (stack alone: %.3f)", gat/ceiling))
-	fmt.Fprintf(w, "\nconnect runs: gopeer %v; aiortc %v\n", roundAll(g.connectRuns), roundAll(a.connectRuns))
+	row("floor: round trip p50, no WebRTC (see below)", ms(lim.rttFloorP50), "", durRatio(lim.rttFloorP50, a50), "the lowest round-trip ratio this machine allows")
+	row("floor: round trip p99, no WebRTC", ms(lim.rttFloorP99), "", durRatio(lim.rttFloorP99, a99), "")
+	row(fmt.Sprintf("ceiling: %d-byte UDP datagrams, no crypto", webrtcDatagram), mb(lim.datagramMBps), "", lim.datagramMBps/at, "the highest bulk ratio at WebRTC's packet size")
+	row("ceiling: loopback TCP + AES-128-GCM, 64 MiB", mb(lim.tcpAESGCMMBps), "", gt/lim.tcpAESGCMMBps, fmt.Sprintf("gopeer bulk / ceiling (stack alone: %.3f)", gat/lim.tcpAESGCMMBps))
+	fmt.Fprintf(w, "\nfloor: two trivial processes on the benchmark's own path (stdin, UDP to an echoing process, UDP back, stdout), no WebRTC\n")
+	fmt.Fprintf(w, "ceiling: one process writing %d-byte datagrams as fast as it can, another counting what arrives; unencrypted, unacknowledged\n", webrtcDatagram)
+	fmt.Fprintf(w, "connect runs: gopeer %v; aiortc %v\n", roundAll(g.connectRuns), roundAll(a.connectRuns))
 	fmt.Fprintf(w, "bulk MB/s per round: gopeer %.1f; aiortc %.1f; alone: gopeer %.1f; aiortc %.1f\n", g.throughput, a.throughput, g.aloneThroughput, a.aloneThroughput)
 	fmt.Fprintf(w, "round trip p50 per round: gopeer %v; aiortc %v\n", roundAll(g.rttP50), roundAll(a.rttP50))
 	fmt.Fprintf(w, "DTLS cipher: gopeer-gopeer %s; aiortc-aiortc %s\n\n", g.cipher, a.cipher)
