@@ -76,21 +76,12 @@ func startFloorProcess(b *testing.B, role, addr string) *proc {
 func rttFloor(b *testing.B) (p50, p99 time.Duration) {
 	echo := startFloorProcess(b, "echo", "")
 	relay := startFloorProcess(b, "relay", echo.line())
-	rtts := make([]time.Duration, 0, benchEchoes)
-	for i := range benchEchoes {
-		text := fmt.Sprintf("echo %04d", i)
-		start := time.Now()
-		relay.send(text)
-		if got := nextEvent(relay, "message")["text"]; got != text {
-			b.Fatalf("floor echo %d: got %q", i, got)
-		}
-		rtts = append(rtts, time.Since(start))
-	}
+	p50, p99 = timeEchoes(b, "floor", relay)
 	relay.stdin.Close()
 	echo.stdin.Close()
 	relay.wait()
 	echo.wait()
-	return durPercentile(rtts, 50), durPercentile(rtts, 99)
+	return p50, p99
 }
 
 // datagramCeiling sends 64 MiB as fast as one process can write 1,191-byte
@@ -138,8 +129,22 @@ func listenFloor() (*net.UDPConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	_ = c.SetReadBuffer(udpSocketBuffer) // as gopeer's own sockets
+	setSocketBuffers(c, udpSocketBuffer) // as gopeer's own sockets
 	fmt.Println(c.LocalAddr())
+	return c, nil
+}
+
+// dialFloor opens a UDP socket to addr, with gopeer's socket buffers.
+func dialFloor(addr string) (*net.UDPConn, error) {
+	to, err := net.ResolveUDPAddr("udp4", addr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := net.DialUDP("udp4", nil, to)
+	if err != nil {
+		return nil, err
+	}
+	setSocketBuffers(c, udpSocketBuffer)
 	return c, nil
 }
 
@@ -168,11 +173,7 @@ func floorEcho() error {
 // floorRelay turns each -json input line into a datagram to addr and each
 // reply into a message event, with gopeer's own line codec.
 func floorRelay(addr string) error {
-	to, err := net.ResolveUDPAddr("udp4", addr)
-	if err != nil {
-		return err
-	}
-	c, err := net.DialUDP("udp4", nil, to)
+	c, err := dialFloor(addr)
 	if err != nil {
 		return err
 	}
@@ -207,15 +208,10 @@ func floorRelay(addr string) error {
 
 // floorBlast writes 64 MiB to addr in webrtcDatagram-sized datagrams.
 func floorBlast(addr string) error {
-	to, err := net.ResolveUDPAddr("udp4", addr)
+	c, err := dialFloor(addr)
 	if err != nil {
 		return err
 	}
-	c, err := net.DialUDP("udp4", nil, to)
-	if err != nil {
-		return err
-	}
-	_ = c.SetWriteBuffer(udpSocketBuffer)
 	d := make([]byte, webrtcDatagram)
 	for sent := 0; sent < benchBulkBytes; sent += len(d) {
 		_, _ = c.Write(d) // a refused or dropped datagram is only lost

@@ -165,20 +165,27 @@ func benchRoundTrip(b *testing.B, s benchStack, board, room string) (p50, p99 ti
 	echo := s.join(b, board, room, "echo")
 	nextEvent(host, "connected")
 	nextEvent(echo, "connected")
-	rtts := make([]time.Duration, 0, benchEchoes)
-	for i := range benchEchoes {
-		text := fmt.Sprintf("echo %04d", i)
-		start := time.Now()
-		host.send(text)
-		if got := nextEvent(host, "message")["text"]; got != text {
-			b.Fatalf("%s echo %d: got %q", s.name, i, got)
-		}
-		rtts = append(rtts, time.Since(start))
-	}
+	p50, p99 = timeEchoes(b, s.name, host)
 	host.stdin.Close()
 	nextEvent(echo, "closed")
 	maxRSS(b, host)
 	maxRSS(b, echo)
+	return p50, p99
+}
+
+// timeEchoes sends 1,000 sequential -json messages to p, each timed from
+// p's stdin until p prints it back as a message event.
+func timeEchoes(b *testing.B, name string, p *proc) (p50, p99 time.Duration) {
+	rtts := make([]time.Duration, 0, benchEchoes)
+	for i := range benchEchoes {
+		text := fmt.Sprintf("echo %04d", i)
+		start := time.Now()
+		p.send(text)
+		if got := nextEvent(p, "message")["text"]; got != text {
+			b.Fatalf("%s echo %d: got %q", name, i, got)
+		}
+		rtts = append(rtts, time.Since(start))
+	}
 	return durPercentile(rtts, 50), durPercentile(rtts, 99)
 }
 
