@@ -572,7 +572,13 @@ func aiortcVersion() string {
 // settings and the signals passed in memory: the WebRTC stack alone, without
 // processes, pipes or a board. It is what BenchmarkLink measures and what a
 // CPU profile of pion's part should look at.
-func linkPair(b *testing.B) (host, guest *peerLink) {
+func linkPair(b testing.TB) (host, guest *peerLink) {
+	return linkPairAnswering(b, func(sdp string) string { return sdp })
+}
+
+// linkPairAnswering is linkPair with the guest's answer rewritten before
+// the host reads it, to make the host believe what the guest never said.
+func linkPairAnswering(b testing.TB, rewrite func(answerSDP string) string) (host, guest *peerLink) {
 	b.Helper()
 	gopeerBin(b) // the namespace: loopback only
 	ctx := b.Context()
@@ -616,7 +622,7 @@ func linkPair(b *testing.B) (host, guest *peerLink) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := hpc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answerSDP}); err != nil {
+	if err := hpc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: rewrite(answerSDP)}); err != nil {
 		b.Fatal(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, eventWait)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hostileSession is an in-process host connected to a gopeer -json joiner.
@@ -153,4 +154,46 @@ func peakRSS(t testing.TB, pid int) int64 {
 	}
 	t.Fatal("no VmHWM in /proc status")
 	return 0
+}
+
+// TestHostilePeerOverMessageLimit: pion accepts a message over the 64 KiB
+// limit gopeer advertises from a peer that ignores it; gopeer warns, never
+// shows it, and the chat goes on.
+func TestHostilePeerOverMessageLimit(t *testing.T) {
+	const advertised = "a=max-message-size:65536"
+	host, guest := linkPairAnswering(t, func(sdp string) string {
+		if !strings.Contains(sdp, advertised) {
+			t.Errorf("the answer does not advertise %q", advertised)
+		}
+		return strings.Replace(sdp, advertised, "a=max-message-size:1048576", 1)
+	})
+	t.Cleanup(host.close)
+	t.Cleanup(guest.close)
+	for _, text := range []string{strings.Repeat("x", maxMessageBytes+1), strings.Repeat("y", 1000000), "still chatting"} {
+		if err := host.dc.SendText(text); err != nil {
+			t.Fatalf("the hostile side could not send %d bytes: %v", len(text), err)
+		}
+	}
+	for _, want := range []string{"65537 bytes", "1000000 bytes"} {
+		select {
+		case n := <-guest.notices:
+			if !strings.Contains(n, want) || !strings.Contains(n, "not shown") {
+				t.Fatalf("notice %q, want one about %s not shown", n, want)
+			}
+		case m := <-guest.incoming:
+			t.Fatalf("a message of %d bytes was taken", len(m.text))
+		case <-time.After(eventWait):
+			t.Fatalf("no notice about %s", want)
+		}
+	}
+	select {
+	case m := <-guest.incoming:
+		if m.text != "still chatting" {
+			t.Fatalf("got %d bytes, want the message after the oversized ones", len(m.text))
+		}
+	case <-guest.closed:
+		t.Fatalf("the chat ended: %v", guest.err())
+	case <-time.After(eventWait):
+		t.Fatal("the message after the oversized ones did not arrive")
+	}
 }

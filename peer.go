@@ -330,6 +330,13 @@ func (l *peerLink) attach(dc *webrtc.DataChannel) {
 		if m.IsString && string(m.Data) == pingText {
 			return
 		}
+		// pion takes a message over the limit both sides advertise (up to
+		// SCTP's 1 MiB window) rather than refuse it; gopeer never shows
+		// one, so nothing past the limit reaches a screen or a script.
+		if len(m.Data) > maxMessageBytes {
+			l.notice(fmt.Sprintf("the peer sent a message of %d bytes, over the %d-byte limit; not shown", len(m.Data), maxMessageBytes))
+			return
+		}
 		// Wait for room rather than drop: a message the peer sent before
 		// it left must still be shown. Only a chat that has stopped
 		// listening (close) lets the rest go.
