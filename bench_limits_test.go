@@ -8,7 +8,9 @@ package main
 //     with two trivial Go processes and no WebRTC, crypto or acknowledgement;
 //   - the datagram ceiling: 1,191-byte UDP datagrams (the SCTP packet size
 //     WebRTC stacks send) from one process to another as fast as the sender
-//     can write them, unencrypted and unacknowledged;
+//     can write them, unencrypted and unacknowledged: one datagram per
+//     system call, as pion and aiortc send, and then 50 per system call
+//     (UDP segmentation offload), as neither does;
 //   - the stream ceiling: 64 MiB of AES-128-GCM records through loopback TCP.
 //
 // The trivial processes are this test binary run again with floorEnv set;
@@ -34,33 +36,38 @@ import (
 )
 
 const (
-	floorEnv     = "GOPEER_BENCH_FLOOR"      // the trivial process to be: echo, relay, blast or count
+	floorEnv     = "GOPEER_BENCH_FLOOR"      // the trivial process to be: echo, relay, blast, blast-gso or count
 	floorAddrEnv = "GOPEER_BENCH_FLOOR_ADDR" // the UDP address a relay or blast sends to
 
 	// webrtcDatagram is pion's SCTP packet size (sctpOutboundMTU) before
 	// DTLS adds its record header: what one system call carries.
 	webrtcDatagram = 1191
+
+	// gsoDatagrams is how many datagrams one segmented write carries.
+	gsoDatagrams = 50
 )
 
 // machineLimits are the floor and ceilings of one run.
 type machineLimits struct {
 	rttFloorP50, rttFloorP99 time.Duration
-	datagramMBps             float64
+	datagramMBps             float64 // one datagram per system call
+	batchedMBps              float64 // gsoDatagrams per system call
 	tcpAESGCMMBps            float64
 }
 
 func measureMachineLimits(b *testing.B) machineLimits {
 	var l machineLimits
 	var p50s, p99s []time.Duration
-	var dgrams, streams []float64
+	var dgrams, batched, streams []float64
 	for range benchRounds {
 		p50, p99 := rttFloor(b)
 		p50s, p99s = append(p50s, p50), append(p99s, p99)
-		dgrams = append(dgrams, datagramCeiling(b))
+		dgrams = append(dgrams, datagramCeiling(b, "blast"))
+		batched = append(batched, datagramCeiling(b, "blast-gso"))
 		streams = append(streams, tcpAESGCMCeiling(b))
 	}
 	l.rttFloorP50, l.rttFloorP99 = median(p50s), median(p99s)
-	l.datagramMBps, l.tcpAESGCMMBps = medianOf(dgrams), medianOf(streams)
+	l.datagramMBps, l.batchedMBps, l.tcpAESGCMMBps = medianOf(dgrams), medianOf(batched), medianOf(streams)
 	return l
 }
 
@@ -84,11 +91,11 @@ func rttFloor(b *testing.B) (p50, p99 time.Duration) {
 	return p50, p99
 }
 
-// datagramCeiling sends 64 MiB as fast as one process can write 1,191-byte
-// datagrams and returns the MB/s another process received.
-func datagramCeiling(b *testing.B) float64 {
+// datagramCeiling sends 64 MiB as fast as one process (blast, a role) can
+// write 1,191-byte datagrams and returns the MB/s another process received.
+func datagramCeiling(b *testing.B, blaster string) float64 {
 	count := startFloorProcess(b, "count", "")
-	blast := startFloorProcess(b, "blast", count.line())
+	blast := startFloorProcess(b, blaster, count.line())
 	ev := nextEvent(count, "count")
 	blast.wait()
 	count.wait()
@@ -110,7 +117,9 @@ func runFloorProcess(role string) int {
 	case "relay":
 		err = floorRelay(os.Getenv(floorAddrEnv))
 	case "blast":
-		err = floorBlast(os.Getenv(floorAddrEnv))
+		err = floorBlast(os.Getenv(floorAddrEnv), 1)
+	case "blast-gso":
+		err = floorBlast(os.Getenv(floorAddrEnv), gsoDatagrams)
 	case "count":
 		err = floorCount()
 	default:
@@ -206,13 +215,19 @@ func floorRelay(addr string) error {
 	}
 }
 
-// floorBlast writes 64 MiB to addr in webrtcDatagram-sized datagrams.
-func floorBlast(addr string) error {
+// floorBlast writes 64 MiB to addr in webrtcDatagram-sized datagrams,
+// perWrite of them in each system call.
+func floorBlast(addr string, perWrite int) error {
 	c, err := dialFloor(addr)
 	if err != nil {
 		return err
 	}
-	d := make([]byte, webrtcDatagram)
+	if perWrite > 1 {
+		if err := udpSegment(c, webrtcDatagram); err != nil {
+			return err
+		}
+	}
+	d := make([]byte, webrtcDatagram*perWrite)
 	for sent := 0; sent < benchBulkBytes; sent += len(d) {
 		_, _ = c.Write(d) // a refused or dropped datagram is only lost
 	}
