@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // Terminal end-to-end tests: the real gopeer binary in terminal mode, on a
