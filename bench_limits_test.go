@@ -72,7 +72,7 @@ func measureMachineLimits(b *testing.B) machineLimits {
 }
 
 // startFloorProcess runs this test binary as the trivial process role.
-func startFloorProcess(b *testing.B, role, addr string) *proc {
+func startFloorProcess(b testing.TB, role, addr string) *proc {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), floorEnv+"="+role, floorAddrEnv+"="+addr)
 	return startProc(b, cmd)
@@ -80,7 +80,7 @@ func startFloorProcess(b *testing.B, role, addr string) *proc {
 
 // rttFloor times 1,000 sequential echoes through two trivial processes,
 // exactly as benchRoundTrip times them through two chat processes.
-func rttFloor(b *testing.B) (p50, p99 time.Duration) {
+func rttFloor(b testing.TB) (p50, p99 time.Duration) {
 	echo := startFloorProcess(b, "echo", "")
 	relay := startFloorProcess(b, "relay", echo.line())
 	p50, p99 = timeEchoes(b, "floor", relay)
@@ -93,7 +93,7 @@ func rttFloor(b *testing.B) (p50, p99 time.Duration) {
 
 // datagramCeiling sends 64 MiB as fast as one process (blast, a role) can
 // write 1,191-byte datagrams and returns the MB/s another process received.
-func datagramCeiling(b *testing.B, blaster string) float64 {
+func datagramCeiling(b testing.TB, blaster string) float64 {
 	count := startFloorProcess(b, "count", "")
 	blast := startFloorProcess(b, blaster, count.line())
 	ev := nextEvent(count, "count")
@@ -105,6 +105,20 @@ func datagramCeiling(b *testing.B, blaster string) float64 {
 		b.Fatalf("datagram count: %v", ev)
 	}
 	return n / 1e6 / secs
+}
+
+// TestMachineLimitProcesses runs the floor's and the ceilings' trivial
+// processes once, so the benchmark's yardsticks (which CI does not run)
+// cannot rot unnoticed: every echo comes back, every blaster delivers.
+func TestMachineLimitProcesses(t *testing.T) {
+	if p50, p99 := rttFloor(t); p50 <= 0 || p99 < p50 {
+		t.Errorf("round-trip floor p50 %v, p99 %v", p50, p99)
+	}
+	for _, blaster := range []string{"blast", "blast-gso"} {
+		if mbps := datagramCeiling(t, blaster); mbps <= 0 {
+			t.Errorf("%s delivered %.1f MB/s", blaster, mbps)
+		}
+	}
 }
 
 // runFloorProcess is the test binary as a trivial process; it returns the

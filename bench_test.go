@@ -175,7 +175,7 @@ func benchRoundTrip(b *testing.B, s benchStack, board, room string) (p50, p99 ti
 
 // timeEchoes sends 1,000 sequential -json messages to p, each timed from
 // p's stdin until p prints it back as a message event.
-func timeEchoes(b *testing.B, name string, p *proc) (p50, p99 time.Duration) {
+func timeEchoes(b testing.TB, name string, p *proc) (p50, p99 time.Duration) {
 	rtts := make([]time.Duration, 0, benchEchoes)
 	for i := range benchEchoes {
 		text := fmt.Sprintf("echo %04d", i)
