@@ -221,6 +221,8 @@ func parseFlags(args []string, e env) (options, error) {
 const chatMemoryLimit = 14 << 20
 
 // limitChatMemory sets chatMemoryLimit, unless $GOMEMLIMIT chose a limit.
+// It reads the process's own environment, not env.getenv: that is where the
+// runtime found $GOMEMLIMIT.
 func limitChatMemory() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(chatMemoryLimit)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"runtime/debug"
 	"testing"
 )
 
@@ -35,3 +36,21 @@ func TestMemoryLimitOnlyForChats(t *testing.T) {
 type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// TestLimitChatMemoryYieldsToGOMEMLIMIT: the chat's soft limit applies
+// unless the user chose one with $GOMEMLIMIT.
+func TestLimitChatMemoryYieldsToGOMEMLIMIT(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+
+	t.Setenv("GOMEMLIMIT", "")
+	limitChatMemory()
+	if got := debug.SetMemoryLimit(before); got != chatMemoryLimit {
+		t.Errorf("without GOMEMLIMIT the limit is %d, want %d", got, chatMemoryLimit)
+	}
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	limitChatMemory()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("with GOMEMLIMIT set the limit became %d, want it left at %d", got, before)
+	}
+}
