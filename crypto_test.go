@@ -17,7 +17,7 @@ import (
 )
 
 // fernetTestdataDir is relative to the package directory, where go test runs.
-const fernetTestdataDir = "../shared/testdata"
+const fernetTestdataDir = "testdata"
 
 // fernetVector is one case of the Fernet spec's generate, verify or invalid
 // vectors; each file uses a subset of the fields.
