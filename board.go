@@ -4,11 +4,10 @@ package main
 // for the subset of the Firebase Realtime Database REST API that pypeer,
 // gopeer and the janitor use (see PROTOCOL.md, sections 1, 4 and 7).
 //
-// The database is one JSON tree. Objects are map[string]any, numbers are
-// json.Number (so millisecond timestamps survive exactly), and an absent
-// value is nil. Empty objects and nulls are never stored, and JSON arrays
-// are stored as objects keyed "0", "1", ... (Firebase does the same
-// internally); a GET returns them as such objects.
+// The database is one JSON tree in the data model of boardtree.go, the
+// board client's too: numbers exact, arrays stored as objects keyed "0",
+// "1", ... (Firebase does the same internally; a GET returns them as such
+// objects), and no nulls or empty objects.
 //
 // The rest of the board: access rules for clients without the admin
 // secret (board_rules.go), per-address limits (board_limits.go), queries
@@ -39,16 +38,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 const (
 	boardDefaultKeepAlive = 30 * time.Second
-
-	// Firebase's key and value limits.
-	boardMaxKeyBytes = 768
-	boardMaxDepth    = 32
-	boardMaxString   = 10 << 20
 
 	// A stream buffers at most this many events, and at most this many
 	// bytes of them (a single event of any size is always accepted), before
@@ -78,17 +71,6 @@ const (
 	boardErrDenied     = "Permission denied"
 	boardErrBadAuth    = "Could not parse auth token."
 	boardAllowedMethod = "GET, PUT, PATCH, POST, DELETE"
-)
-
-// Reasons a key or location is refused; callers say whether it was in the
-// URL or in the body.
-var (
-	errBoardKeyEmpty   = errors.New("a key must not be empty")
-	errBoardKeyLong    = fmt.Errorf("a key must be at most %d bytes", boardMaxKeyBytes)
-	errBoardKeyUTF8    = errors.New("a key must be valid UTF-8")
-	errBoardKeyChar    = errors.New(`a key must not contain ".", "$", "#", "[", "]", "/" or ASCII control characters`)
-	errBoardTooDeep    = fmt.Errorf("the location is deeper than %d levels", boardMaxDepth)
-	errBoardStringLong = errors.New("a string value must be at most 10 MB")
 )
 
 // boardOptions configures a board; the -serve flags fill it. The zero value
@@ -476,34 +458,15 @@ func boardParsePath(escaped string) ([]string, error) {
 		if err != nil {
 			return nil, boardErrorf(http.StatusBadRequest, "Invalid path: bad percent-encoding")
 		}
-		if err := boardCheckKey(key); err != nil {
+		if err := treeCheckKey(key); err != nil {
 			return nil, boardErrorf(http.StatusBadRequest, "Invalid path: %v", err)
 		}
 		path = append(path, key)
 	}
-	if len(path) > boardMaxDepth {
-		return nil, boardErrorf(http.StatusBadRequest, "Invalid path: %v", errBoardTooDeep)
+	if len(path) > treeMaxDepth {
+		return nil, boardErrorf(http.StatusBadRequest, "Invalid path: %v", errTreeTooDeep)
 	}
 	return path, nil
-}
-
-// boardCheckKey applies Firebase's key rules.
-func boardCheckKey(key string) error {
-	switch {
-	case key == "":
-		return errBoardKeyEmpty
-	case len(key) > boardMaxKeyBytes:
-		return errBoardKeyLong
-	case !utf8.ValidString(key):
-		return errBoardKeyUTF8
-	}
-	for i := 0; i < len(key); i++ {
-		switch c := key[i]; {
-		case c < 0x20, c == 0x7f, strings.IndexByte(".$#[]/", c) >= 0:
-			return errBoardKeyChar
-		}
-	}
-	return nil
 }
 
 // boardMethod returns the effective method: a POST may carry another one
@@ -584,13 +547,8 @@ func boardReadJSON(w http.ResponseWriter, r *http.Request, maxBody int64) (any, 
 		}
 		return nil, boardErrorf(http.StatusBadRequest, "Invalid data; couldn't read the request body.")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, boardErrorf(http.StatusBadRequest, boardErrBadJSON)
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	v, err := treeDecode(raw)
+	if err != nil || len(bytes.TrimSpace(raw)) == 0 {
 		return nil, boardErrorf(http.StatusBadRequest, boardErrBadJSON)
 	}
 	return v, nil
@@ -606,14 +564,14 @@ func (req *boardRequest) setBody(v any, ms int64) error {
 	if req.method == http.MethodPost {
 		depth++ // the push id
 	}
-	if depth > boardMaxDepth {
-		return boardErrorf(http.StatusBadRequest, "Invalid path: %v", errBoardTooDeep)
+	if depth > treeMaxDepth {
+		return boardErrorf(http.StatusBadRequest, "Invalid path: %v", errTreeTooDeep)
 	}
-	value, err := boardNormalize(v, depth, ms)
+	value, err := treeNormalize(v, depth, boardServerValues(ms))
 	if err != nil {
-		return err
+		return boardInvalidData(err)
 	}
-	data, err := boardMarshal(value)
+	data, err := treeEncode(value)
 	if err != nil {
 		return err
 	}
@@ -637,16 +595,16 @@ func (req *boardRequest) setPatch(v any, ms int64) error {
 		if err != nil {
 			return err
 		}
-		value, err := boardNormalize(child, len(req.path)+len(rel), ms)
+		value, err := treeNormalize(child, len(req.path)+len(rel), boardServerValues(ms))
 		if err != nil {
-			return err
+			return boardInvalidData(err)
 		}
 		changes = append(changes, boardChange{key: key, rel: rel, value: value})
 	}
 	slices.SortFunc(changes, func(a, b boardChange) int { return slices.Compare(a.rel, b.rel) })
 	for i := 1; i < len(changes); i++ {
 		// Sorted segment-wise, a path's descendants follow it directly.
-		if boardHasPrefix(changes[i].rel, changes[i-1].rel) {
+		if treeHasPrefix(changes[i].rel, changes[i-1].rel) {
 			return boardErrorf(http.StatusBadRequest, "Invalid data; PATCH paths must not overlap.")
 		}
 	}
@@ -657,10 +615,10 @@ func (req *boardRequest) setPatch(v any, ms int64) error {
 		echo[c.key] = c.value
 	}
 	var err error
-	if req.data, err = boardMarshal(children); err != nil {
+	if req.data, err = treeEncode(children); err != nil {
 		return err
 	}
-	if req.reply, err = boardMarshal(echo); err != nil {
+	if req.reply, err = treeEncode(echo); err != nil {
 		return err
 	}
 	req.changes = changes
@@ -670,88 +628,35 @@ func (req *boardRequest) setPatch(v any, ms int64) error {
 // boardSplitKeyPath splits a PATCH key such as "A1B2C3/offer" whose
 // location lies base levels deep.
 func boardSplitKeyPath(key string, base int) ([]string, error) {
-	var rel []string
-	for seg := range strings.SplitSeq(key, "/") {
-		if seg == "" {
-			continue
-		}
-		if err := boardCheckKey(seg); err != nil {
-			return nil, boardErrorf(http.StatusBadRequest, "Invalid data; %v", err)
-		}
-		rel = append(rel, seg)
-	}
-	if len(rel) == 0 {
+	rel, err := treeSplitPath(key)
+	switch {
+	case err != nil:
+		return nil, boardInvalidData(err)
+	case len(rel) == 0:
 		return nil, boardErrorf(http.StatusBadRequest, "Invalid data; a PATCH key must name a child location.")
-	}
-	if base+len(rel) > boardMaxDepth {
-		return nil, boardErrorf(http.StatusBadRequest, "Invalid data; %v", errBoardTooDeep)
+	case base+len(rel) > treeMaxDepth:
+		return nil, boardInvalidData(errTreeTooDeep)
 	}
 	return rel, nil
 }
 
-// boardNormalize returns v as the tree stores it when written depth levels
-// deep: keys checked, arrays turned into objects, server values resolved,
-// and nulls and empty objects dropped (nil when nothing is left). The
-// result shares nothing with v's maps.
-func boardNormalize(v any, depth int, ms int64) (any, error) {
-	switch v := v.(type) {
-	case nil, bool:
-		return v, nil
-	case json.Number:
-		// Firebase numbers are doubles: refuse what no client could read.
-		if _, err := strconv.ParseFloat(string(v), 64); err != nil {
-			return nil, boardErrorf(http.StatusBadRequest, "Invalid data; a number is out of range.")
-		}
-		return v, nil
-	case string:
-		if len(v) > boardMaxString {
-			return nil, boardErrorf(http.StatusBadRequest, "Invalid data; %v", errBoardStringLong)
-		}
-		return v, nil
-	case []any:
-		m := make(map[string]any, len(v))
-		for i, e := range v {
-			m[strconv.Itoa(i)] = e
-		}
-		return boardNormalizeObject(m, depth, ms)
-	case map[string]any:
-		if sv, ok := v[".sv"]; ok && len(v) == 1 {
-			return boardServerValue(sv, ms)
-		}
-		return boardNormalizeObject(v, depth, ms)
+// boardInvalidData answers a body the data model refuses.
+func boardInvalidData(err error) error {
+	if errors.Is(err, errTreeNotJSON) {
+		return boardErrorf(http.StatusBadRequest, boardErrBadJSON)
 	}
-	return nil, boardErrorf(http.StatusBadRequest, boardErrBadJSON)
+	return boardErrorf(http.StatusBadRequest, "Invalid data; %v.", err)
 }
 
-func boardNormalizeObject(m map[string]any, depth int, ms int64) (any, error) {
-	out := make(map[string]any, len(m))
-	for k, child := range m {
-		if err := boardCheckKey(k); err != nil {
-			return nil, boardErrorf(http.StatusBadRequest, "Invalid data; %v", err)
+// boardServerValues resolves {".sv": "timestamp"}, the only server value,
+// to the clock reading ms.
+func boardServerValues(ms int64) treeResolver {
+	return func(sv any) (any, error) {
+		if sv != "timestamp" {
+			return nil, errTreeServerValue
 		}
-		if depth+1 > boardMaxDepth {
-			return nil, boardErrorf(http.StatusBadRequest, "Invalid data; %v", errBoardTooDeep)
-		}
-		c, err := boardNormalize(child, depth+1, ms)
-		if err != nil {
-			return nil, err
-		}
-		if c != nil {
-			out[k] = c
-		}
+		return json.Number(strconv.FormatInt(ms, 10)), nil
 	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	return out, nil
-}
-
-// boardServerValue resolves {".sv": sv}; only "timestamp" exists.
-func boardServerValue(sv any, ms int64) (any, error) {
-	if sv != "timestamp" {
-		return nil, boardErrorf(http.StatusBadRequest, "Invalid data; unsupported server value.")
-	}
-	return json.Number(strconv.FormatInt(ms, 10)), nil
 }
 
 // boardResponse is a non-stream answer, built under the lock and written
@@ -766,19 +671,19 @@ type boardResponse struct {
 // read answers a GET.
 func (b *board) read(req *boardRequest) boardResponse {
 	b.mu.Lock()
-	v := boardGet(b.root, req.path)
+	v := treeGet(b.root, req.path)
 	if req.filter != nil {
 		v = req.filter.apply(v)
 	}
 	if req.shallow {
-		v = boardShallow(v)
+		v = treeShallow(v)
 	}
 	// Encoding under the lock is what makes v safe to read: writers
 	// change the tree's maps in place.
-	body, err := boardMarshal(v)
+	body, err := treeEncode(v)
 	var full []byte
 	if err == nil && req.wantETag {
-		full, err = boardMarshal(boardGet(b.root, req.path))
+		full, err = treeEncode(treeGet(b.root, req.path))
 	}
 	b.mu.Unlock()
 	if err != nil {
@@ -800,7 +705,7 @@ func (b *board) write(req *boardRequest) boardResponse {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if req.ifMatch != "" {
-		cur, err := boardMarshal(boardGet(b.root, req.path))
+		cur, err := treeEncode(treeGet(b.root, req.path))
 		if err != nil {
 			return boardErrorResponse(err)
 		}
@@ -814,7 +719,7 @@ func (b *board) write(req *boardRequest) boardResponse {
 		id := b.pushIDs.next(b.now().UnixMilli())
 		wr.at = append(slices.Clip(req.path), id)
 		var err error
-		if resp.body, err = boardMarshal(map[string]string{"name": id}); err != nil {
+		if resp.body, err = treeEncode(map[string]string{"name": id}); err != nil {
 			return boardErrorResponse(err)
 		}
 	}
@@ -825,7 +730,7 @@ func (b *board) write(req *boardRequest) boardResponse {
 		return boardErrorResponse(err)
 	}
 	if req.wantETag {
-		cur, err := boardMarshal(boardGet(b.root, req.path))
+		cur, err := treeEncode(treeGet(b.root, req.path))
 		if err != nil {
 			return boardErrorResponse(err)
 		}
@@ -842,7 +747,7 @@ func (b *board) applyLocked(wr boardWrite) error {
 		return err
 	}
 	for _, c := range wr.changes {
-		b.root = boardSet(b.root, slices.Concat(wr.at, c.rel), c.value)
+		b.root = treeSet(b.root, slices.Concat(wr.at, c.rel), c.value)
 	}
 	for _, d := range deliveries {
 		b.sendLocked(d.stream, d.frame)
@@ -908,18 +813,6 @@ func boardErrorResponse(err error) boardResponse {
 	return boardResponse{status: he.status, body: body, header: he.header}
 }
 
-// boardMarshal encodes compactly (so an event's data fits on one SSE line)
-// and without HTML escaping.
-func boardMarshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
 // boardETag identifies an encoded value; equal values get equal tags
 // because map keys are encoded in sorted order.
 func boardETag(encoded []byte) string {
@@ -928,85 +821,6 @@ func boardETag(encoded []byte) string {
 	}
 	sum := sha256.Sum256(encoded)
 	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
-// boardGet returns the value at path below v, or nil.
-func boardGet(v any, path []string) any {
-	for _, k := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
-
-// boardSet sets path below node to v in place and returns the new node.
-// Objects left empty vanish, a primitive in the way of a non-null value is
-// replaced by an object, and deleting below a primitive changes nothing,
-// as in Firebase.
-func boardSet(node any, path []string, v any) any {
-	if len(path) == 0 {
-		return v
-	}
-	m, ok := node.(map[string]any)
-	if !ok {
-		if v == nil {
-			return node
-		}
-		m = make(map[string]any, 1)
-	}
-	if child := boardSet(m[path[0]], path[1:], v); child != nil {
-		m[path[0]] = child
-	} else {
-		delete(m, path[0])
-	}
-	if len(m) == 0 {
-		return nil
-	}
-	return m
-}
-
-// boardShallow replaces an object's object children by true.
-func boardShallow(v any) any {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return v
-	}
-	out := make(map[string]any, len(m))
-	for k, child := range m {
-		if _, isObject := child.(map[string]any); isObject {
-			out[k] = true
-		} else {
-			out[k] = child
-		}
-	}
-	return out
-}
-
-// boardEqual reports whether two normalized values are the same.
-func boardEqual(a, b any) bool {
-	am, ok := a.(map[string]any)
-	if !ok {
-		_, bIsMap := b.(map[string]any)
-		return !bIsMap && a == b
-	}
-	bm, ok := b.(map[string]any)
-	if !ok || len(am) != len(bm) {
-		return false
-	}
-	for k, av := range am {
-		bv, ok := bm[k]
-		if !ok || !boardEqual(av, bv) {
-			return false
-		}
-	}
-	return true
-}
-
-func boardHasPrefix(path, prefix []string) bool {
-	return len(path) >= len(prefix) && slices.Equal(path[:len(prefix)], prefix)
 }
 
 // boardPushIDs makes Firebase-style push ids: 8 characters of
@@ -1174,7 +988,7 @@ func (b *board) subscribe(req *boardRequest) (*boardStream, []byte, error) {
 				"Too many requests: at most %d streams may be open from one address", b.perAddr)
 		}
 	}
-	data, err := boardMarshal(boardGet(b.root, req.path))
+	data, err := treeEncode(treeGet(b.root, req.path))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -1309,7 +1123,7 @@ func (s *boardStream) take() (frames [][]byte, ended bool) {
 
 // boardFrame encodes one SSE event: event: NAME, data: {"path":..,"data":..}.
 func boardFrame(name string, rel []string, data []byte) []byte {
-	path, _ := boardMarshal("/" + strings.Join(rel, "/")) // a string always encodes
+	path, _ := treeEncode("/" + strings.Join(rel, "/")) // a string always encodes
 	var buf bytes.Buffer
 	buf.Grow(len(name) + len(path) + len(data) + 40)
 	buf.WriteString("event: ")
@@ -1340,11 +1154,11 @@ type boardDelivery struct {
 // stream must get so that a client applying it ends with the new value at
 // its location. A stream gets nothing when its value does not change.
 func (b *board) planLocked(wr boardWrite) ([]boardDelivery, error) {
-	base := boardGet(b.root, wr.at)
+	base := treeGet(b.root, wr.at)
 	changed := make([]bool, len(wr.changes))
 	anyChanged := false
 	for i, c := range wr.changes {
-		changed[i] = !boardEqual(boardGet(base, c.rel), c.value)
+		changed[i] = !treeEqual(treeGet(base, c.rel), c.value)
 		anyChanged = anyChanged || changed[i]
 	}
 	if !anyChanged {
@@ -1392,14 +1206,14 @@ func (b *board) planLocked(wr boardWrite) ([]boardDelivery, error) {
 // changes inside it the stream gets a patch of just those.
 func boardFrameBelow(wr boardWrite, changed []bool, base any, rel []string) ([]byte, error) {
 	for _, c := range wr.changes {
-		if !boardHasPrefix(rel, c.rel) {
+		if !treeHasPrefix(rel, c.rel) {
 			continue
 		}
-		newValue := boardGet(c.value, rel[len(c.rel):])
-		if boardEqual(boardGet(base, rel), newValue) {
+		newValue := treeGet(c.value, rel[len(c.rel):])
+		if treeEqual(treeGet(base, rel), newValue) {
 			return nil, nil
 		}
-		data, err := boardMarshal(newValue)
+		data, err := treeEncode(newValue)
 		if err != nil {
 			return nil, err
 		}
@@ -1408,7 +1222,7 @@ func boardFrameBelow(wr boardWrite, changed []bool, base any, rel []string) ([]b
 	children := make(map[string]any)
 	touched := false
 	for i, c := range wr.changes {
-		if len(c.rel) > len(rel) && boardHasPrefix(c.rel, rel) {
+		if len(c.rel) > len(rel) && treeHasPrefix(c.rel, rel) {
 			children[strings.Join(c.rel[len(rel):], "/")] = c.value
 			touched = touched || changed[i]
 		}
@@ -1416,7 +1230,7 @@ func boardFrameBelow(wr boardWrite, changed []bool, base any, rel []string) ([]b
 	if !touched {
 		return nil, nil
 	}
-	data, err := boardMarshal(children)
+	data, err := treeEncode(children)
 	if err != nil {
 		return nil, err
 	}

@@ -87,7 +87,7 @@ func (bq *boardQuery) parseOrderBy(raw string, at []string) error {
 		if seg == "" {
 			continue
 		}
-		if err := boardCheckKey(seg); err != nil {
+		if err := treeCheckKey(seg); err != nil {
 			return boardErrorf(http.StatusBadRequest, "orderBy must be a valid JSON encoded path")
 		}
 		bq.child = append(bq.child, seg)
@@ -203,7 +203,7 @@ func (bq *boardQuery) apply(v any) any {
 		case bq.by == "$value":
 			e.sort = child
 		case bq.child != nil:
-			e.sort = boardGet(child, bq.child)
+			e.sort = treeGet(child, bq.child)
 		}
 		if bq.inRange(e) {
 			entries = append(entries, e)

@@ -78,7 +78,7 @@ func (h *boardRoomHeap) Pop() any {
 // may touch any, and PATCH names them.
 func (b *board) trackRoomsLocked(wr boardWrite) {
 	now := b.now()
-	rooms, _ := boardGet(b.root, []string{"rooms"}).(map[string]any)
+	rooms, _ := treeGet(b.root, []string{"rooms"}).(map[string]any)
 	syncCode := func(code string) { b.rooms.sync(code, rooms[code] != nil, now) }
 	switch {
 	case len(wr.at) >= 2:

@@ -67,10 +67,10 @@ func (b *board) checkWriteLocked(req *boardRequest, wr boardWrite) error {
 		return nil
 	}
 	roomPath := wr.at[:2] // boardAnonymousAccess saw to it
-	oldRoom := boardGet(b.root, roomPath)
-	newRoom := boardClone(oldRoom)
+	oldRoom := treeGet(b.root, roomPath)
+	newRoom := treeClone(oldRoom)
 	for _, c := range wr.changes {
-		newRoom = boardSet(newRoom, slices.Concat(wr.at[2:], c.rel), c.value)
+		newRoom = treeSet(newRoom, slices.Concat(wr.at[2:], c.rel), c.value)
 	}
 	if len(wr.at) == 2 && newRoom != nil {
 		return boardDenied()
@@ -100,9 +100,9 @@ func (b *board) checkRoom(code string, oldRoom, newRoom any) error {
 		}
 	}
 	for _, slot := range boardRoomSlots {
-		before, after := boardGet(oldRoom, []string{slot}), m[slot]
+		before, after := treeGet(oldRoom, []string{slot}), m[slot]
 		switch {
-		case boardEqual(before, after), after == nil:
+		case treeEqual(before, after), after == nil:
 			// An identical retry, or a delete.
 		case before != nil && !b.staleSignal(before):
 			return boardDenied() // write-once
@@ -132,7 +132,7 @@ func (b *board) validSignal(v any) bool {
 	if !ok || payload == "" || (b.maxPayload > 0 && len(payload) > b.maxPayload) {
 		return false
 	}
-	_, ok = m["timestamp"].(json.Number) // boardNormalize refused what a double cannot hold
+	_, ok = m["timestamp"].(json.Number) // treeNormalize refused what a double cannot hold
 	return ok
 }
 
@@ -140,25 +140,11 @@ func (b *board) validSignal(v any) bool {
 // than the room TTL (10 minutes when rooms do not expire), so that a host
 // may replace an offer left behind, as database.rules.json allows.
 func (b *board) staleSignal(v any) bool {
-	ts, ok := boardGet(v, []string{"timestamp"}).(json.Number)
+	ts, ok := treeGet(v, []string{"timestamp"}).(json.Number)
 	if !ok {
 		return false
 	}
 	ms, err := ts.Float64()
 	age := cmp.Or(b.roomTTL, boardDefaultRoomTTL)
 	return err == nil && ms < float64(b.now().Add(-age).UnixMilli())
-}
-
-// boardClone copies the maps of a normalized value, so that a write can be
-// tried on the copy.
-func boardClone(v any) any {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return v
-	}
-	out := make(map[string]any, len(m))
-	for k, c := range m {
-		out[k] = boardClone(c)
-	}
-	return out
 }

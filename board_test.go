@@ -833,10 +833,10 @@ func FuzzBoardRequest(f *testing.F) {
 // answers.
 func boardFuzzCheckAnonymous(t *testing.T, b *board, root any) {
 	t.Helper()
-	if n := boardGet(root, []string{"n"}); n != json.Number("1") {
+	if n := treeGet(root, []string{"n"}); n != json.Number("1") {
 		t.Errorf("an anonymous request changed n to %v", n)
 	}
-	rooms, _ := boardGet(root, []string{"rooms"}).(map[string]any)
+	rooms, _ := treeGet(root, []string{"rooms"}).(map[string]any)
 	for code, room := range rooms {
 		m, ok := room.(map[string]any)
 		if !ok {

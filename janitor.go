@@ -255,7 +255,7 @@ func newJanitor(jo janitorOptions, getenv func(string) string) (*janitor, error)
 // for every request in flight: otherwise each request of a run of 100,000
 // would open a connection of its own.
 func janitorHTTPClient() *http.Client {
-	hc := boardDefaultHTTPClient()
+	hc := clientHTTP()
 	if t, ok := hc.Transport.(*http.Transport); ok {
 		t.MaxIdleConns = 2 * janitorWorkers
 		t.MaxIdleConnsPerHost = 2 * janitorWorkers
@@ -275,13 +275,13 @@ func janitorBoardURL(jo janitorOptions, getenv func(string) string) (string, err
 	if raw == "" {
 		return "", errors.New("no database: set FIREBASE_DB_URL or pass -db URL")
 	}
-	u, err := boardParseBase(raw)
+	u, err := clientParseBase(raw)
 	if err != nil {
 		return "", err
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return "", boardBaseError(raw, "its query string is malformed")
+		return "", clientBaseError(raw, "its query string is malformed")
 	}
 	name, value, err := janitorCredential(jo, getenv)
 	if err != nil {
@@ -508,7 +508,7 @@ func (j *janitor) queryPage(ctx context.Context, sel janitorSelection, now time.
 			return err
 		})
 	})
-	var be *boardError
+	var be *statusError
 	switch {
 	case errors.As(err, &be) && be.Status == http.StatusBadRequest && strings.Contains(be.Message, "Index not defined"):
 		return nil, 0, fmt.Errorf("%w: %s", errJanitorNoIndex, be.Message)
@@ -733,7 +733,7 @@ func (j *janitor) checkRoom(ctx context.Context, code string, listed map[string]
 // janitorRoomLevel reports a failure that concerns one room only: the
 // board refused the request as malformed (a key it will not take back).
 func janitorRoomLevel(err error) bool {
-	var be *boardError
+	var be *statusError
 	return errors.As(err, &be) && be.Status == http.StatusBadRequest
 }
 
@@ -808,17 +808,17 @@ func (j *janitor) get(ctx context.Context, path string, params url.Values, limit
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return fmt.Errorf("GET %s: cannot build the request", boardRedact(u))
+		return fmt.Errorf("GET %s: cannot build the request", redactURL(u))
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "gopeer-janitor/"+version)
 	resp, err := j.board.hc.Do(req)
 	if err != nil {
-		return boardNetError(http.MethodGet, u, err)
+		return clientNetError(http.MethodGet, u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return boardStatusError(http.MethodGet, u, resp)
+		return newStatusError(http.MethodGet, u, resp)
 	}
 	d := json.NewDecoder(&janitorLimitReader{r: resp.Body, left: limit})
 	d.UseNumber()
@@ -828,9 +828,9 @@ func (j *janitor) get(ctx context.Context, path string, params url.Values, limit
 		}
 		var ne net.Error
 		if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) {
-			return boardNetError(http.MethodGet, u, err) // cut off mid-body: worth a retry
+			return clientNetError(http.MethodGet, u, err) // cut off mid-body: worth a retry
 		}
-		return fmt.Errorf("GET %s: the board sent an unexpected value: %w", boardRedact(u), err)
+		return fmt.Errorf("GET %s: the board sent an unexpected value: %w", redactURL(u), err)
 	}
 	// Read what little may follow the value, so the connection is reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
@@ -883,7 +883,7 @@ func (j *janitor) pause(ctx context.Context, failed int) error {
 // reset, cut off, timed out) or a board that is busy or failing (408, 429,
 // 5xx). A 4xx otherwise, such as a refused credential, will not.
 func janitorRetryable(err error) bool {
-	var be *boardError
+	var be *statusError
 	if errors.As(err, &be) {
 		return be.Status == http.StatusRequestTimeout || be.Status == http.StatusTooManyRequests || be.Status >= 500
 	}
@@ -905,7 +905,7 @@ func (e *janitorStepError) Unwrap() error { return e.err }
 func janitorCause(err error) string {
 	var (
 		step *janitorStepError
-		be   *boardError
+		be   *statusError
 		ue   *url.Error
 	)
 	switch {

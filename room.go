@@ -352,7 +352,7 @@ func (f *roomFlow) awaitAnswer(ctx context.Context, code string, key fernetKey, 
 
 // readDenied reports a board's rules refusing a read.
 func readDenied(err error) bool {
-	var be *boardError
+	var be *statusError
 	return errors.As(err, &be) && (be.Status == 401 || be.Status == 403)
 }
 
@@ -440,7 +440,7 @@ func (f *roomFlow) postAnswer(ctx context.Context, code string, answer boardSign
 // a board with write-once rules answers 401 (Firebase's "Permission denied")
 // or 412 (a conditional write that lost the race).
 func slotTaken(err error) bool {
-	var be *boardError
+	var be *statusError
 	return errors.As(err, &be) && (be.Status == 401 || be.Status == 403 || be.Status == 412)
 }
 
@@ -474,7 +474,7 @@ func (f *roomFlow) retry(ctx context.Context, call func(context.Context) error) 
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := call(ctx)
-		var refused *boardError
+		var refused *statusError
 		if err == nil || errors.As(err, &refused) {
 			f.reached.Store(true) // it answered: a board is there
 		}
@@ -495,7 +495,7 @@ func (f *roomFlow) retry(ctx context.Context, call func(context.Context) error) 
 
 // transientBoardError reports whether a board call is worth trying again.
 func transientBoardError(err error) bool {
-	var be *boardError
+	var be *statusError
 	if errors.As(err, &be) {
 		return be.Status == 429 || be.Status >= 500
 	}
@@ -534,7 +534,7 @@ func (f *roomFlow) watch(ctx context.Context, path string, onValue func(json.Raw
 // explain turns an error from a flow into a failure that says what to try.
 func (f *roomFlow) explain(ctx context.Context, code string, err error) error {
 	var fl *failure
-	var be *boardError
+	var be *statusError
 	switch {
 	case errors.As(err, &fl):
 		return err

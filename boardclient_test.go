@@ -135,7 +135,8 @@ func TestBoardClientEndpoint(t *testing.T) {
 		{"http://h:1?auth=S", "", "http://h:1/.json?auth=S"},
 		{"http://h:1", "rooms/a b?", "http://h:1/rooms/a%20b%3F.json"},
 		{"http://h:1", "rooms/../x", ""},
-		{"http://h:1", "rooms//x", ""},
+		{"http://h:1", "rooms//x", "http://h:1/rooms/x.json"}, // as the board reads it
+		{"http://h:1", "rooms/" + strings.Repeat("k", treeMaxKeyBytes+1), ""},
 		{"http://h:1", "rooms/a.b", ""},
 		{"http://h:1", "rooms/$x", ""},
 		{"http://h:1", "rooms/a\nb", ""},
@@ -328,8 +329,8 @@ func TestBoardClientErrorStatus(t *testing.T) {
 		{"json without error", 500, `{"status": "down"}`, "Internal Server Error"},
 		{"unknown status", 599, "oops", "unexpected status"},
 		{"terminal escapes", 403, `{"error": "no\u001b[2J\u202eway"}`, "no [2J way"},
-		{"huge body", 500, `{"error": "` + strings.Repeat("x", 2*boardMaxErrorBody) + `"}`, "Internal Server Error"},
-		{"long message", 400, `{"error": "` + strings.Repeat("é", boardMaxMessage) + `"}`, strings.Repeat("é", boardMaxMessage/2) + "..."},
+		{"huge body", 500, `{"error": "` + strings.Repeat("x", 2*clientMaxErrorBody) + `"}`, "Internal Server Error"},
+		{"long message", 400, `{"error": "` + strings.Repeat("é", clientMaxMessage) + `"}`, strings.Repeat("é", clientMaxMessage/2) + "..."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -348,11 +349,11 @@ func TestBoardClientErrorStatus(t *testing.T) {
 			}
 			for method, call := range calls {
 				err := call()
-				var be *boardError
+				var be *statusError
 				if !errors.As(err, &be) {
-					t.Fatalf("%s error = %v (%T), want *boardError", method, err, err)
+					t.Fatalf("%s error = %v (%T), want *statusError", method, err, err)
 				}
-				want := boardError{method, srv.URL + "/rooms/ABC123/offer.json", tt.status, tt.wantMessage}
+				want := statusError{method, srv.URL + "/rooms/ABC123/offer.json", tt.status, tt.wantMessage}
 				if *be != want {
 					t.Errorf("%s error = %+v, want %+v", method, *be, want)
 				}
@@ -367,12 +368,12 @@ func TestBoardClientErrorStatus(t *testing.T) {
 
 func TestBoardErrorString(t *testing.T) {
 	tests := []struct {
-		err  boardError
+		err  statusError
 		want string
 	}{
-		{boardError{"PUT", "http://127.0.0.1:8765/rooms/ABC123/offer.json", 401, "Permission denied"},
+		{statusError{"PUT", "http://127.0.0.1:8765/rooms/ABC123/offer.json", 401, "Permission denied"},
 			"PUT http://127.0.0.1:8765/rooms/ABC123/offer.json: 401 Permission denied"},
-		{boardError{"GET", "https://x.firebaseio.com/rooms.json", 503, ""},
+		{statusError{"GET", "https://x.firebaseio.com/rooms.json", 503, ""},
 			"GET https://x.firebaseio.com/rooms.json: 503 Service Unavailable"},
 	}
 	for _, tt := range tests {
@@ -388,7 +389,7 @@ func TestBoardClientGetBadBody(t *testing.T) {
 		wantErr    error
 	}{
 		{"invalid JSON", `{"payload":`, nil},
-		{"too large", `"` + strings.Repeat("x", boardMaxBody) + `"`, errBoardTooLarge},
+		{"too large", `"` + strings.Repeat("x", clientMaxResponse) + `"`, errBoardTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -513,7 +514,7 @@ func TestIsBoardUnreachable(t *testing.T) {
 		want bool
 	}{
 		{"nil", nil, false},
-		{"board error", &boardError{"GET", "http://h/x.json", 503, "Service Unavailable"}, false},
+		{"board error", &statusError{"GET", "http://h/x.json", 503, "Service Unavailable"}, false},
 		{"cancelled", wrap(context.Canceled), false},
 		{"plain", errors.New("something"), false},
 		{"deadline", wrap(context.DeadlineExceeded), true},
@@ -649,10 +650,13 @@ func FuzzReadStreamEvents(f *testing.F) {
 	})
 }
 
-// testBoardTree decodes JSON for the tree tests.
+// testBoardTree decodes and normalizes JSON for the tree tests.
 func testBoardTree(t *testing.T, s string) any {
 	t.Helper()
-	v, err := boardDecodeJSON([]byte(s))
+	v, err := treeDecode([]byte(s))
+	if err == nil {
+		v, err = treeNormalize(v, 0, nil)
+	}
 	if err != nil {
 		t.Fatalf("decoding %s: %v", s, err)
 	}
@@ -662,49 +666,17 @@ func testBoardTree(t *testing.T, s string) any {
 // testBoardTreeJSON encodes a tree for the tree tests.
 func testBoardTreeJSON(t *testing.T, v any) string {
 	t.Helper()
-	b, err := boardTreeEncode(v)
+	b, err := treeEncode(v)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b)
 }
 
-func TestBoardTreePut(t *testing.T) {
-	tests := []struct {
-		name, start, path, data, want string
-	}{
-		{"root put on null", "null", "/", `{"a":1}`, `{"a":1}`},
-		{"root put replaces", `{"a":1}`, "/", `{"b":{"c":2}}`, `{"b":{"c":2}}`},
-		{"root put null", `{"a":1}`, "/", "null", "null"},
-		{"root put primitive", `{"a":1}`, "", `"x"`, `"x"`},
-		{"nested put creates parents", "null", "/rooms/X/offer", `"o"`, `{"rooms":{"X":{"offer":"o"}}}`},
-		{"nested put keeps siblings", `{"a":1,"b":{"c":2}}`, "/b/d", "3", `{"a":1,"b":{"c":2,"d":3}}`},
-		{"nested put replaces subtree", `{"b":{"c":{"x":1},"d":2}}`, "/b/c", `{"y":2}`, `{"b":{"c":{"y":2},"d":2}}`},
-		{"path without slashes", `{"a":{"b":1}}`, "a/b/", "2", `{"a":{"b":2}}`},
-		{"put null deletes and collapses parents", `{"a":1,"b":{"c":{"d":2}}}`, "/b/c/d", "null", `{"a":1}`},
-		{"put null on the last child empties the root", `{"b":{"c":1}}`, "/b/c", "null", "null"},
-		{"put null on missing child", `{"a":"x"}`, "/a/b", "null", `{"a":"x"}`},
-		{"put over a primitive", `{"a":"x"}`, "/a/b", "1", `{"a":{"b":1}}`},
-		{"put empty object deletes", `{"a":1,"b":2}`, "/b", "{}", `{"a":1}`},
-		{"integers stay exact", "null", "/t", "9007199254740993", `{"t":9007199254740993}`},
-		{"html is not escaped", "null", "/s", `"<a&b>"`, `{"s":"<a&b>"}`},
-		{"array becomes an object", `{"l":["x","y",null,"z"]}`, "/l/1", "null", `{"l":{"0":"x","3":"z"}}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			start := testBoardTree(t, tt.start)
-			got := boardTreePut(start, tt.path, testBoardTree(t, tt.data))
-			if g := testBoardTreeJSON(t, got); g != tt.want {
-				t.Errorf("put(%s, %q, %s) = %s, want %s", tt.start, tt.path, tt.data, g, tt.want)
-			}
-			if g := testBoardTreeJSON(t, start); g != testBoardTreeJSON(t, testBoardTree(t, tt.start)) {
-				t.Errorf("put modified its input: now %s", g)
-			}
-		})
-	}
-}
-
-func TestBoardTreePatch(t *testing.T) {
+// TestClientApplyPatch: a patch event sets each child it names, keys being
+// paths below the event's path, nulls deleting and parents left empty
+// vanishing.
+func TestClientApplyPatch(t *testing.T) {
 	tests := []struct {
 		name, start, path, children, want string
 	}{
@@ -716,23 +688,23 @@ func TestBoardTreePatch(t *testing.T) {
 		{"patch below a missing node", "null", "/rooms/A", `{"offer":1,"answer":null}`, `{"rooms":{"A":{"offer":1}}}`},
 		{"all nulls", `{"a":1,"b":{"c":2}}`, "/", `{"a":null,"b/c":null}`, "null"},
 		{"empty patch", `{"a":1}`, "/", `{}`, `{"a":1}`},
+		{"array children become objects", "null", "/", `{"l":["x",null,"z"]}`, `{"l":{"0":"x","2":"z"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			start := testBoardTree(t, tt.start)
-			children, _ := testBoardTree(t, tt.children).(map[string]any)
-			got := boardTreePatch(start, tt.path, children)
+			data := fmt.Sprintf(`{"path":%q,"data":%s}`, tt.path, tt.children)
+			got, touched, err := clientApplyEvent(testBoardTree(t, tt.start), streamEvent{"patch", json.RawMessage(data)})
+			if err != nil || !touched {
+				t.Fatalf("patch(%s, %s) = %v, %v", tt.start, data, touched, err)
+			}
 			if g := testBoardTreeJSON(t, got); g != tt.want {
 				t.Errorf("patch(%s, %q, %s) = %s, want %s", tt.start, tt.path, tt.children, g, tt.want)
-			}
-			if g := testBoardTreeJSON(t, start); g != testBoardTreeJSON(t, testBoardTree(t, tt.start)) {
-				t.Errorf("patch modified its input: now %s", g)
 			}
 		})
 	}
 }
 
-func TestBoardApplyEvent(t *testing.T) {
+func TestClientApplyEvent(t *testing.T) {
 	tests := []struct {
 		name, event, data string
 		wantTree          string
@@ -750,10 +722,13 @@ func TestBoardApplyEvent(t *testing.T) {
 		{"bad JSON", "put", `{"path":`, `{"b":2}`, false, errTestAny},
 		{"missing path", "put", `{"data":1}`, `{"b":2}`, false, errTestAny},
 		{"patch not an object", "patch", `{"path":"/","data":1}`, `{"b":2}`, false, errTestAny},
+		{"a key the data model refuses", "put", `{"path":"/a","data":{"x.y":1}}`, `{"b":2}`, false, errTreeKeyChar},
+		{"a path the data model refuses", "put", `{"path":"/a$","data":1}`, `{"b":2}`, false, errTreeKeyChar},
+		{"a patch key the data model refuses", "patch", `{"path":"/","data":{"a/[":1}}`, `{"b":2}`, false, errTreeKeyChar},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tree, touched, err := boardApplyEvent(testBoardTree(t, `{"b":2}`), streamEvent{tt.event, json.RawMessage(tt.data)})
+			tree, touched, err := clientApplyEvent(testBoardTree(t, `{"b":2}`), streamEvent{tt.event, json.RawMessage(tt.data)})
 			switch {
 			case tt.wantErr == errTestAny && err == nil, tt.wantErr != errTestAny && !errors.Is(err, tt.wantErr):
 				t.Errorf("error = %v, want %v", err, tt.wantErr)
@@ -1086,9 +1061,9 @@ func TestBoardWatchRetriesServerErrors(t *testing.T) {
 			w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 0, nil)
 
 			b.accept(t).step(t, testStreamStep{status: status, text: `{"error": "try later"}`})
-			var be *boardError
+			var be *statusError
 			if err := w.reconnect(t); !errors.As(err, &be) || be.Status != status {
-				t.Errorf("reconnect error = %v, want a %d *boardError", err, status)
+				t.Errorf("reconnect error = %v, want a %d *statusError", err, status)
 			}
 			b.accept(t).send(t, testStreamPut("/", "null"))
 			if got := w.next(t); got != "null" {
@@ -1134,7 +1109,7 @@ func TestBoardWatchPermanentFailure(t *testing.T) {
 		status      int
 		contentType string
 		body        string
-		wantStatus  int   // for a *boardError
+		wantStatus  int   // for a *statusError
 		wantErr     error // otherwise
 	}{
 		{"unauthorized", 401, "application/json", `{"error": "Permission denied"}`, 401, nil},
@@ -1157,12 +1132,12 @@ func TestBoardWatchPermanentFailure(t *testing.T) {
 			w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 0, nil)
 
 			err := w.finish(t)
-			var be *boardError
+			var be *statusError
 			switch {
 			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
 				t.Errorf("watch = %v, want %v", err, tt.wantErr)
 			case tt.wantErr == nil && (!errors.As(err, &be) || be.Status != tt.wantStatus):
-				t.Errorf("watch = %v, want a %d *boardError", err, tt.wantStatus)
+				t.Errorf("watch = %v, want a %d *statusError", err, tt.wantStatus)
 			}
 			if n := requests.Load(); n != 1 {
 				t.Errorf("%d requests, want 1 (no retry)", n)
@@ -1285,8 +1260,8 @@ func TestBoardWatchRedirectLoop(t *testing.T) {
 	if err := w.finish(t); !errors.Is(err, errBoardRedirect) {
 		t.Errorf("watch = %v, want errBoardRedirect", err)
 	}
-	if n := requests.Load(); n != boardMaxRedirects+1 {
-		t.Errorf("%d requests, want %d", n, boardMaxRedirects+1)
+	if n := requests.Load(); n != clientMaxRedirects+1 {
+		t.Errorf("%d requests, want %d", n, clientMaxRedirects+1)
 	}
 }
 

@@ -41,22 +41,22 @@ const (
 	// without a FIN, so two missed keep-alives plus slack mean "reconnect".
 	streamIdle = 75 * time.Second
 
-	// boardRequestTimeout bounds every non-stream request, so a wedged board
+	// clientRequestTimeout bounds every non-stream request, so a wedged board
 	// cannot hang the UI.
-	boardRequestTimeout = 10 * time.Second
+	clientRequestTimeout = 10 * time.Second
 
-	// boardMaxBody and boardMaxErrorBody bound how much of a response is
+	// clientMaxResponse and clientMaxErrorBody bound how much of a response is
 	// read: values are small, and error bodies are one short sentence.
-	boardMaxBody      = 1 << 20
-	boardMaxErrorBody = 4 << 10
+	clientMaxResponse  = 1 << 20
+	clientMaxErrorBody = 4 << 10
 
-	// boardMaxMessage bounds the server text kept in a boardError, which
+	// clientMaxMessage bounds the server text kept in a statusError, which
 	// ends up on the user's terminal.
-	boardMaxMessage = 200
+	clientMaxMessage = 200
 
-	// boardMaxRedirects bounds redirects: Firebase redirects a stream once,
+	// clientMaxRedirects bounds redirects: Firebase redirects a stream once,
 	// to the database's current host; a chain means something is wrong.
-	boardMaxRedirects = 5
+	clientMaxRedirects = 5
 
 	// boardBackoffMin and boardBackoffMax shape reconnect delays: quick
 	// enough that a blip goes unnoticed, slow enough not to hammer a board
@@ -88,7 +88,7 @@ var (
 	// would send the credential in the query over plain http.
 	errBoardRedirect = errors.New("board redirect refused")
 
-	// errBoardTooLarge means a response exceeded boardMaxBody.
+	// errBoardTooLarge means a response exceeded clientMaxResponse.
 	errBoardTooLarge = errors.New("board response too large")
 )
 
@@ -113,21 +113,21 @@ type boardClient struct {
 // client with connection-level timeouts but no overall timeout, which would
 // cut streams.
 func newBoardClient(base string, hc *http.Client) (*boardClient, error) {
-	u, err := boardParseBase(base)
+	u, err := clientParseBase(base)
 	if err != nil {
 		return nil, err
 	}
 	query, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return nil, boardBaseError(base, "its query string is malformed")
+		return nil, clientBaseError(base, "its query string is malformed")
 	}
 	if hc == nil {
-		hc = boardDefaultHTTPClient()
+		hc = clientHTTP()
 	}
 	c := &boardClient{
 		rawQuery:   u.RawQuery,
 		query:      query,
-		timeout:    boardRequestTimeout,
+		timeout:    clientRequestTimeout,
 		backoffMin: boardBackoffMin,
 		backoffMax: boardBackoffMax,
 	}
@@ -140,30 +140,30 @@ func newBoardClient(base string, hc *http.Client) (*boardClient, error) {
 	return c, nil
 }
 
-// boardParseBase parses and validates a board URL, stripping trailing
+// clientParseBase parses and validates a board URL, stripping trailing
 // slashes so paths can be appended with a single '/'.
-func boardParseBase(base string) (*url.URL, error) {
+func clientParseBase(base string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(base))
 	switch {
 	case err != nil:
-		return nil, boardBaseError(base, "it does not parse")
+		return nil, clientBaseError(base, "it does not parse")
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, boardBaseError(base, "the scheme must be http or https")
+		return nil, clientBaseError(base, "the scheme must be http or https")
 	case u.Opaque != "" || u.Hostname() == "":
-		return nil, boardBaseError(base, "it has no host")
+		return nil, clientBaseError(base, "it has no host")
 	case u.User != nil:
-		return nil, boardBaseError(base, "credentials belong in the query (?auth=SECRET), not before the host")
+		return nil, clientBaseError(base, "credentials belong in the query (?auth=SECRET), not before the host")
 	case strings.Contains(base, "#"):
-		return nil, boardBaseError(base, "it has a #fragment")
+		return nil, clientBaseError(base, "it has a #fragment")
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
 }
 
-// boardBaseError explains a rejected board URL without echoing its query,
+// clientBaseError explains a rejected board URL without echoing its query,
 // which may hold a secret.
-func boardBaseError(base, why string) error {
+func clientBaseError(base, why string) error {
 	shown, _, _ := strings.Cut(strings.TrimSpace(base), "?")
 	shown, _, _ = strings.Cut(shown, "#")
 	if u, err := url.Parse(shown); err == nil && u.User != nil {
@@ -174,10 +174,10 @@ func boardBaseError(base, why string) error {
 		"https://NAME.firebaseio.com or http://127.0.0.1:8765, optionally with ?auth=SECRET", shown, why)
 }
 
-// boardDefaultHTTPClient bounds each phase of connecting so an unreachable
+// clientHTTP bounds each phase of connecting so an unreachable
 // board fails fast, but sets no overall Timeout because streams live for
 // hours.
-func boardDefaultHTTPClient() *http.Client {
+func clientHTTP() *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -197,13 +197,13 @@ func boardDefaultHTTPClient() *http.Client {
 // policy, still gets the last word.
 func (c *boardClient) checkRedirect(prev func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
-		if len(via) > boardMaxRedirects {
-			return fmt.Errorf("%w: more than %d redirects", errBoardRedirect, boardMaxRedirects)
+		if len(via) > clientMaxRedirects {
+			return fmt.Errorf("%w: more than %d redirects", errBoardRedirect, clientMaxRedirects)
 		}
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 			return fmt.Errorf("%w: from https to %s", errBoardRedirect, req.URL.Scheme)
 		}
-		boardKeepQuery(req.URL, c.query)
+		clientKeepQuery(req.URL, c.query)
 		if prev != nil {
 			return prev(req, via)
 		}
@@ -211,9 +211,9 @@ func (c *boardClient) checkRedirect(prev func(*http.Request, []*http.Request) er
 	}
 }
 
-// boardKeepQuery adds to u every parameter of want that u lacks, leaving
+// clientKeepQuery adds to u every parameter of want that u lacks, leaving
 // u's query untouched when nothing is missing.
-func boardKeepQuery(u *url.URL, want url.Values) {
+func clientKeepQuery(u *url.URL, want url.Values) {
 	if len(want) == 0 {
 		return
 	}
@@ -232,11 +232,11 @@ func boardKeepQuery(u *url.URL, want url.Values) {
 
 // String returns the base URL without its query, so it is safe to print.
 func (c *boardClient) String() string {
-	return boardRedact(c.base)
+	return redactURL(c.base)
 }
 
-// boardRedact renders u without the parts that may hold secrets.
-func boardRedact(u *url.URL) string {
+// redactURL renders u without the parts that may hold secrets.
+func redactURL(u *url.URL) string {
 	shown := *u
 	shown.User = nil
 	shown.RawQuery = ""
@@ -246,28 +246,13 @@ func boardRedact(u *url.URL) string {
 	return shown.String()
 }
 
-// boardCleanPath trims slashes from a board path and rejects keys Firebase
-// would refuse, so a bad room ID fails here, clearly, and "../" can never
-// escape the base path.
-func boardCleanPath(path string) (string, error) {
-	p := strings.Trim(path, "/")
-	if p == "" {
-		return "", nil
-	}
-	for seg := range strings.SplitSeq(p, "/") {
-		if seg == "" || strings.ContainsAny(seg, ".$#[]") || strings.ContainsFunc(seg, unicode.IsControl) {
-			return "", fmt.Errorf("invalid board path %q: keys must be non-empty and contain none of . $ # [ ] or control characters", path)
-		}
-	}
-	return p, nil
-}
-
 // endpoint returns the REST URL of path: BASE/path.json?QUERY.
 func (c *boardClient) endpoint(path string) (*url.URL, error) {
-	p, err := boardCleanPath(path)
+	keys, err := treeSplitPath(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("invalid board path %q: %w", path, err)
 	}
+	p := strings.Join(keys, "/")
 	u := *c.base
 	u.Path = c.base.Path + "/" + p + ".json"
 	u.RawPath = ""
@@ -318,7 +303,7 @@ func (c *boardClient) do(ctx context.Context, method, path string, body []byte, 
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: cannot build the request", method, boardRedact(u))
+		return nil, fmt.Errorf("%s %s: cannot build the request", method, redactURL(u))
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -326,61 +311,61 @@ func (c *boardClient) do(ctx context.Context, method, path string, body []byte, 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, boardNetError(method, u, err)
+		return nil, clientNetError(method, u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, boardStatusError(method, u, resp)
+		return nil, newStatusError(method, u, resp)
 	}
 	if !wantValue {
 		// Drain what is small enough to keep the connection reusable.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, boardMaxBody))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, clientMaxResponse))
 		return nil, nil
 	}
-	return boardReadValue(method, u, resp.Body)
+	return clientReadValue(method, u, resp.Body)
 }
 
-// boardReadValue reads a bounded JSON value; an empty body (204) is null.
-func boardReadValue(method string, u *url.URL, body io.Reader) (json.RawMessage, error) {
-	data, err := io.ReadAll(io.LimitReader(body, boardMaxBody+1))
+// clientReadValue reads a bounded JSON value; an empty body (204) is null.
+func clientReadValue(method string, u *url.URL, body io.Reader) (json.RawMessage, error) {
+	data, err := io.ReadAll(io.LimitReader(body, clientMaxResponse+1))
 	if err != nil {
-		return nil, boardNetError(method, u, err)
+		return nil, clientNetError(method, u, err)
 	}
-	if len(data) > boardMaxBody {
-		return nil, fmt.Errorf("%s %s: %w (over %d bytes)", method, boardRedact(u), errBoardTooLarge, boardMaxBody)
+	if len(data) > clientMaxResponse {
+		return nil, fmt.Errorf("%s %s: %w (over %d bytes)", method, redactURL(u), errBoardTooLarge, clientMaxResponse)
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return json.RawMessage("null"), nil
 	}
 	if !json.Valid(data) {
-		return nil, fmt.Errorf("%s %s: the board sent invalid JSON", method, boardRedact(u))
+		return nil, fmt.Errorf("%s %s: the board sent invalid JSON", method, redactURL(u))
 	}
 	return data, nil
 }
 
-// boardNetError rewraps a transport error with the method and the URL
+// clientNetError rewraps a transport error with the method and the URL
 // without its query: net/http's own *url.Error carries the full URL, and
 // with it the secret. The result is still a *url.Error wrapping the cause,
 // so errors.As finds *net.OpError and friends.
-func boardNetError(method string, u *url.URL, err error) error {
+func clientNetError(method string, u *url.URL, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return &url.Error{Op: method, URL: boardRedact(u), Err: err}
+	return &url.Error{Op: method, URL: redactURL(u), Err: err}
 }
 
-// boardError is an HTTP failure from the board: the request's method and
+// statusError is an HTTP failure from the board: the request's method and
 // URL (without query) and the board's own explanation.
-type boardError struct {
+type statusError struct {
 	Method, URL string
 	Status      int
 	Message     string
 }
 
 // Error reads like "PUT http://host/rooms/ABC123/offer.json: 401 Permission denied".
-func (e *boardError) Error() string {
+func (e *statusError) Error() string {
 	msg := e.Message
 	if msg == "" {
 		msg = http.StatusText(e.Status)
@@ -388,24 +373,24 @@ func (e *boardError) Error() string {
 	return fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.Status, msg)
 }
 
-// boardStatusError turns a non-2xx response into a *boardError, naming the
+// newStatusError turns a non-2xx response into a *statusError, naming the
 // URL that answered (after any redirect).
-func boardStatusError(method string, u *url.URL, resp *http.Response) *boardError {
+func newStatusError(method string, u *url.URL, resp *http.Response) *statusError {
 	if resp.Request != nil && resp.Request.URL != nil {
 		u = resp.Request.URL
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, boardMaxErrorBody))
-	return &boardError{
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, clientMaxErrorBody))
+	return &statusError{
 		Method:  method,
-		URL:     boardRedact(u),
+		URL:     redactURL(u),
 		Status:  resp.StatusCode,
-		Message: boardErrorText(resp.StatusCode, body),
+		Message: clientErrorText(resp.StatusCode, body),
 	}
 }
 
-// boardErrorText extracts Firebase's {"error": "..."}; any other body (a
+// clientErrorText extracts Firebase's {"error": "..."}; any other body (a
 // proxy's HTML page, say) yields the status text instead, which says more.
-func boardErrorText(status int, body []byte) string {
+func clientErrorText(status int, body []byte) string {
 	var e struct {
 		Error string `json:"error"`
 	}
@@ -429,10 +414,10 @@ func boardPrintable(s string) string {
 		}
 		return r
 	}, s))
-	if len(s) <= boardMaxMessage {
+	if len(s) <= clientMaxMessage {
 		return s
 	}
-	cut := boardMaxMessage
+	cut := clientMaxMessage
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
@@ -443,11 +428,11 @@ func boardPrintable(s string) string {
 // reached at all (refused, DNS, timeout, TLS), as opposed to the board
 // answering with an error or the caller giving up.
 func isBoardUnreachable(err error) bool {
-	var be *boardError
+	var be *statusError
 	switch {
 	case err == nil, errors.As(err, &be), errors.Is(err, context.Canceled):
 		return false
-	case errors.Is(err, context.DeadlineExceeded), boardTLSFailure(err):
+	case errors.Is(err, context.DeadlineExceeded), isTLSFailure(err):
 		return true
 	}
 	var (
@@ -459,9 +444,9 @@ func isBoardUnreachable(err error) bool {
 		(errors.As(err, &netErr) && netErr.Timeout())
 }
 
-// boardTLSFailure reports a failed TLS handshake: a certificate that does
+// isTLSFailure reports a failed TLS handshake: a certificate that does
 // not verify, or a peer that does not speak TLS.
-func boardTLSFailure(err error) bool {
+func isTLSFailure(err error) bool {
 	var (
 		verifyErr    *tls.CertificateVerificationError
 		recordErr    tls.RecordHeaderError
@@ -600,7 +585,7 @@ type watchOptions struct {
 // differ from the last one it got. watch returns ctx.Err() when ctx is done,
 // onValue's error when it returns one (nil for errStopWatch), or the error
 // of a failure that retrying cannot fix: a 4xx from the board (a
-// *boardError), a refused redirect, or a response that is not a stream.
+// *statusError), a refused redirect, or a response that is not a stream.
 // onValue and onReconnect run on watch's goroutine.
 func (c *boardClient) watch(ctx context.Context, path string, opts watchOptions, onValue func(json.RawMessage) error) error {
 	u, err := c.endpoint(path)
@@ -611,12 +596,12 @@ func (c *boardClient) watch(ctx context.Context, path string, opts watchOptions,
 	if idle <= 0 {
 		idle = streamIdle
 	}
-	st := &boardWatchState{deliver: onValue}
+	st := &clientWatchState{deliver: onValue}
 	delay := c.backoffMin
 	for {
 		start := time.Now()
 		err := c.streamOnce(ctx, u, idle, st)
-		if done, result := boardWatchOutcome(ctx, err); done {
+		if done, result := clientWatchOutcome(ctx, err); done {
 			return result
 		}
 		if time.Since(start) > c.backoffMax {
@@ -632,10 +617,10 @@ func (c *boardClient) watch(ctx context.Context, path string, opts watchOptions,
 	}
 }
 
-// boardWatchOutcome decides whether a stream's end also ends the watch,
+// clientWatchOutcome decides whether a stream's end also ends the watch,
 // and with what result.
-func boardWatchOutcome(ctx context.Context, err error) (bool, error) {
-	var cb *boardCallbackError
+func clientWatchOutcome(ctx context.Context, err error) (bool, error) {
+	var cb *clientCallbackError
 	switch {
 	case errors.As(err, &cb):
 		if errors.Is(cb.err, errStopWatch) {
@@ -654,7 +639,7 @@ func boardWatchOutcome(ctx context.Context, err error) (bool, error) {
 // the request itself is wrong (bad path, refused credential, no such
 // database), except 408 and 429, which invite a retry.
 func boardPermanent(err error) bool {
-	var be *boardError
+	var be *statusError
 	if errors.As(err, &be) {
 		return be.Status >= 400 && be.Status < 500 &&
 			be.Status != http.StatusRequestTimeout && be.Status != http.StatusTooManyRequests
@@ -680,17 +665,17 @@ func boardSleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// boardCallbackError marks an error returned by onValue, so watch can tell
+// clientCallbackError marks an error returned by onValue, so watch can tell
 // "the caller wants to stop" from "the stream broke".
-type boardCallbackError struct{ err error }
+type clientCallbackError struct{ err error }
 
-func (e *boardCallbackError) Error() string { return e.err.Error() }
-func (e *boardCallbackError) Unwrap() error { return e.err }
+func (e *clientCallbackError) Error() string { return e.err.Error() }
+func (e *clientCallbackError) Unwrap() error { return e.err }
 
 // streamOnce opens one stream and follows it until it ends. The idle
 // watchdog cancels the request if no byte arrives in time, including while
 // waiting for the response headers.
-func (c *boardClient) streamOnce(ctx context.Context, u *url.URL, idle time.Duration, st *boardWatchState) error {
+func (c *boardClient) streamOnce(ctx context.Context, u *url.URL, idle time.Duration, st *clientWatchState) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	dog := streamStartWatchdog(idle, cancel)
@@ -717,20 +702,20 @@ func (c *boardClient) streamOnce(ctx context.Context, u *url.URL, idle time.Dura
 func (c *boardClient) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: cannot build the request", boardRedact(u))
+		return nil, fmt.Errorf("GET %s: cannot build the request", redactURL(u))
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, boardNetError(http.MethodGet, u, err)
+		return nil, clientNetError(http.MethodGet, u, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		return nil, boardStatusError(http.MethodGet, u, resp)
+		return nil, newStatusError(http.MethodGet, u, resp)
 	}
 	if media, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); media != "text/event-stream" {
 		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %w (Content-Type %q)", boardRedact(resp.Request.URL), errBoardNotStream,
+		return nil, fmt.Errorf("GET %s: %w (Content-Type %q)", redactURL(resp.Request.URL), errBoardNotStream,
 			boardPrintable(resp.Header.Get("Content-Type")))
 	}
 	return resp.Body, nil
@@ -780,22 +765,22 @@ func (r *streamIdleReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// boardWatchState is watch's copy of the subtree and the last value it
+// clientWatchState is watch's copy of the subtree and the last value it
 // delivered, kept across reconnects to suppress repeats.
-type boardWatchState struct {
+type clientWatchState struct {
 	tree    any
 	last    json.RawMessage // nil until the first delivery
 	deliver func(json.RawMessage) error
 }
 
 // handle applies one event and delivers the value if it changed.
-func (st *boardWatchState) handle(ev streamEvent) error {
-	tree, touched, err := boardApplyEvent(st.tree, ev)
+func (st *clientWatchState) handle(ev streamEvent) error {
+	tree, touched, err := clientApplyEvent(st.tree, ev)
 	if err != nil || !touched {
 		return err
 	}
 	st.tree = tree
-	value, err := boardTreeEncode(tree)
+	value, err := treeEncode(tree)
 	if err != nil {
 		return err
 	}
@@ -804,15 +789,15 @@ func (st *boardWatchState) handle(ev streamEvent) error {
 	}
 	st.last = value
 	if err := st.deliver(bytes.Clone(value)); err != nil {
-		return &boardCallbackError{err: err}
+		return &clientCallbackError{err: err}
 	}
 	return nil
 }
 
-// boardApplyEvent applies a Firebase stream event to tree. touched reports
+// clientApplyEvent applies a Firebase stream event to tree. touched reports
 // a put or patch; cancel and auth_revoked become errors that end the
 // stream; keep-alive and unknown events change nothing.
-func boardApplyEvent(tree any, ev streamEvent) (next any, touched bool, err error) {
+func clientApplyEvent(tree any, ev streamEvent) (next any, touched bool, err error) {
 	switch ev.Name {
 	case "put", "patch":
 	case "cancel":
@@ -822,18 +807,14 @@ func boardApplyEvent(tree any, ev streamEvent) (next any, touched bool, err erro
 	default:
 		return tree, false, nil
 	}
-	path, data, err := boardDecodeEventData(ev.Data)
+	changes, err := clientEventChanges(ev)
 	if err != nil {
 		return tree, false, fmt.Errorf("board %s event: %w", ev.Name, err)
 	}
-	if ev.Name == "put" {
-		return boardTreePut(tree, path, data), true, nil
+	for _, c := range changes {
+		tree = treeSet(tree, c.at, c.value)
 	}
-	children, ok := data.(map[string]any)
-	if !ok && data != nil {
-		return tree, false, errors.New("board patch event: data is not an object")
-	}
-	return boardTreePatch(tree, path, children), true, nil
+	return tree, true, nil
 }
 
 // streamReason adds the board's explanation, if it gave one, to err.
@@ -845,127 +826,56 @@ func streamReason(err error, data json.RawMessage) error {
 	return fmt.Errorf("%w: %s", err, boardPrintable(reason))
 }
 
-// boardDecodeEventData decodes a put or patch payload {"path": "/...",
-// "data": VALUE}.
-func boardDecodeEventData(raw json.RawMessage) (string, any, error) {
-	var ev struct {
+// clientChange is one location an event sets (a nil value deletes).
+type clientChange struct {
+	at    []string
+	value any
+}
+
+// clientEventChanges decodes a put or patch payload {"path": "/...",
+// "data": VALUE} into what it sets, every key and value checked and
+// normalized by the data model. A put replaces the value at path; a patch
+// sets each child it names (a key may be a multi-segment path, and null
+// deletes), in sorted order so the result does not depend on the order of
+// the JSON.
+func clientEventChanges(ev streamEvent) ([]clientChange, error) {
+	var payload struct {
 		Path *string         `json:"path"`
 		Data json.RawMessage `json:"data"`
 	}
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		return "", nil, err
-	}
-	if ev.Path == nil {
-		return "", nil, errors.New(`no "path"`)
-	}
-	data, err := boardDecodeJSON(ev.Data)
-	return *ev.Path, data, err
-}
-
-// boardDecodeJSON decodes one JSON value with numbers kept as json.Number,
-// so millisecond timestamps and other large integers stay exact. An empty
-// input is null.
-func boardDecodeJSON(raw []byte) (any, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	if err := json.Unmarshal(ev.Data, &payload); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the JSON value")
+	if payload.Path == nil {
+		return nil, errors.New(`no "path"`)
 	}
-	return v, nil
-}
-
-// boardTreeEncode encodes a tree canonically (sorted keys, no HTML
-// escaping), so equal values encode to equal bytes.
-func boardTreeEncode(v any) (json.RawMessage, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	at, err := treeSplitPath(*payload.Path)
+	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
-}
-
-// boardTreePut returns root with v placed at path (slash-separated,
-// relative to root), as a Firebase put does: null or an empty object
-// deletes, and parents left empty vanish. root is not modified; the result
-// shares unchanged subtrees with it.
-func boardTreePut(root any, path string, v any) any {
-	return boardTreeSet(root, strings.FieldsFunc(path, func(r rune) bool { return r == '/' }), boardTreeLeaf(v))
-}
-
-// boardTreePatch applies a Firebase patch at path: each key of children is
-// a path below it (possibly multi-segment) whose value is replaced, null
-// deleting. Keys are applied in sorted order for a deterministic result.
-func boardTreePatch(root any, path string, children map[string]any) any {
+	data, err := treeDecode(payload.Data)
+	if err != nil {
+		return nil, err
+	}
+	if ev.Name == "put" {
+		v, err := treeNormalize(data, len(at), nil)
+		return []clientChange{{at, v}}, err
+	}
+	children, ok := data.(map[string]any)
+	if !ok && data != nil {
+		return nil, errors.New("data is not an object")
+	}
+	changes := make([]clientChange, 0, len(children))
 	for _, k := range slices.Sorted(maps.Keys(children)) {
-		root = boardTreePut(root, path+"/"+k, children[k])
-	}
-	return root
-}
-
-// boardTreeSet is boardTreePut on split path segments, copying each object
-// it changes.
-func boardTreeSet(node any, segs []string, v any) any {
-	if len(segs) == 0 {
-		return v
-	}
-	obj := boardTreeObject(node)
-	old, exists := obj[segs[0]]
-	if v == nil && !exists {
-		return node // deleting what is not there changes nothing
-	}
-	next := make(map[string]any, len(obj)+1)
-	maps.Copy(next, obj)
-	if child := boardTreeSet(old, segs[1:], v); child != nil {
-		next[segs[0]] = child
-	} else {
-		delete(next, segs[0])
-	}
-	if len(next) == 0 {
-		return nil
-	}
-	return next
-}
-
-// boardTreeObject views node as an object. Firebase stores arrays as
-// objects with integer keys, so an array is turned into one (without its
-// nulls) before a child of it is changed.
-func boardTreeObject(node any) map[string]any {
-	switch n := node.(type) {
-	case map[string]any:
-		return n
-	case []any:
-		obj := make(map[string]any, len(n))
-		for i, v := range n {
-			if v != nil {
-				obj[fmt.Sprint(i)] = v
-			}
+		rel, err := treeSplitPath(k)
+		if err != nil {
+			return nil, err
 		}
-		return obj
-	}
-	return nil
-}
-
-// boardTreeLeaf maps empty containers to null: Firebase stores no empty
-// objects, so writing one deletes.
-func boardTreeLeaf(v any) any {
-	switch n := v.(type) {
-	case map[string]any:
-		if len(n) == 0 {
-			return nil
+		v, err := treeNormalize(children[k], len(at)+len(rel), nil)
+		if err != nil {
+			return nil, err
 		}
-	case []any:
-		if len(n) == 0 {
-			return nil
-		}
+		changes = append(changes, clientChange{slices.Concat(at, rel), v})
 	}
-	return v
+	return changes, nil
 }
