@@ -9,6 +9,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -17,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"mime"
 	"net"
 	"net/http"
@@ -57,12 +57,6 @@ const (
 	// clientMaxRedirects bounds redirects: Firebase redirects a stream once,
 	// to the database's current host; a chain means something is wrong.
 	clientMaxRedirects = 5
-
-	// boardBackoffMin and boardBackoffMax shape reconnect delays: quick
-	// enough that a blip goes unnoticed, slow enough not to hammer a board
-	// that is down.
-	boardBackoffMin = 250 * time.Millisecond
-	boardBackoffMax = 5 * time.Second
 )
 
 var (
@@ -79,6 +73,8 @@ var (
 	errStreamIdle        = errors.New("board stream went silent")
 	errStreamCancelled   = errors.New("board cancelled the stream")
 	errStreamAuthRevoked = errors.New("board revoked the stream's credential")
+	errStreamGarbled     = errors.New("board sent a malformed event")
+	errStreamCut         = errors.New("board stream was cut")
 
 	// errBoardNotStream means the board answered a stream request with
 	// something other than an event stream: not a Firebase-compatible board.
@@ -88,31 +84,39 @@ var (
 	// would send the credential in the query over plain http.
 	errBoardRedirect = errors.New("board redirect refused")
 
+	// errBoardPath means a path breaks the data model's key rule.
+	errBoardPath = errors.New("invalid board path")
+
 	// errBoardTooLarge means a response exceeded clientMaxResponse.
 	errBoardTooLarge = errors.New("board response too large")
 )
 
 // boardClient talks to one board. It is safe for concurrent use: nothing in
-// it changes after newBoardClient returns (tests shorten the durations
-// before first use).
+// it changes after newBoardClient returns.
 type boardClient struct {
 	base     *url.URL   // scheme, host and path; never a query
 	rawQuery string     // the base URL's query, sent with every request
 	query    url.Values // rawQuery parsed, to restore it across redirects
 	hc       *http.Client
 
-	timeout    time.Duration // per non-stream request
-	backoffMin time.Duration // first reconnect delay
-	backoffMax time.Duration // largest reconnect delay
+	timeout   time.Duration // per non-stream request
+	reconnect backoff       // between one stream and the next
+}
+
+// clientOptions tunes a board client; the zero value is the default.
+type clientOptions struct {
+	// http carries the requests. nil means clientHTTP(): timeouts on each
+	// phase of connecting but none overall, which would cut streams.
+	http      *http.Client
+	timeout   time.Duration // per non-stream request; 0 means clientRequestTimeout
+	reconnect backoff       // between streams; the zero value means boardBackoff
 }
 
 // newBoardClient checks and normalises base, an http or https URL whose
 // query (for example "?auth=SECRET") is added to every request. Auth travels
 // in the query rather than a header because Go drops Authorization on a
-// redirect to another host, and Firebase redirects streams. A nil hc means a
-// client with connection-level timeouts but no overall timeout, which would
-// cut streams.
-func newBoardClient(base string, hc *http.Client) (*boardClient, error) {
+// redirect to another host, and Firebase redirects streams.
+func newBoardClient(base string, opts clientOptions) (*boardClient, error) {
 	u, err := clientParseBase(base)
 	if err != nil {
 		return nil, err
@@ -121,15 +125,12 @@ func newBoardClient(base string, hc *http.Client) (*boardClient, error) {
 	if err != nil {
 		return nil, clientBaseError(base, "its query string is malformed")
 	}
-	if hc == nil {
-		hc = clientHTTP()
-	}
+	hc := cmp.Or(opts.http, clientHTTP())
 	c := &boardClient{
-		rawQuery:   u.RawQuery,
-		query:      query,
-		timeout:    clientRequestTimeout,
-		backoffMin: boardBackoffMin,
-		backoffMax: boardBackoffMax,
+		rawQuery:  u.RawQuery,
+		query:     query,
+		timeout:   cmp.Or(opts.timeout, clientRequestTimeout),
+		reconnect: cmp.Or(opts.reconnect, boardBackoff),
 	}
 	u.RawQuery = ""
 	c.base = u
@@ -250,7 +251,7 @@ func redactURL(u *url.URL) string {
 func (c *boardClient) endpoint(path string) (*url.URL, error) {
 	keys, err := treeSplitPath(path)
 	if err != nil {
-		return nil, fmt.Errorf("invalid board path %q: %w", path, err)
+		return nil, fmt.Errorf("%w %q: %w", errBoardPath, path, err)
 	}
 	p := strings.Join(keys, "/")
 	u := *c.base
@@ -262,7 +263,33 @@ func (c *boardClient) endpoint(path string) (*url.URL, error) {
 
 // get returns the value at path, "null" when nothing is there.
 func (c *boardClient) get(ctx context.Context, path string) (json.RawMessage, error) {
-	return c.do(ctx, http.MethodGet, path, nil, true)
+	var v json.RawMessage
+	err := c.do(ctx, http.MethodGet, path, nil, nil, func(u *url.URL, body io.Reader) (err error) {
+		v, err = clientReadValue(u, body)
+		return err
+	})
+	return v, err
+}
+
+// getQuery sends a GET of path with extra query parameters (orderBy and the
+// like, or shallow) and hands the value to decode as it arrives, failing
+// with errBoardTooLarge past limit bytes: the janitor reads listings too
+// large to hold twice. A body cut off midway is a network error, which
+// retryable accepts; one that decode refuses is not.
+func (c *boardClient) getQuery(ctx context.Context, path string, params url.Values, limit int64, decode func(*json.Decoder) error) error {
+	return c.do(ctx, http.MethodGet, path, params, nil, func(u *url.URL, body io.Reader) error {
+		d := json.NewDecoder(&clientLimitReader{r: body, left: limit})
+		d.UseNumber()
+		err := decode(d)
+		var ne net.Error
+		switch {
+		case err == nil, errors.Is(err, errBoardTooLarge):
+			return err
+		case errors.As(err, &ne), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.DeadlineExceeded):
+			return clientNetError(http.MethodGet, u, err)
+		}
+		return fmt.Errorf("GET %s: the board sent an unexpected value: %w", redactURL(u), err)
+	})
 }
 
 // put replaces the value at path with v encoded as JSON.
@@ -278,8 +305,7 @@ func (c *boardClient) patch(ctx context.Context, path string, v any) error {
 
 // delete removes the value at path.
 func (c *boardClient) delete(ctx context.Context, path string) error {
-	_, err := c.do(ctx, http.MethodDelete, path, nil, false)
-	return err
+	return c.do(ctx, http.MethodDelete, path, nil, nil, nil)
 }
 
 // write sends v as the JSON body of a PUT or PATCH.
@@ -288,60 +314,86 @@ func (c *boardClient) write(ctx context.Context, method, path string, v any) err
 	if err != nil {
 		return fmt.Errorf("%s %s: encoding the value: %w", method, path, err)
 	}
-	_, err = c.do(ctx, method, path, body, false)
-	return err
+	return c.do(ctx, method, path, nil, body, nil)
 }
 
-// do sends one bounded request. Only a GET's value is read and checked: a
-// write that the board accepted has succeeded whatever it echoes back.
-func (c *boardClient) do(ctx context.Context, method, path string, body []byte, wantValue bool) (json.RawMessage, error) {
+// do sends one request, bounded by the client's timeout, and hands a 2xx
+// answer's body to read. A nil read is for writes: a write the board
+// accepted has succeeded whatever it echoes back.
+func (c *boardClient) do(ctx context.Context, method, path string, params url.Values, body []byte, read func(*url.URL, io.Reader) error) error {
 	u, err := c.endpoint(path)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	if len(params) > 0 {
+		q, _ := url.ParseQuery(u.RawQuery) // newBoardClient parsed it already
+		maps.Copy(q, params)
+		u.RawQuery = q.Encode()
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: cannot build the request", method, redactURL(u))
+		return fmt.Errorf("%s %s: cannot build the request", method, redactURL(u))
 	}
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "gopeer/"+version)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, clientNetError(method, u, err)
+		return clientNetError(method, u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, newStatusError(method, u, resp)
+		return newStatusError(method, u, resp)
 	}
-	if !wantValue {
-		// Drain what is small enough to keep the connection reusable.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, clientMaxResponse))
-		return nil, nil
+	if read != nil {
+		if err := read(u, resp.Body); err != nil {
+			return err
+		}
 	}
-	return clientReadValue(method, u, resp.Body)
+	// Drain what little may follow, so the connection is reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, clientMaxErrorBody))
+	return nil
 }
 
 // clientReadValue reads a bounded JSON value; an empty body (204) is null.
-func clientReadValue(method string, u *url.URL, body io.Reader) (json.RawMessage, error) {
+func clientReadValue(u *url.URL, body io.Reader) (json.RawMessage, error) {
 	data, err := io.ReadAll(io.LimitReader(body, clientMaxResponse+1))
 	if err != nil {
-		return nil, clientNetError(method, u, err)
+		return nil, clientNetError(http.MethodGet, u, err)
 	}
 	if len(data) > clientMaxResponse {
-		return nil, fmt.Errorf("%s %s: %w (over %d bytes)", method, redactURL(u), errBoardTooLarge, clientMaxResponse)
+		return nil, fmt.Errorf("GET %s: %w (over %d bytes)", redactURL(u), errBoardTooLarge, clientMaxResponse)
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return json.RawMessage("null"), nil
 	}
 	if !json.Valid(data) {
-		return nil, fmt.Errorf("%s %s: the board sent invalid JSON", method, redactURL(u))
+		return nil, fmt.Errorf("GET %s: the board sent invalid JSON", redactURL(u))
 	}
 	return data, nil
+}
+
+// clientLimitReader fails with errBoardTooLarge past left bytes.
+type clientLimitReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *clientLimitReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errBoardTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
 }
 
 // clientNetError rewraps a transport error with the method and the URL
@@ -597,23 +649,22 @@ func (c *boardClient) watch(ctx context.Context, path string, opts watchOptions,
 		idle = streamIdle
 	}
 	st := &clientWatchState{deliver: onValue}
-	delay := c.backoffMin
+	wait := c.reconnect
 	for {
 		start := time.Now()
 		err := c.streamOnce(ctx, u, idle, st)
 		if done, result := clientWatchOutcome(ctx, err); done {
 			return result
 		}
-		if time.Since(start) > c.backoffMax {
-			delay = c.backoffMin // the stream was healthy for a while
+		if time.Since(start) > wait.max {
+			wait.reset() // the stream was healthy for a while
 		}
 		if opts.onReconnect != nil {
 			opts.onReconnect(err)
 		}
-		if err := boardSleep(ctx, boardJitter(delay)); err != nil {
+		if err := wait.wait(ctx); err != nil {
 			return err
 		}
-		delay = min(2*delay, c.backoffMax)
 	}
 }
 
@@ -629,40 +680,10 @@ func clientWatchOutcome(ctx context.Context, err error) (bool, error) {
 		return true, cb.err
 	case ctx.Err() != nil:
 		return true, ctx.Err()
-	case boardPermanent(err):
+	case !retryable(err):
 		return true, err
 	}
 	return false, nil
-}
-
-// boardPermanent reports failures that reconnecting cannot fix. A 4xx means
-// the request itself is wrong (bad path, refused credential, no such
-// database), except 408 and 429, which invite a retry.
-func boardPermanent(err error) bool {
-	var be *statusError
-	if errors.As(err, &be) {
-		return be.Status >= 400 && be.Status < 500 &&
-			be.Status != http.StatusRequestTimeout && be.Status != http.StatusTooManyRequests
-	}
-	return errors.Is(err, errBoardRedirect) || errors.Is(err, errBoardNotStream)
-}
-
-// boardJitter spreads d over [0.75d, 1.25d) so that peers dropped together
-// do not reconnect together.
-func boardJitter(d time.Duration) time.Duration {
-	return d*3/4 + time.Duration(rand.Int64N(int64(d/2)+1))
-}
-
-// boardSleep waits for d unless ctx ends first.
-func boardSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // clientCallbackError marks an error returned by onValue, so watch can tell
@@ -694,7 +715,18 @@ func (c *boardClient) streamOnce(ctx context.Context, u *url.URL, idle time.Dura
 	if errors.Is(err, io.EOF) {
 		err = errStreamEnded
 	}
-	return dog.explain(err)
+	return dog.explain(clientStreamEnd(err))
+}
+
+// clientStreamEnd names why an open stream ended, so that retryable can
+// tell a broken stream (any failure reading it) from the caller's own
+// error, which ends the watch.
+func clientStreamEnd(err error) error {
+	var cb *clientCallbackError
+	if err == nil || errors.As(err, &cb) || streamBroke(err) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errStreamCut, err)
 }
 
 // openStream sends the streaming GET and checks that an event stream came
@@ -776,6 +808,9 @@ type clientWatchState struct {
 // handle applies one event and delivers the value if it changed.
 func (st *clientWatchState) handle(ev streamEvent) error {
 	tree, touched, err := clientApplyEvent(st.tree, ev)
+	if err != nil && !streamBroke(err) {
+		err = fmt.Errorf("%w: %w", errStreamGarbled, err)
+	}
 	if err != nil || !touched {
 		return err
 	}

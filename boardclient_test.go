@@ -29,15 +29,18 @@ const testBoardSecret = "s3cret"
 // hanging forever, never a way to order events.
 const testBoardWait = 10 * time.Second
 
+// testBoardOptions are a client's, with reconnect delays short enough for
+// tests.
+var testBoardOptions = clientOptions{reconnect: backoff{first: time.Millisecond, max: 4 * time.Millisecond}}
+
 // newTestBoardClient returns a client for base with the test secret in the
 // query and reconnect delays short enough for tests.
 func newTestBoardClient(t *testing.T, base string) *boardClient {
 	t.Helper()
-	c, err := newBoardClient(base+"/?auth="+testBoardSecret, nil)
+	c, err := newBoardClient(base+"/?auth="+testBoardSecret, testBoardOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.backoffMin, c.backoffMax = time.Millisecond, 4*time.Millisecond
 	t.Cleanup(c.hc.CloseIdleConnections)
 	return c
 }
@@ -75,7 +78,7 @@ func TestNewBoardClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.base, func(t *testing.T) {
-			c, err := newBoardClient(tt.base, nil)
+			c, err := newBoardClient(tt.base, clientOptions{})
 			if tt.wantStr == "" {
 				if err == nil {
 					t.Fatalf("newBoardClient(%q) = %v, want an error", tt.base, c)
@@ -99,7 +102,7 @@ func TestNewBoardClient(t *testing.T) {
 }
 
 func TestNewBoardClientDefaultHTTPClient(t *testing.T) {
-	c, err := newBoardClient("http://127.0.0.1:8765", nil)
+	c, err := newBoardClient("http://127.0.0.1:8765", clientOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +120,7 @@ func TestNewBoardClientDefaultHTTPClient(t *testing.T) {
 
 func TestNewBoardClientKeepsCallerClient(t *testing.T) {
 	hc := &http.Client{}
-	if _, err := newBoardClient("http://127.0.0.1:8765", hc); err != nil {
+	if _, err := newBoardClient("http://127.0.0.1:8765", clientOptions{http: hc}); err != nil {
 		t.Fatal(err)
 	}
 	if hc.CheckRedirect != nil {
@@ -143,7 +146,7 @@ func TestBoardClientEndpoint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.base+" "+tt.path, func(t *testing.T) {
-			c, err := newBoardClient(tt.base, nil)
+			c, err := newBoardClient(tt.base, clientOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1202,7 +1205,7 @@ func TestBoardWatchContextCancel(t *testing.T) {
 	t.Run("while backing off", func(t *testing.T) {
 		b := newTestStreamBoard(t, nil)
 		c := newTestBoardClient(t, b.srv.URL)
-		c.backoffMin, c.backoffMax = time.Hour, time.Hour
+		c.reconnect = backoff{first: time.Hour, max: time.Hour}
 		w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 0, nil)
 		b.accept(t).step(t, testStreamStep{status: 503})
 		w.reconnect(t) // watch now sleeps for about an hour
@@ -1262,15 +1265,5 @@ func TestBoardWatchRedirectLoop(t *testing.T) {
 	}
 	if n := requests.Load(); n != clientMaxRedirects+1 {
 		t.Errorf("%d requests, want %d", n, clientMaxRedirects+1)
-	}
-}
-
-func TestBoardJitter(t *testing.T) {
-	for _, d := range []time.Duration{0, time.Nanosecond, boardBackoffMin, boardBackoffMax} {
-		for range 100 {
-			if got := boardJitter(d); got < d*3/4 || got > d*5/4 {
-				t.Fatalf("boardJitter(%v) = %v, want within [%v, %v]", d, got, d*3/4, d*5/4)
-			}
-		}
 	}
 }

@@ -187,7 +187,7 @@ func hostileBoard(t *testing.T) (*roomFlow, *recordedEvents, *boardClient) {
 	srv := httptest.NewServer(newBoard(boardOptions{secret: flowTestSecret}))
 	t.Cleanup(srv.Close)
 	p := newFlowPair(t, srv.URL)
-	admin, err := newBoardClient(srv.URL+"?auth="+flowTestSecret, nil)
+	admin, err := newBoardClient(srv.URL+"?auth="+flowTestSecret, clientOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,8 @@ package main
 // query checks again. Last, a shallow listing counts the rooms left: those
 // were kept.
 //
-// Without the index (Firebase answers 400 "Index not defined"), and for
+// Without the index (Firebase answers 400 "Index not defined"; any 400 to
+// the query counts, however a stand-in words it), and for
 // -dry-run, which must not delete to make progress through the pages, the
 // janitor lists the rooms' codes (shallow=true) and reads each room's
 // offer timestamp just before deciding, deleting in batches.
@@ -22,6 +23,7 @@ package main
 // room, and a GitHub Action's log is often public.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -100,21 +102,19 @@ const (
 	janitorChunk   = 256
 	janitorWorkers = 16
 
-	// Every request is bounded, and a failure that may pass (a network
-	// error, 408, 429, 5xx) is tried janitorAttempts times in all, backing
-	// off from janitorBackoff up to janitorBackoffMax.
+	// Every request is bounded, and a failure that may pass (retryable:
+	// a network error, 408, 429, 5xx) is tried janitorAttempts times in
+	// all, with janitorBackoff's waits between tries.
 	janitorRequestTimeout = 30 * time.Second
 	janitorAttempts       = 6
-	janitorBackoff        = 500 * time.Millisecond
-	janitorBackoffMax     = 10 * time.Second
 
 	// janitorRunBudget bounds a run, so an hourly job ends, with its
 	// summary, before the next one starts; the next run goes on.
 	janitorRunBudget = 25 * time.Minute
 
-	janitorIndexHint = "the database has no index on rooms/" + janitorIndex +
-		", so rooms are checked one by one; deploy database.rules.json " +
-		"(firebase deploy --only database) to purge in pages"
+	// janitorIndexHint follows the reason the index could not be used.
+	janitorIndexHint = "; checking rooms one by one instead. To purge in pages on Firebase, " +
+		"deploy database.rules.json (firebase deploy --only database): it declares the index on rooms/" + janitorIndex
 )
 
 var (
@@ -139,8 +139,8 @@ type janitorOptions struct {
 
 	// Seams for tests; the zero values are the real thing.
 	now      func() time.Time
-	backoff  time.Duration // the first retry's delay
-	pageSize int           // the size of every page
+	backoff  backoff // the waits between tries; zero means janitorBackoff
+	pageSize int     // the size of every page
 }
 
 // registerJanitorFlags adds the janitor's flags to fs.
@@ -199,7 +199,7 @@ type janitor struct {
 	maxAge   time.Duration
 	dryRun   bool
 	now      func() time.Time
-	backoff  time.Duration
+	backoff  backoff
 	pageSize int // of the first page
 	maxPage  int // of any page
 	warn     func(string)
@@ -223,17 +223,16 @@ func newJanitor(jo janitorOptions, getenv func(string) string) (*janitor, error)
 	if err != nil {
 		return nil, err
 	}
-	board, err := newBoardClient(base, janitorHTTPClient())
+	board, err := newBoardClient(base, clientOptions{http: janitorHTTPClient(), timeout: janitorRequestTimeout})
 	if err != nil {
 		return nil, err
 	}
-	board.timeout = janitorRequestTimeout
 	j := &janitor{
 		board:    board,
 		maxAge:   jo.maxAge,
 		dryRun:   jo.dryRun,
 		now:      jo.now,
-		backoff:  jo.backoff,
+		backoff:  cmp.Or(jo.backoff, janitorBackoff),
 		pageSize: jo.pageSize,
 		maxPage:  jo.pageSize,
 		warn:     func(string) {},
@@ -241,9 +240,6 @@ func newJanitor(jo janitorOptions, getenv func(string) string) (*janitor, error)
 	}
 	if j.now == nil {
 		j.now = time.Now
-	}
-	if j.backoff <= 0 {
-		j.backoff = janitorBackoff
 	}
 	if j.pageSize <= 0 {
 		j.pageSize, j.maxPage = janitorPageSize, janitorMaxPageSize
@@ -372,7 +368,7 @@ func (j *janitor) run(ctx context.Context) error {
 		_, _, err := j.queryPage(ctx, janitorStale, j.now(), 1)
 		switch {
 		case errors.Is(err, errJanitorNoIndex):
-			j.warn(janitorIndexHint)
+			j.warn(err.Error() + janitorIndexHint)
 		case err != nil && !errors.Is(err, errBoardTooLarge):
 			return err
 		}
@@ -380,7 +376,7 @@ func (j *janitor) run(ctx context.Context) error {
 	}
 	err := j.sweepIndexed(ctx)
 	if errors.Is(err, errJanitorNoIndex) {
-		j.warn(janitorIndexHint)
+		j.warn(err.Error() + janitorIndexHint)
 		return j.sweepOneByOne(ctx)
 	}
 	return err
@@ -425,6 +421,7 @@ func (j *janitor) sweepIndexed(ctx context.Context) error {
 func (j *janitor) drain(ctx context.Context, sel janitorSelection) error {
 	size := j.pageSize
 	failures := 0
+	wait := j.backoff
 	for {
 		now := j.now()
 		page, bytes, err := j.queryPage(ctx, sel, now, size)
@@ -449,18 +446,18 @@ func (j *janitor) drain(ctx context.Context, sel janitorSelection) error {
 		if len(purge) == 0 {
 			// The board's ordering disagrees with the janitor's reading;
 			// asking again would return the same page forever.
-			j.warn("the rooms index returned only rooms that are not stale; checking rooms one by one")
-			return errJanitorNoIndex
+			return fmt.Errorf("%w: it returned only rooms that are not stale", errJanitorNoIndex)
 		}
 		_, err = j.deleteRooms(ctx, purge)
 		if err == nil {
 			failures = 0
+			wait.reset()
 			continue
 		}
-		if failures++; !janitorRetryable(err) || failures >= janitorAttempts {
+		if failures++; !retryable(err) || failures >= janitorAttempts {
 			return err
 		}
-		if err := j.pause(ctx, failures); err != nil {
+		if err := wait.wait(ctx); err != nil {
 			return err
 		}
 	}
@@ -500,7 +497,7 @@ func (j *janitor) queryPage(ctx context.Context, sel janitorSelection, now time.
 		raw  json.RawMessage
 	)
 	err := j.retry(ctx, func(ctx context.Context) error {
-		return j.get(ctx, "rooms", params, janitorMaxPageBytes, func(d *json.Decoder) (err error) {
+		return j.board.getQuery(ctx, "rooms", params, janitorMaxPageBytes, func(d *json.Decoder) (err error) {
 			raw = nil
 			if err = d.Decode(&raw); err == nil {
 				page, err = janitorChildren(raw)
@@ -510,8 +507,11 @@ func (j *janitor) queryPage(ctx context.Context, sel janitorSelection, now time.
 	})
 	var be *statusError
 	switch {
-	case errors.As(err, &be) && be.Status == http.StatusBadRequest && strings.Contains(be.Message, "Index not defined"):
-		return nil, 0, fmt.Errorf("%w: %s", errJanitorNoIndex, be.Message)
+	case errors.As(err, &be) && be.Status == http.StatusBadRequest:
+		// Firebase says "Index not defined"; stand-ins and emulators
+		// word a query they cannot answer otherwise. Any 400 means this
+		// query will not work here, and the listing does without it.
+		return nil, 0, fmt.Errorf("%w: the board answered %d %s", errJanitorNoIndex, be.Status, be.Message)
 	case errors.Is(err, errBoardTooLarge):
 		return nil, 0, err
 	case err != nil:
@@ -637,17 +637,18 @@ func (j *janitor) sweepOneByOne(ctx context.Context) error {
 // failed delete did remove reads as stale, and deleting it again is
 // harmless).
 func (j *janitor) purgeChecked(ctx context.Context, stale []string) error {
+	wait := j.backoff
 	for failures := 0; len(stale) > 0; {
 		left, err := j.deleteRooms(ctx, stale)
 		if err == nil {
 			return nil
 		}
 		clear(j.unsure) // checked again below instead
-		if failures++; !janitorRetryable(err) || failures >= janitorAttempts {
+		if failures++; !retryable(err) || failures >= janitorAttempts {
 			j.errors += len(left)
 			return err
 		}
-		if err := j.pause(ctx, failures); err != nil {
+		if err := wait.wait(ctx); err != nil {
 			j.errors += len(left)
 			return err
 		}
@@ -718,7 +719,7 @@ func (j *janitor) checkRoom(ctx context.Context, code string, listed map[string]
 	var ts json.RawMessage
 	err := j.retry(ctx, func(ctx context.Context) error {
 		ts = nil
-		return j.get(ctx, "rooms/"+code+"/offer/timestamp", nil, janitorMaxTimestampBytes,
+		return j.board.getQuery(ctx, "rooms/"+code+"/offer/timestamp", nil, janitorMaxTimestampBytes,
 			func(d *json.Decoder) error { return d.Decode(&ts) })
 	})
 	switch {
@@ -743,7 +744,7 @@ func (j *janitor) listRooms(ctx context.Context) (map[string]bool, error) {
 	var rooms map[string]bool
 	err := j.retry(ctx, func(ctx context.Context) error {
 		rooms = make(map[string]bool)
-		return j.get(ctx, "rooms", url.Values{"shallow": {"true"}}, janitorMaxListBytes, func(d *json.Decoder) error {
+		return j.board.getQuery(ctx, "rooms", url.Values{"shallow": {"true"}}, janitorMaxListBytes, func(d *json.Decoder) error {
 			return janitorDecodeListing(d, rooms)
 		})
 	})
@@ -790,105 +791,10 @@ func janitorDecodeListing(d *json.Decoder, rooms map[string]bool) error {
 	return err
 }
 
-// get sends one bounded GET of path with params (the credential is added)
-// and hands the body, at most limit bytes, to read.
-func (j *janitor) get(ctx context.Context, path string, params url.Values, limit int64, read func(*json.Decoder) error) error {
-	u, err := j.board.endpoint(path)
-	if err != nil {
-		return errors.New("a key the board holds is not a valid path") // names no room
-	}
-	if len(params) > 0 {
-		q, _ := url.ParseQuery(u.RawQuery) // newBoardClient parsed it already
-		for k, v := range params {
-			q[k] = v
-		}
-		u.RawQuery = q.Encode()
-	}
-	ctx, cancel := context.WithTimeout(ctx, j.board.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return fmt.Errorf("GET %s: cannot build the request", redactURL(u))
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "gopeer-janitor/"+version)
-	resp, err := j.board.hc.Do(req)
-	if err != nil {
-		return clientNetError(http.MethodGet, u, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return newStatusError(http.MethodGet, u, resp)
-	}
-	d := json.NewDecoder(&janitorLimitReader{r: resp.Body, left: limit})
-	d.UseNumber()
-	if err := read(d); err != nil {
-		if errors.Is(err, errBoardTooLarge) {
-			return err
-		}
-		var ne net.Error
-		if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) {
-			return clientNetError(http.MethodGet, u, err) // cut off mid-body: worth a retry
-		}
-		return fmt.Errorf("GET %s: the board sent an unexpected value: %w", redactURL(u), err)
-	}
-	// Read what little may follow the value, so the connection is reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-	return nil
-}
-
-// janitorLimitReader fails with errBoardTooLarge past left bytes.
-type janitorLimitReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (l *janitorLimitReader) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		return 0, errBoardTooLarge
-	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	return n, err
-}
-
 // retry runs call until it succeeds, fails for good, or has been tried
 // janitorAttempts times.
 func (j *janitor) retry(ctx context.Context, call func(context.Context) error) error {
-	for attempt := 1; ; attempt++ {
-		err := call(ctx)
-		if err == nil || !janitorRetryable(err) || attempt >= janitorAttempts || ctx.Err() != nil {
-			return err
-		}
-		if err := j.pause(ctx, attempt); err != nil {
-			return err
-		}
-	}
-}
-
-// pause waits before the attempt after the failed one: exponential
-// backoff with jitter, so janitors do not hammer a board together.
-func (j *janitor) pause(ctx context.Context, failed int) error {
-	d := j.backoff
-	for i := 1; i < failed && d < janitorBackoffMax; i++ {
-		d *= 2
-	}
-	return boardSleep(ctx, boardJitter(min(d, janitorBackoffMax)))
-}
-
-// janitorRetryable reports a failure that may pass: the network (refused,
-// reset, cut off, timed out) or a board that is busy or failing (408, 429,
-// 5xx). A 4xx otherwise, such as a refused credential, will not.
-func janitorRetryable(err error) bool {
-	var be *statusError
-	if errors.As(err, &be) {
-		return be.Status == http.StatusRequestTimeout || be.Status == http.StatusTooManyRequests || be.Status >= 500
-	}
-	var ue *url.Error
-	return errors.As(err, &ue) && !errors.Is(err, context.Canceled)
+	return retry(ctx, j.backoff, tries(janitorAttempts), call)
 }
 
 // janitorStepError is a failure of one step of the run.
@@ -911,6 +817,8 @@ func janitorCause(err error) string {
 	switch {
 	case err == nil:
 		return "no error"
+	case errors.Is(err, errBoardPath):
+		return "a key the board holds is not a valid path"
 	case errors.As(err, &step):
 		return step.Error()
 	case errors.As(err, &be) && (be.Status == http.StatusUnauthorized || be.Status == http.StatusForbidden):

@@ -178,6 +178,9 @@ type janitorTestResult struct {
 	stdout, stderr string
 }
 
+// janitorTestBackoff waits a millisecond between tries.
+var janitorTestBackoff = backoff{first: time.Millisecond, max: time.Millisecond}
+
 func janitorTestRun(t testing.TB, jo janitorOptions, env map[string]string) janitorTestResult {
 	t.Helper()
 	if jo.maxAge == 0 {
@@ -186,8 +189,8 @@ func janitorTestRun(t testing.TB, jo janitorOptions, env map[string]string) jani
 	if jo.now == nil {
 		jo.now = janitorTestNow
 	}
-	if jo.backoff == 0 {
-		jo.backoff = time.Millisecond // the retries, not their pace, are under test
+	if jo.backoff == (backoff{}) {
+		jo.backoff = janitorTestBackoff // the retries, not their pace, are under test
 	}
 	var stdout, stderr bytes.Buffer
 	code := runJanitor(context.Background(), jo, janitorTestEnvOf(&stdout, &stderr, env))
@@ -323,28 +326,46 @@ func TestJanitorPurgesStaleKeepsFresh(t *testing.T) {
 // janitorTestNoIndex answers every ordered query as a Firebase database
 // without the rules' index does.
 func janitorTestNoIndex(next http.Handler) http.Handler {
+	return janitorTestRefusesQueries(next, `Index not defined, add ".indexOn": "offer/timestamp", for path "/rooms", to the rules`)
+}
+
+// janitorTestRefusesQueries answers every ordered query with 400 and the
+// given text, as a board that cannot answer it does.
+func janitorTestRefusesQueries(next http.Handler, text string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Has("orderBy") {
+			body, _ := json.Marshal(map[string]string{"error": text})
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprint(w, `{"error":"Index not defined, add \".indexOn\": \"offer/timestamp\", for path \"/rooms\", to the rules"}`)
+			w.Write(body)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// TestJanitorWithoutIndex: without the index, the janitor says how to
-// deploy it and checks rooms one by one, with the same result.
+// TestJanitorWithoutIndex: when the board refuses the index query, in
+// Firebase's words or any other's, the janitor says why and how to deploy
+// the index, and checks rooms one by one, with the same result.
 func TestJanitorWithoutIndex(t *testing.T) {
-	tb := newJanitorTestBoard(t, func(b *board) http.Handler { return janitorTestNoIndex(b) })
-	d := newJanitorTestData(2000, 300)
-	tb.seed(t, d.stale, d.fresh)
-	res := janitorTestRun(t, janitorOptions{}, janitorTestEnv(tb.srv.URL))
-	janitorTestWant(t, res, exitOK, janitorTestCounts{len(d.stale) + len(d.fresh), len(d.stale), len(d.fresh), 0})
-	janitorTestCheckClean(t, tb, d, nil, res)
-	if !strings.Contains(res.stderr, "no index on rooms/offer/timestamp") || !strings.Contains(res.stderr, "firebase deploy --only database") {
-		t.Errorf("stderr does not explain the missing index:\n%s", res.stderr)
+	for _, text := range []string{
+		`Index not defined, add ".indexOn": "offer/timestamp", for path "/rooms", to the rules`,
+		"orderBy is not supported by this emulator",
+		"",
+	} {
+		t.Run(text, func(t *testing.T) {
+			tb := newJanitorTestBoard(t, func(b *board) http.Handler { return janitorTestRefusesQueries(b, text) })
+			d := newJanitorTestData(2000, 300)
+			tb.seed(t, d.stale, d.fresh)
+			res := janitorTestRun(t, janitorOptions{}, janitorTestEnv(tb.srv.URL))
+			janitorTestWant(t, res, exitOK, janitorTestCounts{len(d.stale) + len(d.fresh), len(d.stale), len(d.fresh), 0})
+			janitorTestCheckClean(t, tb, d, nil, res)
+			for _, want := range []string{"answered 400 " + text, "checking rooms one by one", "index on rooms/offer/timestamp", "firebase deploy --only database"} {
+				if !strings.Contains(res.stderr, want) {
+					t.Errorf("stderr does not say %q:\n%s", want, res.stderr)
+				}
+			}
+		})
 	}
 }
 
@@ -652,7 +673,7 @@ func TestJanitorInterrupted(t *testing.T) {
 		})
 	})
 	var stdout, stderr bytes.Buffer
-	jo := janitorOptions{maxAge: janitorTestMaxAge, now: janitorTestNow, backoff: time.Millisecond}
+	jo := janitorOptions{maxAge: janitorTestMaxAge, now: janitorTestNow, backoff: janitorTestBackoff}
 	code := runJanitor(ctx, jo, janitorTestEnvOf(&stdout, &stderr, janitorTestEnv(tb.srv.URL)))
 	if code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted") {
 		t.Errorf("exit status %d, stderr %q; want %d and a line saying it was interrupted", code, stderr.String(), exitInterrupted)

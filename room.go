@@ -437,11 +437,11 @@ func (f *roomFlow) postAnswer(ctx context.Context, code string, answer boardSign
 }
 
 // slotTaken reports a write refused because the slot already holds a value:
-// a board with write-once rules answers 401 (Firebase's "Permission denied")
-// or 412 (a conditional write that lost the race).
+// a board with write-once rules answers 401 (Firebase's "Permission
+// denied"), or 403 behind some proxies.
 func slotTaken(err error) bool {
 	var be *statusError
-	return errors.As(err, &be) && (be.Status == 401 || be.Status == 403 || be.Status == 412)
+	return errors.As(err, &be) && (be.Status == 401 || be.Status == 403)
 }
 
 // boardValue is a sealed signal in pypeer's board shape, stamped now. The
@@ -465,41 +465,21 @@ func (f *roomFlow) getWithRetry(ctx context.Context, path string) (json.RawMessa
 	return v, err
 }
 
-// retry runs a board call until it succeeds or fails for good. Failures
-// that may pass (network, 5xx, 429) are retried with backoff: three times
-// while nothing has ever answered at the board's address, so a wrong URL
-// fails fast, and until ctx ends once something has (even a 503), so a
-// board restart or a bad minute is ridden out.
+// retry runs a board call until it succeeds or fails for good (the one
+// retry policy, retry.go): three tries while nothing has ever answered at
+// the board's address, so a wrong URL fails fast, and until ctx ends once
+// something has (even a 503), so a board restart or a bad minute is ridden
+// out.
 func (f *roomFlow) retry(ctx context.Context, call func(context.Context) error) error {
-	backoff := 250 * time.Millisecond
-	for attempt := 1; ; attempt++ {
+	more := func(tries int) bool { return tries < 3 || f.reached.Load() }
+	return retry(ctx, boardBackoff, more, func(ctx context.Context) error {
 		err := call(ctx)
 		var refused *statusError
 		if err == nil || errors.As(err, &refused) {
 			f.reached.Store(true) // it answered: a board is there
 		}
-		if err == nil {
-			return nil
-		}
-		if !transientBoardError(err) || (attempt >= 3 && !f.reached.Load()) {
-			return err
-		}
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
-}
-
-// transientBoardError reports whether a board call is worth trying again.
-func transientBoardError(err error) bool {
-	var be *statusError
-	if errors.As(err, &be) {
-		return be.Status == 429 || be.Status >= 500
-	}
-	return isBoardUnreachable(err)
+		return err
+	})
 }
 
 // remove deletes path from the board. It runs on the way out too, when ctx

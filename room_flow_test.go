@@ -104,7 +104,7 @@ func newFlowPair(t *testing.T, url string) flowPair {
 	mk := func() (*roomFlow, *recordedEvents) {
 		hc := &http.Client{Transport: &http.Transport{}}
 		p.clients = append(p.clients, hc)
-		bc, err := newBoardClient(url, hc)
+		bc, err := newBoardClient(url, clientOptions{http: hc})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +263,7 @@ func TestFlowsSurviveBoardFaults(t *testing.T) {
 				t.Errorf("joiner received %q", m.text)
 			}
 
-			admin, err := newBoardClient(srv.URL+"?auth="+flowTestSecret, p.clients[0])
+			admin, err := newBoardClient(srv.URL+"?auth="+flowTestSecret, clientOptions{http: p.clients[0]})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -278,7 +278,7 @@ func boardFor(ctx context.Context, o *options, ui roomEvents) (board *boardClien
 		o.db, o.dbGiven, stop = url, true, s
 		ui.status("serving the board for this room at " + url)
 	}
-	if board, err = newBoardClient(o.db, nil); err != nil {
+	if board, err = newBoardClient(o.db, clientOptions{}); err != nil {
 		return nil, stop, &failure{kind: kindUsage, msg: "-db: " + err.Error()}
 	}
 	if !o.host || o.dbGiven || boardReachable(ctx, board) {
@@ -293,7 +293,7 @@ func boardFor(ctx context.Context, o *options, ui roomEvents) (board *boardClien
 	}
 	ui.warn("cannot reach the board at " + board.String() + " (no internet?); serving a board here at " + url)
 	o.db, o.dbGiven = url, true
-	board, err = newBoardClient(url, nil)
+	board, err = newBoardClient(url, clientOptions{})
 	return board, s, err
 }
 
