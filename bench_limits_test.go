@@ -204,7 +204,7 @@ func floorRelay(addr string) error {
 	buf := make([]byte, 64<<10)
 	var out []byte
 	for {
-		line, err := readLimitedLine(in, jsonLineMax)
+		line, err := readLimitedLine(in, (6*pypeerChannel.maxBytes + 64))
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

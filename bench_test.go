@@ -583,13 +583,13 @@ func linkPairAnswering(b testing.TB, rewrite func(answerSDP string) string) (hos
 	b.Helper()
 	gopeerBin(b) // the namespace: loopback only
 	ctx := b.Context()
-	api := newAPI(pionLogs(env{getenv: func(string) string { return "" }}))
+	api := newAPI(pionLogs(config{}, env{}), pypeerChannel.maxBytes)
 	hpc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	host = newPeerLink(hpc)
-	dc, err := hpc.CreateDataChannel(chatLabel, nil)
+	host = newPeerLink(hpc, pypeerChannel)
+	dc, err := hpc.CreateDataChannel(pypeerChannel.label, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -606,7 +606,7 @@ func linkPairAnswering(b testing.TB, rewrite func(answerSDP string) string) (hos
 	if err != nil {
 		b.Fatal(err)
 	}
-	guest = newPeerLink(gpc)
+	guest = newPeerLink(gpc, pypeerChannel)
 	attached := make(chan struct{})
 	gpc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		guest.attach(dc)

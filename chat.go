@@ -10,54 +10,7 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 )
-
-// sanitize makes text from the peer safe to print on a terminal. Nothing it
-// returns is interpreted by a terminal: C0 controls and DEL become their
-// Unicode control pictures (ESC shows as ␛), C1 controls and bidirectional
-// overrides become <U+XXXX>, invalid UTF-8 becomes U+FFFD. Newlines stay; a
-// tab becomes four spaces; a CR before a newline is dropped.
-func sanitize(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case r == '\n':
-			b.WriteByte('\n')
-		case r == '\t':
-			b.WriteString("    ")
-		case r == '\r' && i < len(s) && s[i] == '\n':
-			// a Windows line ending: the newline that follows is enough
-		case r < 0x20:
-			b.WriteRune(0x2400 + r)
-		case r == 0x7f:
-			b.WriteRune('\u2421')
-		case r == utf8.RuneError && size == 1:
-			b.WriteRune(utf8.RuneError)
-		case unicode.Is(unicode.Cc, r) || isBidiControl(r):
-			fmt.Fprintf(&b, "<U+%04X>", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// isBidiControl reports the invisible characters that reorder text, with
-// which a peer could make a message read differently from what it says.
-func isBidiControl(r rune) bool {
-	switch {
-	case r == 0x061c, r == 0x200e, r == 0x200f:
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-		return true
-	}
-	return false
-}
 
 // readLimitedLine reads one line of at most max bytes, without its "\n". A
 // longer line is consumed to its end and reported with errLineTooLong, so one
@@ -116,8 +69,14 @@ type lineChat struct {
 	echo   bool // send every received message straight back; ignore stdin
 }
 
-// jsonLineMax bounds one -json input line: a maximal message escaped as JSON.
-const jsonLineMax = 6*maxMessageBytes + 64
+// inputLineMax bounds one input line: a maximal message, escaped as JSON
+// with -json (six bytes for \u00XX at worst).
+func (c *lineChat) inputLineMax() int {
+	if c.out.json {
+		return 6*c.link.rules.maxBytes + 64
+	}
+	return c.link.rules.maxBytes
+}
 
 // run chats until stdin ends (then what was sent is delivered first), the
 // peer leaves, or ctx is done. It returns nil when the session ended normally.
@@ -171,10 +130,7 @@ func (c *lineChat) send(ctx context.Context, text string) error {
 // readInput sends each input line (decoded, with -json) to lines.
 func (c *lineChat) readInput(ctx context.Context, lines chan<- string, done chan<- error) {
 	r := bufio.NewReaderSize(c.in, 64<<10)
-	max := maxMessageBytes
-	if c.out.json {
-		max = jsonLineMax
-	}
+	max := c.inputLineMax()
 	for {
 		line, err := readLimitedLine(r, max)
 		if errors.Is(err, errLineTooLong) {
@@ -202,14 +158,20 @@ func (c *lineChat) readInput(ctx context.Context, lines chan<- string, done chan
 	}
 }
 
-// decode turns an input line into a message. Plain empty lines are skipped.
+// decode turns an input line into a message. Plain empty lines are
+// skipped; with -json, an empty text is refused with a warning, since a
+// script asked for it.
 func (c *lineChat) decode(line string) (string, bool) {
 	if !c.out.json {
 		return line, line != ""
 	}
 	text, ok := decodeTextLine(line)
-	if !ok {
+	switch {
+	case !ok:
 		c.warn(`not sent: each input line must be a JSON object like {"text":"hello"}`)
+	case text == "":
+		c.warn("not sent: an empty message")
+		ok = false
 	}
 	return text, ok
 }
@@ -235,6 +197,7 @@ func (c *lineChat) leave(ctx context.Context) error {
 		c.out.closed("left before everything was delivered")
 		return &failure{kind: kindConnection, msg: "some messages may not have been delivered: " + err.Error(), err: err}
 	}
+	c.status("you left")
 	c.out.closed("you left")
 	return nil
 }
@@ -315,6 +278,125 @@ func (o *jsonOrText) closed(reason string) {
 func (o *jsonOrText) warning(msg string) {
 	o.emit(map[string]string{"event": "warning", "message": msg})
 }
-func (o *jsonOrText) failed(kind, msg string) {
-	o.emit(map[string]string{"event": "error", "kind": kind, "message": msg})
+func (o *jsonOrText) failed(f *failure) {
+	ev := map[string]string{"event": "error", "kind": f.kind, "message": f.msg}
+	if f.hint != "" {
+		ev["hint"] = f.hint
+	}
+	o.emit(ev)
+}
+
+// lineUI is line mode's screen: progress, warnings and errors on stderr,
+// and with -json the events on stdout.
+type lineUI struct {
+	mu  sync.Mutex
+	e   env
+	cfg config
+	out *jsonOrText
+}
+
+func newLineUI(e env, cfg config) *lineUI {
+	return &lineUI{e: e, cfg: cfg, out: &jsonOrText{w: e.stdout, json: cfg.json}}
+}
+
+// session hosts or joins the room the config names, then chats until one
+// side leaves.
+func (u *lineUI) session(ctx context.Context) error {
+	password, err := readPassword(u.cfg, u.e.getenv)
+	if err != nil {
+		return err
+	}
+	s := joinSide
+	if u.cfg.mode == modeHost {
+		s = hostSide
+	}
+	m, err := chooseBoard(ctx, u.cfg, s, u)
+	if err != nil {
+		return err
+	}
+	flow := newRoomFlow(m, u.cfg, u.e, lineEvents{ui: u, joinCommand: func(code string) string {
+		return u.cfg.joinCommand(code, m.url)
+	}, boardURL: m.url, password: password != ""})
+	link, err := u.connect(ctx, flow, s, password)
+	// The board (when this process serves one) is needed only until the
+	// peers connect: the room is off it by then.
+	m.stop()
+	if err != nil {
+		return err
+	}
+	u.status("connected, " + pathDescription(link.remoteCandidateType()))
+	u.out.connected()
+	chat := &lineChat{link: link, in: u.e.stdin, out: u.out, status: u.status, warn: u.warn, echo: u.cfg.echo}
+	return chat.run(ctx)
+}
+
+// connect runs the host or the join flow, within -timeout.
+func (u *lineUI) connect(ctx context.Context, flow *roomFlow, s side, password string) (*peerLink, error) {
+	ctx, cancel := context.WithTimeout(ctx, u.cfg.timeout)
+	defer cancel()
+	if s == joinSide {
+		return flow.join(ctx, u.cfg.room, password)
+	}
+	code := u.cfg.room
+	if code == "" {
+		var err error
+		if code, err = newRoomCode(); err != nil {
+			return nil, err
+		}
+	}
+	return flow.host(ctx, code, password, u.cfg.room != "")
+}
+
+func (u *lineUI) status(msg string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	fmt.Fprintf(u.e.stderr, "gopeer: %s\n", sanitizeLine(msg))
+}
+
+func (u *lineUI) warn(msg string) {
+	u.mu.Lock()
+	fmt.Fprintf(u.e.stderr, "gopeer: warning: %s\n", sanitizeLine(msg))
+	u.mu.Unlock()
+	u.out.warning(msg)
+}
+
+func (u *lineUI) roomPosted(string) {} // the flow's events say it, with the board
+
+// lineEvents are what one flow reports in line mode: the UI's, and the
+// room's announcement, which needs the flow's board.
+type lineEvents struct {
+	ui          *lineUI
+	joinCommand func(code string) string
+	boardURL    string
+	password    bool
+}
+
+func (ev lineEvents) status(msg string) { ev.ui.status(msg) }
+func (ev lineEvents) warn(msg string)   { ev.ui.warn(msg) }
+func (ev lineEvents) roomPosted(code string) {
+	ev.ui.status("room " + code + " is ready; the other person runs: " + ev.joinCommand(code))
+	ev.ui.status(passwordNote(ev.password))
+	ev.ui.out.room(code, boardURLForDisplay(ev.boardURL))
+}
+
+// passwordNote says what a room's password, or its lack, means for
+// sharing the code.
+func passwordNote(set bool) string {
+	if set {
+		return "the room has a password: share it apart from the code, not in the same message"
+	}
+	return "no password: anyone who learns the code can join, or read what is sent to set up the call"
+}
+
+// pathDescription names the kind of path the chat takes, plainly.
+func pathDescription(candidateType string) string {
+	switch candidateType {
+	case "host":
+		return "a direct path"
+	case "srflx", "prflx":
+		return "a direct path through NAT"
+	case "relay":
+		return "through a relay (TURN)"
+	}
+	return "path unknown"
 }

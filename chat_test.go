@@ -126,7 +126,7 @@ func TestLineChatShowsEverythingBeforeClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	link := newPeerLink(pc)
+	link := newPeerLink(pc, pypeerChannel)
 	const n = incomingQueue // all the link can hold
 	for i := range n {
 		link.incoming <- peerMessage{text: fmt.Sprint("m", i)}

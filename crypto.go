@@ -1,12 +1,11 @@
 package main
 
-// This file seals and opens signals (SDP offers and answers) exactly as pypeer
-// does: JSON, then zlib, then Fernet under a key derived from the room ID and
-// password. See PROTOCOL.md section 3.
+// This file is Fernet (github.com/fernet/spec), byte for byte as Python's
+// cryptography package makes and checks tokens, and pypeer's room key: the
+// primitives under pypeer's sealing (signal.go; docs/PROTOCOL.md, "Sealing").
 
 import (
 	"bytes"
-	"compress/zlib"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -14,10 +13,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 )
@@ -228,137 +225,4 @@ func fernetUnpad(b []byte) ([]byte, error) {
 		}
 	}
 	return b[:len(b)-n], nil
-}
-
-// signal is one side's session description, exactly the two keys pypeer expects.
-type signal struct {
-	SDP  string `json:"sdp"`
-	Type string `json:"type"`
-}
-
-// Limits for signals read from the board, which anyone who knows a room ID
-// can write to.
-const (
-	signalTTL      = 10 * time.Minute // an offer or answer older than this is refused (replay guard)
-	signalMaxSkew  = 2 * time.Minute  // tolerated clock difference for tokens from the future
-	signalMaxToken = 256 << 10        // bytes of Fernet token accepted from the board
-	signalMaxPlain = 256 << 10        // bytes after inflating; a zlib bomb stops here
-)
-
-// Errors from opening a signal, besides the Fernet errors.
-var (
-	// errSignalTooLarge means the signal inflates past signalMaxPlain (or, when
-	// sealing, would not fit the limits a reader applies).
-	errSignalTooLarge = errors.New("signal: too large")
-	// errSignalMalformed means the signal decrypted but is not a zlib-packed
-	// JSON object with a non-empty "sdp" and a "type" of offer or answer.
-	errSignalMalformed = errors.New("signal: malformed")
-)
-
-// sealSignal turns s into the board's payload: JSON with exactly the keys
-// "sdp" and "type" (pypeer fails on any other key), zlib, then Fernet.
-// It refuses what openSignal would refuse, so a reader never sees it.
-func sealSignal(k fernetKey, s signal, now time.Time) (string, error) {
-	if err := signalCheck(s); err != nil {
-		return "", err
-	}
-	js, err := json.Marshal(s)
-	if err != nil {
-		return "", err
-	}
-	if len(js) > signalMaxPlain {
-		return "", fmt.Errorf("%w: %d bytes of JSON, limit %d", errSignalTooLarge, len(js), signalMaxPlain)
-	}
-	var packed bytes.Buffer
-	zw := zlib.NewWriter(&packed)
-	if _, err := zw.Write(js); err != nil {
-		return "", err
-	}
-	if err := zw.Close(); err != nil {
-		return "", err
-	}
-	token, err := k.encrypt(packed.Bytes(), now, nil)
-	if err != nil {
-		return "", err
-	}
-	if len(token) > signalMaxToken {
-		return "", fmt.Errorf("%w: token of %d bytes, limit %d", errSignalTooLarge, len(token), signalMaxToken)
-	}
-	return token, nil
-}
-
-// openSignal reverses sealSignal for a token read from the board. Unlike
-// pypeer it applies signalTTL, so an old offer cannot be replayed, and it
-// caps every size, so a stranger's payload costs little to reject.
-func openSignal(k fernetKey, token string, now time.Time) (signal, error) {
-	if len(token) > signalMaxToken {
-		return signal{}, fmt.Errorf("%w: token of %d bytes, limit %d", errFernetMalformed, len(token), signalMaxToken)
-	}
-	packed, err := k.decrypt(token, now, signalTTL, signalMaxSkew)
-	if err != nil {
-		return signal{}, err
-	}
-	js, err := signalInflate(packed)
-	if err != nil {
-		return signal{}, err
-	}
-	return signalDecode(js)
-}
-
-// signalInflate undoes zlib, reading at most signalMaxPlain+1 bytes so that a
-// small payload cannot expand into a large allocation.
-func signalInflate(packed []byte) ([]byte, error) {
-	zr, err := zlib.NewReader(bytes.NewReader(packed))
-	if err != nil {
-		return nil, fmt.Errorf("%w: not zlib: %v", errSignalMalformed, err)
-	}
-	defer zr.Close()
-	js, err := io.ReadAll(io.LimitReader(zr, signalMaxPlain+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: bad zlib stream: %v", errSignalMalformed, err)
-	}
-	if len(js) > signalMaxPlain {
-		return nil, fmt.Errorf("%w: inflates past %d bytes", errSignalTooLarge, signalMaxPlain)
-	}
-	return js, nil
-}
-
-// signalDecode reads any JSON object with string members "sdp" and "type",
-// ignoring other members. Keys are matched exactly, not case-insensitively as
-// encoding/json would match struct fields, because pypeer matches exactly.
-func signalDecode(js []byte) (signal, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(js, &obj); err != nil || obj == nil {
-		return signal{}, fmt.Errorf("%w: not a JSON object", errSignalMalformed)
-	}
-	var s signal
-	fields := []struct {
-		name string
-		dst  *string
-	}{{"sdp", &s.SDP}, {"type", &s.Type}}
-	for _, f := range fields {
-		raw, ok := obj[f.name]
-		if !ok {
-			return signal{}, fmt.Errorf("%w: no %q member", errSignalMalformed, f.name)
-		}
-		if err := json.Unmarshal(raw, f.dst); err != nil {
-			return signal{}, fmt.Errorf("%w: %q is not a string", errSignalMalformed, f.name)
-		}
-	}
-	if err := signalCheck(s); err != nil {
-		return signal{}, err
-	}
-	return s, nil
-}
-
-// signalCheck accepts what aiortc on the far side can use for an offer or
-// an answer: some SDP text and one of the two types gopeer exchanges.
-func signalCheck(s signal) error {
-	if s.SDP == "" {
-		return fmt.Errorf("%w: empty sdp", errSignalMalformed)
-	}
-	if s.Type != "offer" && s.Type != "answer" {
-		return fmt.Errorf("%w: type is neither offer nor answer", errSignalMalformed)
-	}
-	return nil
 }

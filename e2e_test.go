@@ -672,12 +672,12 @@ func TestEndToEndPeerKilled(t *testing.T) {
 // goes on.
 func TestEndToEndMessageSizes(t *testing.T) {
 	p := connectPair(t, "SIZES1", "")
-	p.host.send(strings.Repeat("x", maxMessageBytes+1))
+	p.host.send(strings.Repeat("x", pypeerChannel.maxBytes+1))
 	if ev := p.host.event("warning"); !strings.Contains(ev["message"], "not sent") {
 		t.Errorf("warning %v, want not sent", ev)
 	}
-	p.host.send(strings.Repeat("y", maxMessageBytes))
-	if got := p.guest.event("message")["text"]; got != strings.Repeat("y", maxMessageBytes) {
-		t.Errorf("joiner received %d bytes, want %d", len(got), maxMessageBytes)
+	p.host.send(strings.Repeat("y", pypeerChannel.maxBytes))
+	if got := p.guest.event("message")["text"]; got != strings.Repeat("y", pypeerChannel.maxBytes) {
+		t.Errorf("joiner received %d bytes, want %d", len(got), pypeerChannel.maxBytes)
 	}
 }

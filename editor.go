@@ -7,6 +7,7 @@ package main
 // draft, which chat needs.
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -46,15 +47,16 @@ type key struct {
 	kind keyKind
 	r    rune
 	text string
+	cut  bool // a paste longer than maxPaste: text holds its start
 }
 
 // Bracketed paste markers (xterm): the terminal wraps pasted text in them.
 const (
 	pasteStart = "\x1b[200~"
 	pasteEnd   = "\x1b[201~"
-	// maxPaste bounds a paste kept in memory; what is beyond is dropped,
-	// since the most one message carries is maxMessageBytes anyway.
-	maxPaste = maxMessageBytes + 1
+	// maxPaste bounds a paste kept in memory; what is beyond is dropped
+	// (and the paste marked cut), far past what one message carries.
+	maxPaste = 1 << 20
 )
 
 // keyParser turns raw terminal input into keys. It keeps what it cannot yet
@@ -75,7 +77,7 @@ func (p *keyParser) parse(chunk []byte) []key {
 			if !p.consumePaste() {
 				break
 			}
-			keys = append(keys, key{kind: keyPaste, text: p.paste.String()})
+			keys = append(keys, key{kind: keyPaste, text: p.paste.String(), cut: p.overflow})
 			p.paste.Reset()
 			continue
 		}
@@ -112,9 +114,9 @@ func (p *keyParser) consumePaste() bool {
 	} else {
 		return false
 	}
-	if room := maxPaste - p.paste.Len(); room > 0 {
-		p.paste.Write(take[:min(len(take), room)])
-	}
+	room := maxPaste - p.paste.Len()
+	p.paste.Write(take[:min(len(take), max(room, 0))])
+	p.overflow = p.overflow || len(take) > room
 	if i < 0 {
 		p.pending = p.pending[len(take):]
 		return false
@@ -302,11 +304,14 @@ func isWide(r rune) bool {
 	return false
 }
 
-// stringWidth is the number of columns s takes on one line.
-func stringWidth(s string) int {
+// textWidth is the number of columns s takes on one line, a grapheme
+// cluster at a time (an emoji with a skin tone is one, two columns wide).
+func textWidth(s string) int {
 	n := 0
-	for _, r := range s {
-		n += runeWidth(r)
+	for len(s) > 0 {
+		size := graphemeLenString(s)
+		n += graphemeWidthString(s[:size])
+		s = s[size:]
 	}
 	return n
 }
@@ -314,33 +319,41 @@ func stringWidth(s string) int {
 // editor is the input area at the bottom of the screen: a prompt and a
 // draft that may span several lines. Everything written to the terminal
 // while it is shown goes through it, so output lands above the draft and
-// never scrambles it.
+// never scrambles it. The cursor moves, deletes and wraps by grapheme
+// cluster (grapheme.go): what a reader sees as one character.
 type editor struct {
 	mu     sync.Mutex
 	out    io.Writer
 	width  int
 	prompt string
 	hidden bool // a password: nothing of the draft is drawn
+	limit  int  // bytes a draft may hold: what one message carries
 
 	buf     []rune
-	pos     int  // cursor index in buf
+	pos     int  // cursor index in buf, always at a cluster boundary
 	pasted  bool // the draft holds pasted text: Enter sends it, never as a command
 	history []string
 	histAt  int    // index into history while browsing; len(history) when not
 	saved   []rune // the draft put aside while browsing history
 
-	shown     bool // the input area is on screen
-	cursorRow int  // rows from the top of the input area to the cursor
+	shown     bool  // the input area is on screen
+	cursorRow int   // rows from the top of the input area to the cursor
+	cursorCol int   // the cursor's column
+	rowWidths []int // columns used by each row drawn, for a resize
 }
 
 // editorHistoryMax bounds the history kept in memory.
 const editorHistoryMax = 200
 
+// editorDefaultLimit is the draft's limit until setLimit: pypeer's
+// message size.
+const editorDefaultLimit = 65536
+
 func newEditor(out io.Writer, width int) *editor {
 	if width <= 0 {
 		width = 80
 	}
-	return &editor{out: out, width: width}
+	return &editor{out: out, width: width, limit: editorDefaultLimit}
 }
 
 // setPrompt shows a new prompt with an empty draft.
@@ -353,14 +366,46 @@ func (e *editor) setPrompt(prompt string, hidden bool) {
 	e.redrawLocked()
 }
 
-// setWidth records a new terminal width and redraws.
+// setLimit sets how many bytes a draft may hold: the most the chat's
+// channel carries in one message.
+func (e *editor) setLimit(bytes int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.limit = bytes
+}
+
+// setWidth records a new terminal width and redraws. The terminal has
+// rewrapped what was drawn to the new width already, as tmux, VTE, kitty,
+// iTerm2 and Windows Terminal do, so the input area now starts higher up
+// when it got narrower; clearing from where it starts now leaves no ghost
+// copy of the draft behind.
 func (e *editor) setWidth(width int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if width > 0 && e.shown {
+		e.cursorRow = rewrappedRows(e.rowWidths[:e.cursorRow], width) + e.cursorCol/width
+	}
 	if width > 0 {
 		e.width = width
 	}
 	e.redrawLocked()
+}
+
+// columns is the terminal's width.
+func (e *editor) columns() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.width
+}
+
+// rewrappedRows is how many rows rows of these widths take once rewrapped
+// to width columns.
+func rewrappedRows(widths []int, width int) int {
+	n := 0
+	for _, w := range widths {
+		n += max(1, (w+width-1)/width)
+	}
+	return n
 }
 
 // hide takes the input area off the screen (before the program moves on).
@@ -390,17 +435,26 @@ func (e *editor) write(s string) {
 	e.redrawLocked()
 }
 
-// handle applies one key. When it completes a line (Enter), it returns the
-// line, whether it came from a paste, and true.
-func (e *editor) handle(k key) (line string, pasted, done bool) {
+// edit is what one key did to the draft.
+type edit struct {
+	line    string // with done: the line Enter completed
+	pasted  bool   // with done: it holds pasted text
+	done    bool   // Enter completed a line
+	refused string // what the editor would not take, and why; "" when all went in
+}
+
+// handle applies one key.
+func (e *editor) handle(k key) edit {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var ed edit
 	switch k.kind {
 	case keyRune:
-		e.insert([]rune{k.r})
+		if !e.insert([]rune{k.r}) {
+			ed.refused = fmt.Sprintf("the message is full: one carries at most %d bytes", e.limit)
+		}
 	case keyPaste:
-		e.insert([]rune(strings.ReplaceAll(k.text, "\r\n", "\n")))
-		e.pasted = true
+		ed.refused = e.paste(k)
 	case keyNewline:
 		if !e.hidden {
 			e.insert([]rune{'\n'})
@@ -410,30 +464,25 @@ func (e *editor) handle(k key) (line string, pasted, done bool) {
 			e.buf[e.pos-1] = '\n' // a trailing backslash continues the message
 			break
 		}
-		line, pasted = string(e.buf), e.pasted
-		e.addHistory(line)
+		ed = edit{line: string(e.buf), pasted: e.pasted, done: true}
+		e.addHistory(ed.line)
 		e.buf, e.pos, e.pasted = nil, 0, false
-		e.redrawLocked()
-		return line, pasted, true
 	case keyBackspace:
-		if e.pos > 0 {
-			e.buf = append(e.buf[:e.pos-1], e.buf[e.pos:]...)
-			e.pos--
-		}
-	case keyDelete:
-		if e.pos < len(e.buf) {
-			e.buf = append(e.buf[:e.pos], e.buf[e.pos+1:]...)
-		}
+		e.cut(e.clusterBefore(e.pos), e.pos)
+	case keyDelete, keyEOF:
+		// Ctrl-D deletes under the cursor, as in readline; on an empty
+		// draft the caller takes it as leaving.
+		e.cut(e.pos, e.clusterAfter(e.pos))
 	case keyLeft:
-		e.pos = max(e.pos-1, 0)
+		e.pos = e.clusterBefore(e.pos)
 	case keyRight:
-		e.pos = min(e.pos+1, len(e.buf))
+		e.pos = e.clusterAfter(e.pos)
 	case keyHome:
 		e.pos = e.lineStart()
 	case keyEnd:
 		e.pos = e.lineEnd()
 	case keyWordLeft:
-		e.pos = e.wordLeft()
+		e.pos = e.snap(e.wordLeft())
 	case keyWordRight:
 		for e.pos < len(e.buf) && unicode.IsSpace(e.buf[e.pos]) {
 			e.pos++
@@ -441,42 +490,98 @@ func (e *editor) handle(k key) (line string, pasted, done bool) {
 		for e.pos < len(e.buf) && !unicode.IsSpace(e.buf[e.pos]) {
 			e.pos++
 		}
+		e.pos = e.snap(e.pos)
 	case keyKillLine:
-		start := e.lineStart()
-		e.buf = append(e.buf[:start], e.buf[e.pos:]...)
-		e.pos = start
+		e.cut(e.lineStart(), e.pos)
 	case keyKillEnd:
-		e.buf = append(e.buf[:e.pos], e.buf[e.lineEnd():]...)
+		e.cut(e.pos, e.lineEnd())
 	case keyKillWord:
-		start := e.wordLeft()
-		e.buf = append(e.buf[:start], e.buf[e.pos:]...)
-		e.pos = start
+		e.cut(e.wordLeft(), e.pos)
 	case keyUp:
 		e.browseHistory(-1)
 	case keyDown:
 		e.browseHistory(+1)
 	case keyClear:
-		io.WriteString(e.out, "\x1b[H\x1b[2J")
-		e.shown = false
+		// Ctrl-L redraws the input area, below, in place.
 	}
 	e.redrawLocked()
-	return "", false, false
+	return ed
 }
 
-// insert puts rs at the cursor, keeping the draft within what one message
-// may carry.
-func (e *editor) insert(rs []rune) {
-	room := maxMessageBytes - len(string(e.buf))
-	var keep []rune
-	for _, r := range rs {
-		room -= utf8.RuneLen(r)
-		if room < 0 {
-			break
+// empty reports whether the draft holds nothing.
+func (e *editor) empty() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.buf) == 0
+}
+
+// paste inserts pasted text, its line ends (CR LF, or a bare CR, as
+// terminals send them) made newlines. A paste that does not fit in the
+// message is refused whole rather than cut where nobody can see.
+func (e *editor) paste(k key) string {
+	text := strings.ReplaceAll(strings.ReplaceAll(k.text, "\r\n", "\n"), "\r", "\n")
+	if k.cut || len(string(e.buf))+len(text) > e.limit {
+		size := fmt.Sprintf("%d bytes", len(text))
+		if k.cut {
+			size = fmt.Sprintf("over %d bytes", maxPaste)
 		}
-		keep = append(keep, r)
+		return fmt.Sprintf("the paste was not inserted: it is %s, and one message carries at most %d bytes (with the draft)", size, e.limit)
 	}
-	e.buf = append(e.buf[:e.pos], append(keep, e.buf[e.pos:]...)...)
-	e.pos += len(keep)
+	e.insert([]rune(text))
+	e.pasted = true
+	return ""
+}
+
+// insert puts rs at the cursor if the draft can hold them all.
+func (e *editor) insert(rs []rune) bool {
+	n := 0
+	for _, r := range rs {
+		n += utf8.RuneLen(r)
+	}
+	if len(string(e.buf))+n > e.limit {
+		return false
+	}
+	e.buf = append(e.buf[:e.pos], append(rs, e.buf[e.pos:]...)...)
+	e.pos = e.snap(e.pos + len(rs))
+	return true
+}
+
+// cut deletes buf[from:to] and leaves the cursor at from.
+func (e *editor) cut(from, to int) {
+	if from >= to {
+		return
+	}
+	e.buf = append(e.buf[:from], e.buf[to:]...)
+	e.pos = e.snap(from)
+}
+
+// clusterBefore is the cluster boundary before i: where Left and
+// Backspace go.
+func (e *editor) clusterBefore(i int) int {
+	if i <= 0 {
+		return 0
+	}
+	return graphemeStart(e.buf, i)
+}
+
+// clusterAfter is the cluster boundary after i: where Right goes, and
+// what Delete takes.
+func (e *editor) clusterAfter(i int) int {
+	if i >= len(e.buf) {
+		return len(e.buf)
+	}
+	start := graphemeStart(e.buf, i+1)
+	return start + graphemeLen(e.buf[start:])
+}
+
+// snap moves i forward to a cluster boundary, for a cursor left inside a
+// cluster by an edit (a combining mark typed after the cursor's letter).
+func (e *editor) snap(i int) int {
+	if i <= 0 || i >= len(e.buf) {
+		return min(max(i, 0), len(e.buf))
+	}
+	start := graphemeStart(e.buf, i)
+	return max(i, start+graphemeLen(e.buf[start:]))
 }
 
 func (e *editor) lineStart() int {
@@ -554,7 +659,7 @@ func (e *editor) moveLine(step int) {
 			return
 		}
 		e.pos = start - 1
-		e.pos = min(e.lineStart()+col, e.lineEnd())
+		e.pos = e.snap(min(e.lineStart()+col, e.lineEnd()))
 		return
 	}
 	end := e.lineEnd()
@@ -562,7 +667,7 @@ func (e *editor) moveLine(step int) {
 		return
 	}
 	e.pos = end + 1
-	e.pos = min(e.pos+col, e.lineEnd())
+	e.pos = e.snap(min(e.pos+col, e.lineEnd()))
 }
 
 // clearLocked erases the input area, leaving the cursor where it began.
@@ -576,7 +681,7 @@ func (e *editor) clearLocked() {
 	}
 	b.WriteString("\r\x1b[J")
 	io.WriteString(e.out, b.String())
-	e.shown, e.cursorRow = false, 0
+	e.shown, e.cursorRow, e.cursorCol = false, 0, 0
 }
 
 // redrawLocked draws the prompt and the draft and puts the cursor in place.
@@ -592,6 +697,7 @@ func (e *editor) redrawLocked() {
 	if d.curRow > row { // the cursor sits past a full last row
 		b.WriteString("\r\n")
 		row++
+		d.rowWidths = append(d.rowWidths, 0)
 	}
 	b.WriteString("\r")
 	if up := row - d.curRow; up > 0 {
@@ -601,7 +707,7 @@ func (e *editor) redrawLocked() {
 		b.WriteString("\x1b[" + itoa(d.curCol) + "C")
 	}
 	io.WriteString(e.out, b.String())
-	e.shown, e.cursorRow = true, d.curRow
+	e.shown, e.cursorRow, e.cursorCol, e.rowWidths = true, d.curRow, d.curCol, d.rowWidths
 }
 
 // continuationIndent starts every line of a multi-line draft after the
@@ -613,49 +719,59 @@ type drawing struct {
 	text           string // what to write, rows separated by "\r\n"
 	endRow         int    // the row the terminal cursor is on after text
 	curRow, curCol int    // where the editing cursor belongs
+	rowWidths      []int  // columns used by each row
 }
 
 // render lays out the prompt and the draft on rows of e.width columns,
-// wrapping as a terminal does: a character that does not fit moves to the
-// next row whole, so a wide character never straddles two.
+// wrapping as a terminal does but a grapheme cluster at a time: a cluster
+// that does not fit moves to the next row whole, so neither a wide
+// character nor an emoji sequence ever straddles two rows.
 func (e *editor) render() drawing {
 	var b strings.Builder
-	row, col := 0, 0
+	var d drawing
+	col := 0
+	newRow := func() {
+		b.WriteString("\r\n")
+		d.rowWidths = append(d.rowWidths, col)
+		d.endRow, col = d.endRow+1, 0
+	}
 	put := func(s string, w int) {
-		if col+w > e.width {
-			b.WriteString("\r\n")
-			row, col = row+1, 0
+		if col+w > e.width && col > 0 {
+			newRow()
 		}
 		b.WriteString(s)
 		col += w
 	}
-	for _, r := range e.prompt {
-		put(string(r), runeWidth(r))
+	for p := e.prompt; len(p) > 0; {
+		n := graphemeLenString(p)
+		put(p[:n], graphemeWidthString(p[:n]))
+		p = p[n:]
 	}
-	curRow, curCol := -1, 0
-	for i, r := range e.buf {
-		if e.hidden {
-			break
-		}
+	d.curRow = -1
+	for i := 0; i < len(e.buf) && !e.hidden; {
+		n := graphemeLen(e.buf[i:])
 		if i == e.pos {
-			curRow, curCol = row, col
+			d.curRow, d.curCol = d.endRow, col
 		}
-		if r == '\n' {
-			b.WriteString("\r\n")
-			row, col = row+1, 0
+		cluster := string(e.buf[i : i+n])
+		i += n
+		if cluster == "\n" {
+			newRow()
 			put(continuationIndent, len(continuationIndent))
 			continue
 		}
-		shown := sanitize(string(r))
-		put(shown, stringWidth(shown))
+		shown := sanitize(cluster)
+		put(shown, textWidth(shown))
 	}
-	if curRow < 0 {
-		curRow, curCol = row, col
+	if d.curRow < 0 {
+		d.curRow, d.curCol = d.endRow, col
 	}
-	if curCol >= e.width {
-		curRow, curCol = curRow+1, 0
+	if d.curCol >= e.width {
+		d.curRow, d.curCol = d.curRow+1, 0
 	}
-	return drawing{text: b.String(), endRow: row, curRow: curRow, curCol: curCol}
+	d.rowWidths = append(d.rowWidths, col)
+	d.text = b.String()
+	return d
 }
 
 func itoa(n int) string {

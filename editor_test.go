@@ -273,8 +273,8 @@ func TestEditorEditing(t *testing.T) {
 		var line string
 		var pasted, done bool
 		for _, k := range c.steps {
-			if l, p, d := e.handle(k); d {
-				line, pasted, done = l, p, true
+			if ed := e.handle(k); ed.done {
+				line, pasted, done = ed.line, ed.pasted, true
 			}
 		}
 		if !done || line != c.line || pasted != c.pasted {
@@ -326,8 +326,8 @@ func TestEditorHiddenPrompt(t *testing.T) {
 	e.setPrompt("Password: ", true)
 	var line string
 	for _, k := range keys("s3cret", keyEnter) {
-		if l, _, done := e.handle(k); done {
-			line = l
+		if ed := e.handle(k); ed.done {
+			line = ed.line
 		}
 	}
 	if line != "s3cret" {
@@ -341,13 +341,37 @@ func TestEditorHiddenPrompt(t *testing.T) {
 	}
 }
 
-// TestEditorCapsDraft: a draft never grows past what one message carries.
+// TestEditorCapsDraft: a draft never grows past what one message carries,
+// and what would not fit is refused whole, with a reason, never cut.
 func TestEditorCapsDraft(t *testing.T) {
-	e := newEditor(&bytes.Buffer{}, 80)
-	e.setPrompt("> ", false)
-	e.handle(key{kind: keyPaste, text: strings.Repeat("é", maxMessageBytes)})
-	if n := len(string(e.buf)); n > maxMessageBytes || n < maxMessageBytes-1 {
-		t.Errorf("draft is %d bytes, want at most %d", n, maxMessageBytes)
+	limit := pypeerChannel.maxBytes
+	tests := []struct {
+		name    string
+		steps   []key
+		want    int  // bytes in the draft after
+		refused bool // the last step was refused with a reason
+	}{
+		{"a paste that fits", []key{{kind: keyPaste, text: strings.Repeat("é", limit/2)}}, limit, false},
+		{"a paste one byte over", []key{{kind: keyPaste, text: strings.Repeat("x", limit+1)}}, 0, true},
+		{"a paste over, after a draft", []key{{kind: keyRune, r: 'a'}, {kind: keyPaste, text: strings.Repeat("x", limit)}}, 1, true},
+		{"a paste cut by the parser", []key{{kind: keyPaste, text: "x", cut: true}}, 0, true},
+		{"typing past the limit", []key{{kind: keyPaste, text: strings.Repeat("x", limit)}, {kind: keyRune, r: 'y'}}, limit, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEditor(&bytes.Buffer{}, 80)
+			e.setPrompt("> ", false)
+			var last edit
+			for _, k := range tt.steps {
+				last = e.handle(k)
+			}
+			if n := len(string(e.buf)); n != tt.want {
+				t.Errorf("draft is %d bytes, want %d", n, tt.want)
+			}
+			if (last.refused != "") != tt.refused || (tt.refused && !strings.Contains(last.refused, fmt.Sprint(limit))) {
+				t.Errorf("refused %q, want a refusal naming the limit: %v", last.refused, tt.refused)
+			}
+		})
 	}
 }
 

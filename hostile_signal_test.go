@@ -120,7 +120,7 @@ func TestJoinFacesHostileOffers(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel() // each row waits out its own short timeout
 			flow, ev, admin := hostileBoard(t)
-			if err := admin.put(context.Background(), offerPath("HOSTIL"), c.value(t, "HOSTIL", time.Now())); err != nil {
+			if err := admin.put(context.Background(), "rooms/HOSTIL/offer", c.value(t, "HOSTIL", time.Now())); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), hostileWait)
@@ -128,7 +128,7 @@ func TestJoinFacesHostileOffers(t *testing.T) {
 			_, err := flow.join(ctx, "HOSTIL", "pw")
 			checkHostileOutcome(t, err, ev, c)
 			if c.kind == kindWrongPassword {
-				if v, _ := admin.get(context.Background(), answerPath("HOSTIL")); !isNull(v) {
+				if v, _ := admin.get(context.Background(), "rooms/HOSTIL/answer"); !isNull(v) {
 					t.Errorf("a joiner with the wrong password wrote %s", v)
 				}
 			}
@@ -162,7 +162,7 @@ func TestHostFacesHostileAnswers(t *testing.T) {
 			case err := <-done:
 				t.Fatalf("host ended before posting its offer: %v", err)
 			}
-			if err := admin.put(context.Background(), answerPath("HOSTIL"), value); err != nil {
+			if err := admin.put(context.Background(), "rooms/HOSTIL/answer", value); err != nil {
 				t.Fatal(err)
 			}
 			err := <-done

@@ -61,10 +61,10 @@ func TestHostilePeerMessages(t *testing.T) {
 		{"nul and controls arrive exactly (JSON-escaped)", sendText("a\x00b\x1b[2J\x07"), "message", "a\x00b\x1b[2J\x07"},
 		{"c1 and bidi arrive exactly", sendText("\u009b31m\u202eevil"), "message", "\u009b31m\u202eevil"},
 		{"binary data is a warning", sendBinary([]byte{0, 1, 2, 0xff}), "warning", "4 bytes of binary data"},
-		{"the largest message arrives whole", sendText(strings.Repeat("m", maxMessageBytes)), "message", strings.Repeat("m", maxMessageBytes)},
+		{"the largest message arrives whole", sendText(strings.Repeat("m", pypeerChannel.maxBytes)), "message", strings.Repeat("m", pypeerChannel.maxBytes)},
 		{"an empty message", sendText(""), "message", ""},
 		{"__ping__ is never shown", func(l *peerLink) error {
-			if err := l.dc.SendText(pingText); err != nil {
+			if err := l.dc.SendText(pypeerChannel.keepAlive); err != nil {
 				return err
 			}
 			return l.dc.SendText("after the ping")
@@ -169,7 +169,7 @@ func TestHostilePeerOverMessageLimit(t *testing.T) {
 	})
 	t.Cleanup(host.close)
 	t.Cleanup(guest.close)
-	for _, text := range []string{strings.Repeat("x", maxMessageBytes+1), strings.Repeat("y", 1000000), "still chatting"} {
+	for _, text := range []string{strings.Repeat("x", pypeerChannel.maxBytes+1), strings.Repeat("y", 1000000), "still chatting"} {
 		if err := host.dc.SendText(text); err != nil {
 			t.Fatalf("the hostile side could not send %d bytes: %v", len(text), err)
 		}

@@ -126,7 +126,7 @@ func interopMessages() []string {
 		"héllo wörld 👋 世界 ✓ — ﷽ 𝄞",
 		"two\nlines\tand a tab",
 		big,
-		strings.Repeat("y", maxMessageBytes),
+		strings.Repeat("y", pypeerChannel.maxBytes),
 	}
 }
 
@@ -166,7 +166,7 @@ func exchangeBothWays(t *testing.T, a, b *proc, aName, bName string) {
 // and gopeer's own keep-alives reach the aiortc peer, which reports them.
 func checkPingsHidden(t *testing.T, gp, py *proc) {
 	t.Helper()
-	py.send(pingText)
+	py.send(pypeerChannel.keepAlive)
 	py.send("after the ping")
 	if got := nextEvent(gp, "message")["text"]; got != "after the ping" {
 		t.Fatalf("gopeer showed %q, want the message after the ping", abbreviate(got))

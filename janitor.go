@@ -29,34 +29,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
-
-// janitorUsage documents the janitor's flags; it follows the main usage text.
-const janitorUsage = `
-Janitor options (gopeer -janitor):
-    -db URL             The database to clean. Default: $FIREBASE_DB_URL.
-    -secret-file FILE   Its database secret: the first line of FILE, else
-                        $FIREBASE_DB_SECRET.
-    -access-token-file FILE
-                        An OAuth access token (a service account's) instead:
-                        the first line of FILE, else $FIREBASE_ACCESS_TOKEN.
-    -max-age DURATION   Purge rooms whose offer is older than this, and rooms
-                        with no readable offer. Default: 10m.
-    -dry-run            Report what would be purged; delete nothing.
-    A run ends with one line of counts (never room codes). Exit status: 0
-    clean, 1 the run could not finish or left rooms it could not handle,
-    2 usage.
-`
 
 const (
 	janitorDefaultMaxAge = 10 * time.Minute
@@ -132,8 +113,8 @@ type janitorOptions struct {
 	dryRun          bool
 	accessTokenFile string
 
-	// Flags that main.go (-db) and serve.go (-secret-file) register;
-	// withShared copies them in.
+	// Flags that the janitor shares with other modes, -db and
+	// -secret-file; parseConfig fills them in.
 	db         string
 	secretFile string
 
@@ -150,22 +131,11 @@ func registerJanitorFlags(fs *flag.FlagSet, jo *janitorOptions) {
 	fs.StringVar(&jo.accessTokenFile, "access-token-file", "", "")
 }
 
-// withShared returns jo with the flags it shares with other modes: -db,
-// only when given (the janitor never falls back to $PYPEER_URL or the
-// public board), and -secret-file.
-func (jo janitorOptions) withShared(o options) janitorOptions {
-	if o.dbGiven {
-		jo.db = o.db
-	}
-	jo.secretFile = o.board.secretFile
-	return jo
-}
-
 // runJanitor purges stale rooms once and returns the exit status.
 func runJanitor(ctx context.Context, jo janitorOptions, e env) int {
 	j, err := newJanitor(jo, e.getenv)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "gopeer: -janitor: %v\n", err)
+		printFailure(e.stderr, usageError("-janitor: %v", err))
 		return exitUsage
 	}
 	j.warn = func(msg string) { fmt.Fprintf(e.stderr, "gopeer: janitor: %s\n", msg) }
@@ -324,16 +294,10 @@ func janitorCredential(jo janitorOptions, getenv func(string) string) (name, val
 
 // janitorReadToken reads an access token from the first line of path.
 func janitorReadToken(path string) (string, error) {
-	f, err := os.Open(path)
+	line, err := readFirstLine(path, 16<<10)
 	if err != nil {
 		return "", fmt.Errorf("-access-token-file: %w", err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 16<<10))
-	if err != nil {
-		return "", fmt.Errorf("-access-token-file: %w", err)
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
 	token := strings.TrimSpace(line)
 	if token == "" {
 		return "", errors.New("-access-token-file: the first line is empty")

@@ -702,7 +702,7 @@ func TestJanitorThroughRun(t *testing.T) {
 // only when given (never $PYPEER_URL or the public board), -secret-file.
 func TestJanitorFlags(t *testing.T) {
 	e := janitorTestEnvOf(io.Discard, io.Discard, map[string]string{"PYPEER_URL": "https://pypeer.example"})
-	o, err := parseFlags([]string{"-janitor", "-db", "https://db.example", "-secret-file", "s.txt",
+	c, err := parseConfig([]string{"-janitor", "-db", "https://db.example", "-secret-file", "s.txt",
 		"-access-token-file", "t.txt", "-max-age", "5m", "-dry-run"}, e)
 	if err != nil {
 		t.Fatal(err)
@@ -717,14 +717,14 @@ func TestJanitorFlags(t *testing.T) {
 		return flags{jo.maxAge, jo.dryRun, jo.accessTokenFile, jo.db, jo.secretFile}
 	}
 	want := flags{5 * time.Minute, true, "t.txt", "https://db.example", "s.txt"}
-	if got := of(o.janitorOpts.withShared(o)); got != want {
+	if got := of(c.janitor); got != want {
 		t.Errorf("options %+v, want %+v", got, want)
 	}
-	o, err = parseFlags([]string{"-janitor"}, e)
+	c, err = parseConfig([]string{"-janitor"}, e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := of(o.janitorOpts.withShared(o)); got != (flags{maxAge: janitorDefaultMaxAge}) {
+	if got := of(c.janitor); got != (flags{maxAge: janitorDefaultMaxAge}) {
 		t.Errorf("defaults %+v, want max-age %v and nothing else", got, janitorDefaultMaxAge)
 	}
 }

@@ -20,7 +20,7 @@ var jsonLineCases = []string{
 	"line sep \u2028 para sep \u2029",
 	"<html> & 'quotes'",
 	"\u202eevil bidi",
-	strings.Repeat("x", maxMessageBytes),
+	strings.Repeat("x", pypeerChannel.maxBytes),
 	strings.Repeat("é\n", 1000),
 }
 

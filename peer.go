@@ -17,15 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Wire constants of pypeer's data channel (PROTOCOL.md section 5).
 const (
-	chatLabel = "chat"
-	pingText  = "__ping__"
-
-	// maxMessageBytes is the largest chat message gopeer sends: aiortc advertises
-	// a=max-message-size:65536, and pion refuses anything over the remote's limit.
-	maxMessageBytes = 65536
-
 	// sendHighWater bounds what waits in the SCTP send buffer, so a fast writer
 	// (a big paste, a script) blocks instead of queueing without limit.
 	sendHighWater = 1 << 20
@@ -37,17 +29,6 @@ const (
 	// a longer queue would only hold more memory.
 	incomingQueue = 64
 )
-
-// pingIntervalFrom is pypeer's keep-alive period, 15 s, unless s
-// ($GOPEER_PING_INTERVAL, a Go duration of 10ms or more) says otherwise, so
-// the interop tests can see gopeer's keep-alive reach an aiortc peer without
-// waiting 15 s.
-func pingIntervalFrom(s string) time.Duration {
-	if d, err := time.ParseDuration(s); err == nil && d >= 10*time.Millisecond {
-		return d
-	}
-	return 15 * time.Second
-}
 
 // defaultICE is pypeer's STUN list, so NAT traversal behaves the same on both.
 var defaultICE = []string{
@@ -88,11 +69,13 @@ func parseICEServers(spec string, getenv func(string) string) ([]webrtc.ICEServe
 type peerConfig struct {
 	iceServers    []webrtc.ICEServer
 	gatherTimeout time.Duration // cap on ICE gathering: unreachable STUN must not stall a room
-	pingInterval  time.Duration // how often __ping__ goes out
+	pingInterval  time.Duration // the keep-alive period instead of the dialect's; 0 keeps it
+	logs          logging.LoggerFactory
 }
 
-// newAPI builds pion's API with gopeer's settings.
-func newAPI(logs logging.LoggerFactory) *webrtc.API {
+// newAPI builds pion's API with gopeer's settings, for a channel whose
+// messages are at most maxMessage bytes.
+func newAPI(logs logging.LoggerFactory, maxMessage int) *webrtc.API {
 	se := webrtc.SettingEngine{LoggerFactory: logs}
 	// pypeer never sends mDNS candidates, and gopeer does not need them: keep
 	// multicast queries off the network.
@@ -111,9 +94,10 @@ func newAPI(logs logging.LoggerFactory) *webrtc.API {
 	// path comes back.
 	se.SetSCTPRTOMax(2 * time.Second)
 	se.SetSTUNGatherTimeout(3 * time.Second)
-	// pion would advertise 1 GiB and buffer a message that large; aiortc's
-	// 64 KiB bounds what a peer can make us hold.
-	se.SetSCTPMaxMessageSize(maxMessageBytes)
+	// pion would advertise 1 GiB and buffer a message that large; the
+	// dialect's limit (aiortc's 64 KiB for pypeer) bounds what a peer can
+	// make us hold.
+	se.SetSCTPMaxMessageSize(uint32(maxMessage))
 	// Bigger UDP socket buffers: with Linux's default (208 KiB, about 90
 	// SCTP packets) a burst of a full congestion window overflows the
 	// receiver's socket, each drop halves SCTP's window, and a bulk transfer
@@ -243,9 +227,12 @@ type peerMessage struct {
 }
 
 // peerLink is an open data channel to the peer and the connection under it.
+// What the channel carries (its keep-alive, its message limit) is the
+// dialect's, in rules.
 type peerLink struct {
-	pc *webrtc.PeerConnection
-	dc *webrtc.DataChannel
+	pc    *webrtc.PeerConnection
+	dc    *webrtc.DataChannel
+	rules channelRules
 
 	incoming chan peerMessage
 	notices  chan string   // "connection interrupted", "connection restored"
@@ -270,9 +257,10 @@ var (
 	errConnectionLost = errors.New("connection to the peer was lost")
 )
 
-func newPeerLink(pc *webrtc.PeerConnection) *peerLink {
+func newPeerLink(pc *webrtc.PeerConnection, rules channelRules) *peerLink {
 	l := &peerLink{
 		pc:       pc,
+		rules:    rules,
 		incoming: make(chan peerMessage, incomingQueue),
 		notices:  make(chan string, 8),
 
@@ -327,14 +315,14 @@ func (l *peerLink) attach(dc *webrtc.DataChannel) {
 		l.end(errPeerLeft)
 	})
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
-		if m.IsString && string(m.Data) == pingText {
+		if m.IsString && string(m.Data) == l.rules.keepAlive {
 			return
 		}
 		// pion takes a message over the limit both sides advertise (up to
 		// SCTP's 1 MiB window) rather than refuse it; gopeer never shows
 		// one, so nothing past the limit reaches a screen or a script.
-		if len(m.Data) > maxMessageBytes {
-			l.notice(fmt.Sprintf("the peer sent a message of %d bytes, over the %d-byte limit; not shown", len(m.Data), maxMessageBytes))
+		if len(m.Data) > l.rules.maxBytes {
+			l.notice(fmt.Sprintf("the peer sent a message of %d bytes, over the %d-byte limit; not shown", len(m.Data), l.rules.maxBytes))
 			return
 		}
 		// Wait for room rather than drop: a message the peer sent before
@@ -402,14 +390,14 @@ func (l *peerLink) waitOpen(ctx context.Context) error {
 	}
 }
 
-// keepAlive sends pypeer's __ping__ every interval until the link ends.
-func (l *peerLink) keepAlive(interval time.Duration) {
-	t := time.NewTicker(interval)
+// keepAlive sends the dialect's keep-alive message until the link ends.
+func (l *peerLink) keepAlive() {
+	t := time.NewTicker(l.rules.every)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			_ = l.dc.SendText(pingText)
+			_ = l.dc.SendText(l.rules.keepAlive)
 		case <-l.closed:
 			return
 		}
@@ -418,8 +406,8 @@ func (l *peerLink) keepAlive(interval time.Duration) {
 
 // send sends one chat message, waiting while too much is already in flight.
 func (l *peerLink) send(ctx context.Context, text string) error {
-	if len(text) > maxMessageBytes {
-		return fmt.Errorf("message is %d bytes; the most a peer accepts is %d", len(text), maxMessageBytes)
+	if err := l.checkMessage(text); err != nil {
+		return err
 	}
 	for l.dc.BufferedAmount() > sendHighWater {
 		select {
@@ -431,6 +419,25 @@ func (l *peerLink) send(ctx context.Context, text string) error {
 		}
 	}
 	return l.dc.SendText(text)
+}
+
+// Why a message is not sent.
+var (
+	errMessageTooLong = errors.New("message too long")
+	errKeepAliveText  = errors.New("the keep-alive text")
+)
+
+// checkMessage refuses what the peer would not take as a message: more
+// bytes than the channel carries, or exactly the keep-alive text, which the
+// peer drops unseen (pypeer does too).
+func (l *peerLink) checkMessage(text string) error {
+	switch {
+	case len(text) > l.rules.maxBytes:
+		return fmt.Errorf("%w: %d bytes, and the most one message carries is %d", errMessageTooLong, len(text), l.rules.maxBytes)
+	case text == l.rules.keepAlive:
+		return fmt.Errorf("%q is %w the peer drops unseen", text, errKeepAliveText)
+	}
+	return nil
 }
 
 // drain waits until everything sent has been acknowledged by the peer's SCTP

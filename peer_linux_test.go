@@ -110,11 +110,11 @@ func sockoptInt(t *testing.T, c any, opt int) int {
 
 func TestPingInterval(t *testing.T) {
 	for in, want := range map[string]time.Duration{
-		"":      15 * time.Second, // pypeer's
+		"":      0, // the dialect's: pypeer's 15 s
 		"100ms": 100 * time.Millisecond,
-		"1ms":   15 * time.Second, // too fast to be meant
-		"-1s":   15 * time.Second,
-		"soon":  15 * time.Second,
+		"1ms":   0, // too fast to be meant
+		"-1s":   0,
+		"soon":  0,
 	} {
 		if got := pingIntervalFrom(in); got != want {
 			t.Errorf("pingIntervalFrom(%q) = %v, want %v", in, got, want)

@@ -18,7 +18,7 @@ func TestAnswersAiortcOffers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pc, err := newAPI(logging.NewDefaultLoggerFactory()).NewPeerConnection(webrtc.Configuration{})
+		pc, err := newAPI(logging.NewDefaultLoggerFactory(), pypeerChannel.maxBytes).NewPeerConnection(webrtc.Configuration{})
 		if err != nil {
 			t.Fatal(err)
 		}

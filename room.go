@@ -1,7 +1,12 @@
 package main
 
+// This file is the room flow: how a host and a joiner meet through a board
+// and connect. It drives the board and WebRTC and rides out what goes
+// wrong on the way (a board that restarts, strangers in the room, a wrong
+// password), while the dialect (signal.go) decides what is said and where.
+
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -50,40 +55,6 @@ func normalizeRoomCode(s string) (string, error) {
 	return code, nil
 }
 
-// Board paths of a room (PROTOCOL.md section 1).
-func roomPath(code string) string   { return "rooms/" + code }
-func offerPath(code string) string  { return "rooms/" + code + "/offer" }
-func answerPath(code string) string { return "rooms/" + code + "/answer" }
-
-// boardSignal is the value pypeer writes at offer and answer.
-type boardSignal struct {
-	Payload   string `json:"payload"`
-	Timestamp int64  `json:"timestamp"`
-}
-
-// errBadBoardValue is a value at offer or answer that is not pypeer's shape.
-var errBadBoardValue = errors.New("not a {payload, timestamp} object")
-
-// parseBoardSignal decodes a board value without trusting it.
-func parseBoardSignal(v json.RawMessage) (boardSignal, error) {
-	var raw struct {
-		Payload   *string      `json:"payload"`
-		Timestamp *json.Number `json:"timestamp"`
-	}
-	d := json.NewDecoder(bytes.NewReader(v))
-	d.UseNumber()
-	if err := d.Decode(&raw); err != nil || raw.Payload == nil {
-		return boardSignal{}, errBadBoardValue
-	}
-	bs := boardSignal{Payload: *raw.Payload}
-	if raw.Timestamp != nil {
-		if f, err := raw.Timestamp.Float64(); err == nil {
-			bs.Timestamp = int64(f)
-		}
-	}
-	return bs, nil
-}
-
 // roomEvents is how the host and join flows tell the user what is happening.
 type roomEvents interface {
 	status(msg string)      // progress, replaced by the next one
@@ -91,154 +62,172 @@ type roomEvents interface {
 	roomPosted(code string) // the host's offer is on the board
 }
 
-// failure is an error a user sees: what happened and what to try. kind is the
-// machine-readable class used by -json and the exit status.
-type failure struct {
-	kind string
-	msg  string
-	err  error
-}
+// noRoomNotice is how long a joiner waits in silence for a room that is
+// not on the board before saying so: long enough for a host who is still
+// gathering candidates, short enough that a mistyped code is caught early.
+const noRoomNotice = 5 * time.Second
 
-func (f *failure) Error() string { return f.msg }
-func (f *failure) Unwrap() error { return f.err }
-
-// Failure kinds.
-const (
-	kindUsage         = "usage"
-	kindWrongPassword = "wrong_password"
-	kindTimeout       = "timeout"
-	kindBoard         = "board"
-	kindConnection    = "connection"
-	kindRoomInUse     = "room_in_use"
-	kindCancelled     = "cancelled"
-)
-
-// roomFlow runs the host and join sides of pypeer's handshake.
+// roomFlow runs the host and join sides of a dialect's handshake.
 type roomFlow struct {
-	board  *boardClient
-	api    *webrtc.API
-	peer   peerConfig
-	events roomEvents
-	now    func() time.Time
+	board   *boardClient
+	dialect func(code, password string) dialect
+	peer    peerConfig
+	events  roomEvents
+	// noRoomAfter is noRoomNotice, or shorter in tests.
+	noRoomAfter time.Duration
+	// unreachableHint is what to try when the board cannot be reached;
+	// it depends on how the board was chosen (meeting).
+	unreachableHint string
 
 	// reached is set once the board has answered: from then on a failing
 	// board is a blip to ride out (a restart, a 503), not a wrong URL.
 	reached atomic.Bool
 }
 
-// host posts an offer for code and waits for a joiner, until ctx ends. The room
-// is removed from the board on every way out.
+// host posts an offer for code and waits for a joiner, until ctx ends. The
+// room is removed from the board on every way out.
 func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode bool) (_ *peerLink, err error) {
-	key := roomKey(code, password)
-	pc, err := f.api.NewPeerConnection(webrtc.Configuration{ICEServers: f.peer.iceServers})
-	if err != nil {
-		return nil, fmt.Errorf("webrtc: %w", err)
-	}
-	link := newPeerLink(pc)
+	d := f.dialect(code, password)
+	slots := d.slots()
+	posted := false // the board may hold our offer, so the room must go
 	defer func() {
 		if err != nil {
-			_ = pc.Close()
-			err = f.explain(ctx, code, err)
+			err = f.explain(ctx, hostSide, code, posted, err)
 		}
 	}()
-	dc, err := pc.CreateDataChannel(chatLabel, nil)
+	pc, link, err := f.newPeer(d)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			link.close()
+		}
+	}()
+	dc, err := pc.CreateDataChannel(d.channel().label, nil)
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: %w", err)
 	}
 	link.attach(dc)
 
 	if chosenCode {
-		if err := f.checkRoomFree(ctx, code); err != nil {
+		if err := f.checkRoomFree(ctx, d, code); err != nil {
 			return nil, err
 		}
 	}
-	token, err := f.sealLocal(ctx, pc, key, webrtc.SDPTypeOffer)
+	offer, err := f.sealLocal(ctx, pc, d, webrtc.SDPTypeOffer)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		// Host-led deletion: whatever happens from here, leave nothing behind.
-		f.remove(ctx, roomPath(code))
+		// Host-led deletion: whatever happens from here, leave nothing
+		// behind, unless the board never answered, so holds nothing.
+		if posted {
+			f.remove(ctx, slots.room)
+		}
 	}()
-	offerValue := f.boardValue(token)
-	if err := f.put(ctx, offerPath(code), offerValue); err != nil {
+	err = f.put(ctx, slots.offerPath(), offer)
+	posted = err == nil || f.reached.Load()
+	if err != nil {
 		return nil, err
 	}
 	f.events.roomPosted(code)
 	f.events.status("waiting for a peer to join")
-	if err := f.awaitAnswer(ctx, code, key, pc, offerValue); err != nil {
+	if err := f.awaitAnswer(ctx, d, code, pc, offer); err != nil {
 		return nil, err
 	}
 	f.events.status("connecting to the peer")
 	if err := link.waitOpen(ctx); err != nil {
 		return nil, err
 	}
-	go link.keepAlive(f.peer.pingInterval)
+	go link.keepAlive()
 	return link, nil
 }
 
 // join waits for the host's offer in code, answers it, and waits for the
 // channel to open.
 func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink, err error) {
-	key := roomKey(code, password)
-	f.events.status("looking for room " + code)
-	offer, err := f.awaitOffer(ctx, code, key)
-	if err != nil {
-		return nil, f.explain(ctx, code, err)
-	}
-	pc, err := f.api.NewPeerConnection(webrtc.Configuration{ICEServers: f.peer.iceServers})
-	if err != nil {
-		return nil, fmt.Errorf("webrtc: %w", err)
-	}
-	link := newPeerLink(pc)
+	d := f.dialect(code, password)
+	slots := d.slots()
+	posted := false // our answer may be on the board
 	defer func() {
 		if err != nil {
-			_ = pc.Close()
-			err = f.explain(ctx, code, err)
+			err = f.explain(ctx, joinSide, code, posted, err)
+		}
+	}()
+	f.events.status("looking for room " + code)
+	offer, err := f.awaitOffer(ctx, d, code)
+	if err != nil {
+		return nil, err
+	}
+	pc, link, err := f.newPeer(d)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			link.close()
 		}
 	}()
 	attached := make(chan struct{})
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		select {
-		case <-attached: // pypeer opens one channel; ignore any other
+		case <-attached: // the host opens one channel; ignore any other
 		default:
 			link.attach(dc)
 			close(attached)
 		}
 	})
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
-		return nil, &failure{kind: kindConnection, msg: "the host's offer could not be used: " + err.Error(), err: err}
+	if err := pc.SetRemoteDescription(offer); err != nil {
+		return nil, &failure{kind: kindConnection, msg: "the host's offer could not be used: " + err.Error(), err: err,
+			hint: "the host's program wrote an offer gopeer cannot use; ask them to try again, or to update it"}
 	}
-	token, err := f.sealLocal(ctx, pc, key, webrtc.SDPTypeAnswer)
+	answer, err := f.sealLocal(ctx, pc, d, webrtc.SDPTypeAnswer)
 	if err != nil {
 		return nil, err
 	}
-	answerValue := f.boardValue(token)
-	if err := f.postAnswer(ctx, code, answerValue); err != nil {
+	posted = true
+	if err := f.postAnswer(ctx, slots, code, answer); err != nil {
 		return nil, err
 	}
 	defer func() {
 		if err != nil { // give the slot back: the host may still take another joiner
-			f.remove(ctx, answerPath(code))
+			f.remove(ctx, slots.answerPath())
 		}
 	}()
 	f.events.status("connecting to the host")
-	stopGuard := f.guardAnswer(ctx, code, answerValue)
+	stopGuard := f.guardAnswer(ctx, slots, code, answer)
 	err = link.waitOpen(ctx)
 	stopGuard() // before any delete below, so no re-post can outlive it
 	if err != nil {
 		return nil, err
 	}
-	// pypeer's joiner never does its part here (PROTOCOL.md section 5);
-	// gopeer's does: the room leaves the board as soon as the channel is up.
-	f.remove(ctx, roomPath(code))
-	go link.keepAlive(f.peer.pingInterval)
+	// pypeer's joiner never does its part here (docs/PROTOCOL.md,
+	// "Cleanup"); gopeer's does: the room leaves the board as soon as the
+	// channel is up.
+	f.remove(ctx, slots.room)
+	go link.keepAlive()
 	return link, nil
 }
 
+// newPeer makes a peer connection with gopeer's settings and the link
+// that will carry the dialect's channel.
+func (f *roomFlow) newPeer(d dialect) (*webrtc.PeerConnection, *peerLink, error) {
+	rules := d.channel()
+	if f.peer.pingInterval > 0 {
+		rules.every = f.peer.pingInterval
+	}
+	api := newAPI(f.peer.logs, rules.maxBytes)
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: f.peer.iceServers})
+	if err != nil {
+		return nil, nil, fmt.Errorf("webrtc: %w", err)
+	}
+	return pc, newPeerLink(pc, rules), nil
+}
+
 // sealLocal creates this side's offer or answer, waits for its candidates
-// and seals the whole SDP for the board.
-func (f *roomFlow) sealLocal(ctx context.Context, pc *webrtc.PeerConnection, key fernetKey, typ webrtc.SDPType) (string, error) {
+// and seals the whole description for the board.
+func (f *roomFlow) sealLocal(ctx context.Context, pc *webrtc.PeerConnection, d dialect, typ webrtc.SDPType) (any, error) {
 	f.events.status("gathering network candidates")
 	create := func() (webrtc.SessionDescription, error) { return pc.CreateAnswer(nil) }
 	if typ == webrtc.SDPTypeOffer {
@@ -246,42 +235,48 @@ func (f *roomFlow) sealLocal(ctx context.Context, pc *webrtc.PeerConnection, key
 	}
 	desc, err := create()
 	if err != nil {
-		return "", fmt.Errorf("webrtc: %w", err)
+		return nil, fmt.Errorf("webrtc: %w", err)
 	}
 	sdp, err := gatherLocal(ctx, pc, desc, f.peer.gatherTimeout)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return sealSignal(key, signal{SDP: sdp, Type: typ.String()}, f.now())
+	return d.seal(webrtc.SessionDescription{Type: typ, SDP: sdp})
 }
 
 // checkRoomFree refuses a chosen code whose room holds a live offer, so a host
 // never replaces someone else's room. An expired offer may be replaced.
-func (f *roomFlow) checkRoomFree(ctx context.Context, code string) error {
-	v, err := f.getWithRetry(ctx, offerPath(code))
+func (f *roomFlow) checkRoomFree(ctx context.Context, d dialect, code string) error {
+	v, err := f.getWithRetry(ctx, d.slots().offerPath())
 	if err != nil {
 		return err
 	}
-	if isNull(v) {
+	if isNull(v) || d.stale(v) {
 		return nil
 	}
-	bs, err := parseBoardSignal(v)
-	if err == nil && f.now().Sub(time.UnixMilli(bs.Timestamp)) > signalTTL {
-		return nil
-	}
-	return &failure{kind: kindRoomInUse, msg: "room " + code + " is in use on the board; pick another code, or leave out -room for a random one"}
+	return &failure{kind: kindRoomInUse, msg: "room " + code + " is in use on the board",
+		hint: "pick another code, or leave out -room for a random one"}
 }
 
-// awaitOffer watches the room's offer until one opens with key.
-func (f *roomFlow) awaitOffer(ctx context.Context, code string, key fernetKey) (signal, error) {
+// awaitOffer watches the room's offer until one opens. If none is there
+// after noRoomAfter, it says so (a mistyped code?) and keeps waiting.
+func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (webrtc.SessionDescription, error) {
+	path := d.slots().offerPath()
 	// One plain request first: an unreachable board fails now, with a clear
 	// error, instead of retrying quietly until the timeout.
-	if _, err := f.getWithRetry(ctx, offerPath(code)); err != nil {
-		return signal{}, err
+	if _, err := f.getWithRetry(ctx, path); err != nil {
+		return webrtc.SessionDescription{}, err
 	}
-	var offer signal
+	var seen atomic.Bool // some offer showed up, so the room exists
+	notice := time.AfterFunc(cmp.Or(f.noRoomAfter, noRoomNotice), func() {
+		if !seen.Load() {
+			f.events.warn("room " + code + " is not on the board yet: check the code with the host; still waiting")
+		}
+	})
+	defer notice.Stop()
+	var offer webrtc.SessionDescription
 	waiting := false
-	err := f.watch(ctx, offerPath(code), func(v json.RawMessage) error {
+	err := f.watch(ctx, path, func(v json.RawMessage) error {
 		if isNull(v) {
 			if !waiting {
 				waiting = true
@@ -289,13 +284,15 @@ func (f *roomFlow) awaitOffer(ctx context.Context, code string, key fernetKey) (
 			}
 			return nil
 		}
-		sig, err := f.openBoardValue(v, key, "offer")
+		seen.Store(true)
+		desc, err := d.open(v, webrtc.SDPTypeOffer)
 		switch {
 		case err == nil:
-			offer = sig
+			offer = desc
 			return errStopWatch
-		case errors.Is(err, errFernetBadMAC):
-			return &failure{kind: kindWrongPassword, msg: "wrong password for room " + code + " (or a mistyped code): check both and try again", err: err}
+		case errors.Is(err, errWrongKey):
+			return &failure{kind: kindWrongPassword, msg: "wrong password for room " + code + ": its offer does not open with it", err: err,
+				hint: "check the password, and the code, with the host"}
 		default:
 			f.events.warn("ignored the offer in room " + code + ": " + err.Error() + "; waiting for a fresh one")
 			return nil
@@ -304,74 +301,72 @@ func (f *roomFlow) awaitOffer(ctx context.Context, code string, key fernetKey) (
 	return offer, err
 }
 
-// awaitAnswer watches the room until an answer opens with key and is
-// accepted by pc. A bad answer (a stranger's, or a joiner's wrong password) is
-// cleared off the board and the wait goes on: unlike pypeer's host, one bad
-// write must not kill the room. If the offer vanishes (a board restarted
-// empty), it is posted again.
-func (f *roomFlow) awaitAnswer(ctx context.Context, code string, key fernetKey, pc *webrtc.PeerConnection, offer boardSignal) error {
+// awaitAnswer watches the room until an answer opens and is accepted by
+// pc. A bad answer (a stranger's, or a joiner's wrong password) is cleared
+// off the board and the wait goes on: unlike pypeer's host, one bad write
+// must not kill the room. If the offer vanishes (a board restarted empty),
+// it is posted again.
+func (f *roomFlow) awaitAnswer(ctx context.Context, d dialect, code string, pc *webrtc.PeerConnection, offer any) error {
+	slots := d.slots()
 	onAnswer := func(v json.RawMessage) error {
 		if isNull(v) {
 			return nil
 		}
-		sig, err := f.openBoardValue(v, key, "answer")
+		desc, err := d.open(v, webrtc.SDPTypeAnswer)
 		if err == nil {
-			err = pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sig.SDP})
+			err = pc.SetRemoteDescription(desc)
 		}
 		if err == nil {
 			return errStopWatch
 		}
-		if errors.Is(err, errFernetBadMAC) {
-			err = errors.New("it was sealed with another password")
-		}
 		f.events.warn("ignored an answer in room " + code + " (" + err.Error() + "); still waiting")
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		if err := f.board.delete(dctx, answerPath(code)); err != nil {
+		if err := f.board.delete(dctx, slots.answerPath()); err != nil {
 			f.events.warn("could not clear the bad answer: " + err.Error())
 		}
 		return nil
 	}
-	err := f.watch(ctx, roomPath(code), func(v json.RawMessage) error {
-		room := parseRoomValue(v)
-		if isNull(room.Offer) {
+	err := f.watch(ctx, slots.room, func(v json.RawMessage) error {
+		offerNow, answer := slots.split(v)
+		if isNull(offerNow) {
 			f.events.warn("the offer for room " + code + " is gone from the board (did it restart?); posting it again")
-			if err := f.put(ctx, offerPath(code), offer); err != nil {
+			if err := f.put(ctx, slots.offerPath(), offer); err != nil {
 				return err
 			}
 		}
-		return onAnswer(room.Answer)
+		return onAnswer(answer)
 	})
 	if readDenied(err) {
 		// A board whose rules let a client read only a room's offer and
 		// answer, not the room: follow the answer alone, as pypeer does.
-		return f.watch(ctx, answerPath(code), onAnswer)
+		return f.watch(ctx, slots.answerPath(), onAnswer)
 	}
 	return err
 }
 
 // readDenied reports a board's rules refusing a read.
 func readDenied(err error) bool {
-	var be *statusError
-	return errors.As(err, &be) && (be.Status == 401 || be.Status == 403)
+	var se *statusError
+	return errors.As(err, &se) && (se.Status == 401 || se.Status == 403)
 }
 
 // guardAnswer keeps the joiner's answer on the board until stop is called:
 // if it vanishes while the host's offer is there (a board restarted empty
 // and the host posted again, or the host cleared it in a race with a
 // stranger), it is posted again. stop returns once no write is in flight.
-func (f *roomFlow) guardAnswer(ctx context.Context, code string, answer boardSignal) (stop func()) {
+func (f *roomFlow) guardAnswer(ctx context.Context, slots roomSlots, code string, answer any) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = f.watch(ctx, roomPath(code), func(v json.RawMessage) error {
-			room := parseRoomValue(v)
-			if isNull(room.Offer) || !isNull(room.Answer) {
+		_ = f.watch(ctx, slots.room, func(v json.RawMessage) error {
+			offer, ours := slots.split(v)
+			if isNull(offer) || !isNull(ours) {
 				return nil
 			}
 			f.events.warn("the answer for room " + code + " is gone from the board; posting it again")
-			if err := f.put(ctx, answerPath(code), answer); err != nil && ctx.Err() == nil {
+			if err := f.put(ctx, slots.answerPath(), answer); err != nil && ctx.Err() == nil {
 				f.events.warn("could not post the answer again: " + err.Error())
 			}
 			return nil
@@ -380,51 +375,23 @@ func (f *roomFlow) guardAnswer(ctx context.Context, code string, answer boardSig
 	return func() { cancel(); <-done }
 }
 
-// roomValue is a room as the board holds it.
-type roomValue struct {
-	Offer  json.RawMessage `json:"offer"`
-	Answer json.RawMessage `json:"answer"`
-}
-
-// parseRoomValue decodes a room; anything that is not an object is empty.
-func parseRoomValue(v json.RawMessage) roomValue {
-	var r roomValue
-	_ = json.Unmarshal(v, &r)
-	return r
-}
-
-// openBoardValue opens a board value as a signal of the wanted type.
-func (f *roomFlow) openBoardValue(v json.RawMessage, key fernetKey, want string) (signal, error) {
-	bs, err := parseBoardSignal(v)
-	if err != nil {
-		return signal{}, err
-	}
-	sig, err := openSignal(key, bs.Payload, f.now())
-	if err != nil {
-		return signal{}, err
-	}
-	if sig.Type != want {
-		return signal{}, fmt.Errorf("it is an %s, not an %s", sig.Type, want)
-	}
-	return sig, nil
-}
-
 // postAnswer writes the answer. If another joiner's answer holds the slot, it
 // waits for the host to clear it, then tries again.
-func (f *roomFlow) postAnswer(ctx context.Context, code string, answer boardSignal) error {
+func (f *roomFlow) postAnswer(ctx context.Context, slots roomSlots, code string, answer any) error {
+	path := slots.answerPath()
 	for {
-		v, err := f.getWithRetry(ctx, answerPath(code))
+		v, err := f.getWithRetry(ctx, path)
 		if err != nil {
 			return err
 		}
 		if isNull(v) {
-			err := f.put(ctx, answerPath(code), answer)
+			err := f.put(ctx, path, answer)
 			if !slotTaken(err) {
 				return err
 			}
 		}
 		f.events.status("room " + code + " has another answer waiting; trying again when it clears")
-		err = f.watch(ctx, answerPath(code), func(v json.RawMessage) error {
+		err = f.watch(ctx, path, func(v json.RawMessage) error {
 			if isNull(v) {
 				return errStopWatch
 			}
@@ -440,19 +407,13 @@ func (f *roomFlow) postAnswer(ctx context.Context, code string, answer boardSign
 // a board with write-once rules answers 401 (Firebase's "Permission
 // denied"), or 403 behind some proxies.
 func slotTaken(err error) bool {
-	var be *statusError
-	return errors.As(err, &be) && (be.Status == 401 || be.Status == 403)
-}
-
-// boardValue is a sealed signal in pypeer's board shape, stamped now. The
-// same value is written again on a retry, so a write-once board accepts it.
-func (f *roomFlow) boardValue(token string) boardSignal {
-	return boardSignal{Payload: token, Timestamp: f.now().UnixMilli()}
+	var se *statusError
+	return errors.As(err, &se) && (se.Status == 401 || se.Status == 403)
 }
 
 // put writes a board value, retrying while the board is unreachable or
 // overloaded.
-func (f *roomFlow) put(ctx context.Context, path string, value boardSignal) error {
+func (f *roomFlow) put(ctx context.Context, path string, value any) error {
 	return f.retry(ctx, func(ctx context.Context) error { return f.board.put(ctx, path, value) })
 }
 
@@ -511,28 +472,94 @@ func (f *roomFlow) watch(ctx context.Context, path string, onValue func(json.Raw
 	})
 }
 
-// explain turns an error from a flow into a failure that says what to try.
-func (f *roomFlow) explain(ctx context.Context, code string, err error) error {
-	var fl *failure
-	var be *statusError
+// side is which end of a room a flow is.
+type side int
+
+const (
+	hostSide side = iota
+	joinSide
+)
+
+// explain turns an error from a flow into a failure that says what
+// happened and what to try. posted says whether this side wrote to the
+// board, so a cancellation says truly what was cleaned up.
+func (f *roomFlow) explain(ctx context.Context, s side, code string, posted bool, err error) error {
+	var (
+		fl *failure
+		se *statusError
+	)
 	switch {
 	case errors.As(err, &fl):
 		return err
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return &failure{kind: kindTimeout, msg: "timed out: nobody connected to room " + code + "; check the code, or try a longer -timeout", err: err}
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return f.timedOut(s, code, posted, err)
 	case errors.Is(err, context.Canceled):
-		return &failure{kind: kindCancelled, msg: "cancelled", err: err}
-	case errors.As(err, &be):
-		return &failure{kind: kindBoard, msg: "the board refused a request: " + be.Error(), err: err}
+		msg := "cancelled"
+		switch {
+		case s == hostSide && posted:
+			msg += "; room " + code + " is off the board"
+		case posted:
+			msg += "; your answer is off the board"
+		}
+		return &failure{kind: kindCancelled, msg: msg, err: err}
+	case errors.As(err, &se):
+		return &failure{kind: kindBoard, msg: "the board refused a request: " + se.Error(), hint: refusalHint(se.Status), err: err}
 	case isBoardUnreachable(err):
-		return &failure{kind: kindBoard, msg: "cannot reach the board at " + f.board.String() + ": " + err.Error(), err: err}
+		return &failure{kind: kindBoard, msg: "cannot reach the board at " + f.board.String() + ": " + errorCause(err), err: err,
+			hint: f.unreachableHint}
 	case errors.Is(err, errConnectionLost):
-		return &failure{kind: kindConnection, msg: "could not connect to the peer directly (a strict NAT or firewall on one side?); a TURN server may help: -ice turn:HOST", err: err}
+		return &failure{kind: kindConnection, msg: "could not connect to the peer directly", err: err,
+			hint: "a strict NAT or firewall on one side? a TURN server may help: -ice turn:HOST"}
 	}
 	return &failure{kind: kindConnection, msg: err.Error(), err: err}
 }
 
+// timedOut says what the flow was waiting for when time ran out.
+func (f *roomFlow) timedOut(s side, code string, posted bool, err error) *failure {
+	fl := &failure{kind: kindTimeout, err: err, hint: "wait longer with -timeout, like -timeout 10m"}
+	switch {
+	case s == hostSide:
+		fl.msg = "timed out: nobody joined room " + code
+		fl.hint = "share the code again, or " + fl.hint
+	case !posted:
+		fl.msg = "timed out: room " + code + " never opened on the board"
+		fl.hint = "check the code with the host, or " + fl.hint
+	default:
+		fl.msg = "timed out connecting to the host of room " + code
+		fl.hint = "a strict NAT or firewall on one side? a TURN server may help: -ice turn:HOST"
+	}
+	return fl
+}
+
+// refusalHint says what a board's refusal usually means.
+func refusalHint(status int) string {
+	switch {
+	case status == 401 || status == 403:
+		return "the board's rules refuse this: is it a gopeer board, or a Firebase database with gopeer's database.rules.json?"
+	case status == 404:
+		return "no database answers at that URL: check -db"
+	case status == 429:
+		return "the board is limiting how fast this address writes: wait a minute and try again"
+	case status >= 500:
+		return "the board is failing: try again later, or use another board with -db"
+	}
+	return ""
+}
+
+// errorCause is the innermost reason of a network error, without the URL
+// and method that the board client already names.
+func errorCause(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
+
 // isNull reports whether a board value is JSON null (absent).
 func isNull(v json.RawMessage) bool {
-	return len(bytes.TrimSpace(v)) == 0 || string(bytes.TrimSpace(v)) == "null"
+	s := strings.TrimSpace(string(v))
+	return s == "" || s == "null"
 }

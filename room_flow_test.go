@@ -109,11 +109,7 @@ func newFlowPair(t *testing.T, url string) flowPair {
 			t.Fatal(err)
 		}
 		ev := newRecordedEvents()
-		f, err := newRoomFlow(bc, options{ice: "none"}, env{getenv: func(string) string { return "" }}, ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f, ev
+		return newRoomFlow(meeting{board: bc, url: url}, config{}, env{}, ev), ev
 	}
 	p.host, p.hostEvents = mk()
 	p.guest, p.guestEvents = mk()

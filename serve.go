@@ -5,55 +5,17 @@ package main
 // reach.
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
-	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
-
-// boardUsage documents the board's flags; it follows the main usage text.
-const boardUsage = `
-Board options (gopeer -serve ADDR, and a host's own board with -host -serve):
-    -secret-file FILE   The admin secret: the first line of FILE, else
-                        $FIREBASE_DB_SECRET. A client that passes it as
-                        ?auth=SECRET reads and writes anything, as with a
-                        Firebase database secret; others may only read and
-                        write a room's offer and answer. Without a secret,
-                        nobody can list the rooms.
-    -tls-cert FILE      Serve HTTPS with this certificate chain (PEM)...
-    -tls-key FILE       ...and this private key (PEM).
-    -room-ttl DURATION  Remove a room this long after it appears (by the
-                        board's clock); its streams get cancel. Default: 10m.
-    -max-body BYTES     Largest request body. Default: 65536.
-    -max-payload BYTES  Largest offer or answer payload. Default: 16384.
-    -max-rooms N        Rooms held at once. Default: 10000.
-    -max-streams N      Streams open at once. Default: 10000.
-    -max-streams-per-addr N
-                        Streams open at once from one client address (an
-                        IPv6 /64 counts as one). Default: 64.
-    -write-rate N       Writes per second from one client address... Default: 10.
-    -write-burst N      ...with bursts of up to N. Default: 100.
-    -header-timeout DURATION
-                        Time to send a request's headers. Default: 10s.
-    -read-timeout DURATION
-                        Time to send a whole request. Default: 30s.
-    -idle-timeout DURATION
-                        Time a connection may wait between requests. Default: 2m.
-    -trust-proxy        Take the client address from X-Forwarded-For when the
-                        connection comes from this machine (a reverse proxy).
-    A limit or timeout of 0 turns it off. The admin is held to none of the
-    limits but -max-streams (its bodies may reach 256 MiB, as on Firebase).
-    The board logs counts to stderr once a minute, never room codes,
-    payloads, addresses or secrets.
-`
 
 // registerBoardFlags adds the board's own flags to fs.
 func registerBoardFlags(fs *flag.FlagSet, bo *boardOptions) {
@@ -153,13 +115,8 @@ func prepareBoard(bo boardOptions, getenv func(string) string) (boardOptions, *t
 
 // readSecretFile reads the secret from the first line of path.
 func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
+	line, err := readFirstLine(path, 4096)
 	if err != nil {
-		return "", fmt.Errorf("-secret-file: %w", err)
-	}
-	defer f.Close()
-	line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("-secret-file: %w", err)
 	}
 	secret := strings.TrimSpace(line)
@@ -171,17 +128,18 @@ func readSecretFile(path string) (string, error) {
 
 // runServe runs a board until interrupted. The first line on stdout is
 // the board's base URL, for scripts; the rest goes to stderr.
-func runServe(ctx context.Context, o options, e env) int {
-	bo, tlsCfg, err := prepareBoard(o.board, e.getenv)
+func runServe(ctx context.Context, cfg config, e env) int {
+	bo, tlsCfg, err := prepareBoard(cfg.boardOpts, e.getenv)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "gopeer: %v\n", err)
+		printFailure(e.stderr, usageError("%v", err))
 		return exitUsage
 	}
 	bo.logw = e.stderr
-	ln, err := net.Listen("tcp", o.serve)
+	ln, err := net.Listen("tcp", cfg.serve)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "gopeer: cannot serve on %s: %v\n", o.serve, err)
-		return exitFailure
+		f := listenFailure(cfg.serve, err)
+		printFailure(e.stderr, f)
+		return exitStatus(f.kind)
 	}
 	fmt.Fprintln(e.stdout, listenURL(ln.Addr(), tlsCfg != nil))
 	admin := "no admin secret: nobody can list rooms"
@@ -190,10 +148,28 @@ func runServe(ctx context.Context, o options, e env) int {
 	}
 	fmt.Fprintf(e.stderr, "gopeer: serving a board; %s; rooms expire after %v\n", admin, boardTTLText(bo.roomTTL))
 	if err := serveBoard(ctx, ln, newBoard(bo), bo, tlsCfg); err != nil {
-		fmt.Fprintf(e.stderr, "gopeer: board: %v\n", err)
+		printFailure(e.stderr, &failure{kind: kindBoard, msg: "the board stopped: " + err.Error(), err: err})
 		return exitFailure
 	}
 	return exitOK
+}
+
+// listenFailure explains why a board cannot listen on addr, with the hint
+// that fits the cause: a port in use, a port that needs privileges, an
+// address this machine does not have.
+func listenFailure(addr string, err error) *failure {
+	f := &failure{kind: kindBoard, msg: "cannot serve a board on " + addr + ": " + errorCause(err), err: err}
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		f.hint = "another program (another gopeer?) is using that port: pick another, like :8766, or port 0 for any free one"
+	case errors.Is(err, syscall.EACCES):
+		f.hint = "ports below 1024 need privileges: pick a port above 1024, like :8765"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		f.hint = "this machine has no such address: use one of its own, or :PORT for all of them"
+	default:
+		f.hint = "give an address as HOST:PORT or :PORT, like 127.0.0.1:8765"
+	}
+	return f
 }
 
 // boardTTLText says when rooms expire, for the startup line.
@@ -211,13 +187,13 @@ func boardTTLText(ttl time.Duration) string {
 func embeddedBoard(ctx context.Context, addr string, bo boardOptions) (string, func(), error) {
 	bo, tlsCfg, err := prepareBoard(bo, nil)
 	if err != nil {
-		return "", nil, &failure{kind: kindUsage, msg: err.Error(), err: err}
+		return "", nil, usageError("%v", err)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", nil, &failure{kind: kindBoard, msg: "cannot serve a board on " + addr + ": " + err.Error(), err: err}
+		return "", nil, listenFailure(addr, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -265,43 +241,64 @@ func firstLANAddress() net.IP {
 	return nil
 }
 
-// boardFor picks the board for this run: the one given, a board of our own
-// (LAN mode), or, for a host whose default board is out of reach, a board of
-// our own as the fallback. stop ends an embedded board.
-func boardFor(ctx context.Context, o *options, ui roomEvents) (board *boardClient, stop func(), err error) {
-	stop = func() {}
-	if o.host && o.serve != "" {
-		url, s, err := embeddedBoard(ctx, o.serve, o.board)
+// meeting is the board one room's flow meets on, chosen for that flow
+// alone: the config's board, a board this process serves for the room (LAN
+// mode), or, for a host whose default board is out of reach, one it serves
+// as a fallback.
+type meeting struct {
+	board *boardClient
+	url   string // the board's URL as the other person uses it, with any secret
+	stop  func() // ends a board this process serves; a no-op otherwise
+	// unreachableHint is what to try when the board cannot be reached.
+	unreachableHint string
+}
+
+// chooseBoard picks the board for one flow on side s. Only a host falls
+// back to a board of its own, and only when no -db was given: a joiner
+// needs the host's board, wherever it is.
+func chooseBoard(ctx context.Context, cfg config, s side, ui roomEvents) (meeting, error) {
+	m := meeting{url: cfg.board, stop: func() {}, unreachableHint: "check your connection and the board's URL (-db)"}
+	if !cfg.boardGiven {
+		m.unreachableHint = "no internet? a host that cannot reach this board serves one of its own and prints the -db URL to join with"
+	}
+	if s == hostSide && cfg.lan != "" {
+		url, stop, err := embeddedBoard(ctx, cfg.lan, cfg.boardOpts)
 		if err != nil {
-			return nil, stop, err
+			return m, err
 		}
-		o.db, o.dbGiven, stop = url, true, s
+		m.url, m.stop = url, stop
 		ui.status("serving the board for this room at " + url)
 	}
-	if board, err = newBoardClient(o.db, clientOptions{}); err != nil {
-		return nil, stop, &failure{kind: kindUsage, msg: "-db: " + err.Error()}
-	}
-	if !o.host || o.dbGiven || boardReachable(ctx, board) {
-		return board, stop, nil
-	}
-	url, s, err := embeddedBoard(ctx, fallbackBoardAddr(), o.board)
+	board, err := newBoardClient(m.url, clientOptions{})
 	if err != nil {
-		url, s, err = embeddedBoard(ctx, strings.Replace(fallbackBoardAddr(), "8765", "0", 1), o.board)
+		m.stop()
+		return m, usageError("-db: %v", err)
+	}
+	m.board = board
+	if s != hostSide || cfg.boardGiven || cfg.lan != "" || boardReachable(ctx, board) {
+		return m, nil
+	}
+	url, stop, err := embeddedBoard(ctx, fallbackBoardAddr(), cfg.boardOpts)
+	if err != nil {
+		url, stop, err = embeddedBoard(ctx, strings.Replace(fallbackBoardAddr(), "8765", "0", 1), cfg.boardOpts)
 	}
 	if err != nil {
-		return board, stop, nil // the flow reports the unreachable board
+		return m, nil // the flow reports the unreachable board
 	}
 	ui.warn("cannot reach the board at " + board.String() + " (no internet?); serving a board here at " + url)
-	o.db, o.dbGiven = url, true
-	board, err = newBoardClient(url, clientOptions{})
-	return board, s, err
+	if m.board, err = newBoardClient(url, clientOptions{}); err != nil {
+		stop()
+		return m, err
+	}
+	m.url, m.stop = url, stop
+	return m, nil
 }
 
 // boardReachable asks the board for something small, briefly.
 func boardReachable(ctx context.Context, board *boardClient) bool {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err := board.get(ctx, "rooms/"+strings.Repeat("0", roomCodeLen)+"/offer")
+	_, err := board.get(ctx, pypeerRooms+"/"+strings.Repeat("0", roomCodeLen)+"/"+pypeerOffer)
 	return !isBoardUnreachable(err)
 }
 

@@ -28,9 +28,9 @@ import (
 // exit status, and its stderr.
 func serveTestRun(t *testing.T, environ map[string]string, args ...string) (string, func() int, *syncBuffer) {
 	t.Helper()
-	o, err := parseFlags(append([]string{"-serve", "127.0.0.1:0"}, args...), env{getenv: func(string) string { return "" }})
+	o, err := parseConfig(append([]string{"-serve", "127.0.0.1:0"}, args...), env{getenv: func(string) string { return "" }})
 	if err != nil {
-		t.Fatalf("parseFlags: %v", err)
+		t.Fatalf("parseConfig: %v", err)
 	}
 	outR, outW := io.Pipe()
 	stderr := &syncBuffer{}
@@ -102,9 +102,9 @@ func TestServeBadConfig(t *testing.T) {
 		{"-secret-file", filepath.Join(dir, "missing")},
 		{"-secret-file", empty},
 	} {
-		o, err := parseFlags(append([]string{"-serve", "127.0.0.1:0"}, args...), env{getenv: func(string) string { return "" }})
+		o, err := parseConfig(append([]string{"-serve", "127.0.0.1:0"}, args...), env{getenv: func(string) string { return "" }})
 		if err != nil {
-			t.Fatalf("%v: parseFlags: %v", args, err)
+			t.Fatalf("%v: parseConfig: %v", args, err)
 		}
 		var stdout, stderr strings.Builder
 		if code := runServe(context.Background(), o, env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}); code != exitUsage {
@@ -161,12 +161,12 @@ func TestServeSecretAndLogs(t *testing.T) {
 }
 
 func TestBoardFlags(t *testing.T) {
-	o, err := parseFlags([]string{"-serve", ":0", "-max-streams", "0", "-room-ttl", "5m", "-write-rate", "2.5", "-max-body", "1000", "-trust-proxy"},
+	o, err := parseConfig([]string{"-serve", ":0", "-max-streams", "0", "-room-ttl", "5m", "-write-rate", "2.5", "-max-body", "1000", "-trust-proxy"},
 		env{getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bo := o.board
+	bo := o.boardOpts
 	if bo.maxStreams >= 0 || bo.roomTTL != 5*time.Minute || bo.writeRate != 2.5 || bo.maxBody != 1000 || !bo.trustProxy ||
 		bo.maxStreamsPerAddr != boardDefaultMaxStreamsPerAddr || bo.idleTimeout != boardDefaultIdleTimeout {
 		t.Errorf("options %+v", bo)
@@ -175,7 +175,7 @@ func TestBoardFlags(t *testing.T) {
 		t.Errorf("board: max streams %d (want 0: no cap), TTL %v", b.maxStreams, b.roomTTL)
 	}
 	for _, bad := range [][]string{{"-max-rooms", "-1"}, {"-write-rate", "fast"}, {"-room-ttl", "10"}, {"-max-body", "1e3"}} {
-		if _, err := parseFlags(append([]string{"-serve", ":0"}, bad...), env{getenv: func(string) string { return "" }}); err == nil {
+		if _, err := parseConfig(append([]string{"-serve", ":0"}, bad...), env{getenv: func(string) string { return "" }}); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
 	}

@@ -149,6 +149,25 @@ func (s *tmuxSession) capture() string {
 	return s.run("capture-pane", "-p", "-t", s.target)
 }
 
+// captureJoined returns the screen with the lines the terminal wrapped
+// joined again, for text longer than a row.
+func (s *tmuxSession) captureJoined() string {
+	s.t.Helper()
+	return s.run("capture-pane", "-p", "-J", "-t", s.target)
+}
+
+// waitForJoinedText waits until the screen, wrapped lines joined, contains
+// text.
+func (s *tmuxSession) waitForJoinedText(text string) string {
+	s.t.Helper()
+	var joined string
+	s.waitFor(fmt.Sprintf("%q (wrapped lines joined)", text), func(string) bool {
+		joined = s.captureJoined()
+		return strings.Contains(joined, text)
+	})
+	return joined
+}
+
 // captureEscapes returns the visible screen with its attributes and colours
 // as escape sequences.
 func (s *tmuxSession) captureEscapes() string {
@@ -354,9 +373,9 @@ func TestTerminalChat(t *testing.T) {
 	}
 }
 
-// TestTerminalPeerLeaves: when the host leaves, the terminal chat says so and
-// returns to the menu, where q quits with the terminal restored. NO_COLOR
-// turns every colour off.
+// TestTerminalPeerLeaves: when the host leaves, gopeer -join says so and
+// exits 0 (it did the one task it was started for), the terminal restored.
+// NO_COLOR turns every colour off.
 func TestTerminalPeerLeaves(t *testing.T) {
 	const password = "tmux leaves"
 	board, host := tmuxHost(t, "TERM02", password)
@@ -373,9 +392,10 @@ func TestTerminalPeerLeaves(t *testing.T) {
 
 	host.stdin.Close()
 	s.waitForText("The peer left the chat.")
-	s.waitForText("Choose h, j or q:")
-	s.send("q")
 	tmuxCheckExit(t, s, out, exitOK)
+	if screen := s.capture(); strings.Contains(screen, "Choose h, j or q:") {
+		t.Errorf("gopeer -join went to the menu:\n%s", screen)
+	}
 	if code := host.wait(); code != exitOK {
 		t.Errorf("host exit status %d, want 0", code)
 	}
@@ -407,7 +427,8 @@ func TestTerminalTwoPeers(t *testing.T) {
 		return tmuxRoomCode.MatchString(screen)
 	}))
 	code := m[1]
-	host.waitForText("The other person runs:        gopeer -join " + code + " -db " + board)
+	host.waitForJoinedText("The other person runs:        " + gopeerBin(t) + " -join " + code + " -db " + board)
+	host.waitForText("The room has a password: share it apart from the code")
 	host.waitForText("waiting for a peer to join")
 
 	guest.waitForText("Choose h, j or q:")
@@ -430,7 +451,7 @@ func TestTerminalTwoPeers(t *testing.T) {
 	guest.waitForText("Password (optional, hidden):")
 	guest.send("s3cret")
 	guest.key("Enter")
-	guest.waitForText("Secure P2P tunnel established")
+	guest.waitForText("Secure P2P tunnel established. Room " + code + ", a direct path.")
 	host.waitForText("Secure P2P tunnel established")
 
 	// Ctrl-J puts a newline in the message; later lines are indented.
@@ -476,6 +497,7 @@ func TestTerminalTwoPeers(t *testing.T) {
 	guest.waitForText("Room " + code)
 
 	guest.key("C-d")
+	guest.waitForText("You left.")
 	tmuxCheckExit(t, guest, guestOut, exitOK)
 	host.waitForText("The peer left the chat.")
 	host.waitForText("Choose h, j or q:")
@@ -487,7 +509,8 @@ func TestTerminalTwoPeers(t *testing.T) {
 }
 
 // TestTerminalRestoredOnSignal: SIGTERM or SIGHUP, while gopeer waits in
-// raw mode, ends it cleanly with the terminal restored.
+// raw mode, ends it cleanly with the terminal restored, and the status a
+// cancelled line-mode run has.
 func TestTerminalRestoredOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
@@ -497,7 +520,7 @@ func TestTerminalRestoredOnSignal(t *testing.T) {
 			if err := syscall.Kill(s.gopeerPID(), sig); err != nil {
 				t.Fatal(err)
 			}
-			tmuxCheckExit(t, s, out, exitOK)
+			tmuxCheckExit(t, s, out, exitInterrupted)
 		})
 	}
 }
@@ -517,8 +540,8 @@ func (s *tmuxSession) gopeerPID() int {
 	return pid
 }
 
-// TestTerminalHostCancels: Esc while the host waits cancels the room and
-// takes it off the board, back to the menu.
+// TestTerminalHostCancels: Esc while gopeer -host waits cancels the room,
+// takes it off the board and exits 130, as Ctrl-C does in line mode.
 func TestTerminalHostCancels(t *testing.T) {
 	board := startTestBoard(t)
 	s, out := tmuxStart(t, []string{"GOPEER_PASSWORD=pw"}, "-ice", "none", "-db", board, "-host", "-room", "CANCL1")
@@ -527,11 +550,9 @@ func TestTerminalHostCancels(t *testing.T) {
 		t.Fatalf("board holds %s, want room CANCL1", root)
 	}
 	s.key("Escape")
-	s.waitForText("Cancelled; the room is off the board.")
+	s.waitForText("gopeer: cancelled; room CANCL1 is off the board")
+	tmuxCheckExit(t, s, out, exitInterrupted)
 	if root := boardRoot(t, board); root != "null" {
 		t.Errorf("board after cancelling holds %s, want nothing", root)
 	}
-	s.waitForText("Choose h, j or q:")
-	s.send("q")
-	tmuxCheckExit(t, s, out, exitOK)
 }

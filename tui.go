@@ -3,6 +3,11 @@ package main
 // This file is the interactive terminal session: pypeer's four screens
 // (start, host, join, chat) in gopeer's line mode, in raw mode from the first
 // key to the last, with the terminal restored on every way out.
+//
+// Plain gopeer is the menu: it hosts or joins, chats, and comes back to the
+// menu until the user quits. gopeer -host and gopeer -join CODE do their one
+// task and exit with line mode's statuses: 0 when the chat ends, 130 when
+// the user cancels (Esc or Ctrl-C), and a failure's own status otherwise.
 
 import (
 	"context"
@@ -33,22 +38,25 @@ type tui struct {
 	keys  chan key
 	sizes chan int // new widths after a resize
 	color bool
-	o     options
+	cfg   config
 	e     env
 
 	restoreOnce sync.Once
 	state       *term.State
 }
 
-// errQuit ends the interactive session at the user's request.
-var errQuit = errors.New("quit")
+// How a screen ends, besides a failure.
+var (
+	errQuit = errors.New("quit")             // the user quit gopeer, or left the chat
+	errBack = errors.New("back to the menu") // Esc or Ctrl-C at a prompt
+)
 
-// runTerminal is gopeer on a terminal: menu, host or join, chat, and back to
-// the menu when the peer leaves, until the user quits.
-func runTerminal(ctx context.Context, o options, e env) (code int) {
+// runTerminal is gopeer on a terminal.
+func runTerminal(ctx context.Context, cfg config, e env) int {
 	state, err := term.MakeRaw(e.stdinFd)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "gopeer: cannot use the terminal: %v\n", err)
+		printFailure(e.stderr, &failure{kind: kindUsage, msg: "cannot use the terminal: " + err.Error(), err: err,
+			hint: "run gopeer in a terminal, or give it a pipe for line mode"})
 		return exitFailure
 	}
 	width, _, _ := term.GetSize(e.stdinFd)
@@ -58,7 +66,7 @@ func runTerminal(ctx context.Context, o options, e env) (code int) {
 		keys:  make(chan key, 256),
 		sizes: make(chan int, 1),
 		color: e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb",
-		o:     o, e: e,
+		cfg:   cfg, e: e,
 	}
 	defer t.restore()
 	defer func() {
@@ -80,15 +88,25 @@ func runTerminal(ctx context.Context, o options, e env) (code int) {
 	defer stopResize()
 
 	err = t.session(ctx)
-	if errors.Is(err, errQuit) || errors.Is(err, context.Canceled) {
+	t.restore()
+	return t.exit(err)
+}
+
+// exit turns how a session ended into the exit status, printing a failure
+// once the terminal is back to normal.
+func (t *tui) exit(err error) int {
+	var f *failure
+	switch {
+	case err == nil, errors.Is(err, errQuit):
 		return exitOK
+	case errors.As(err, &f):
+	case errors.Is(err, errBack), errors.Is(err, context.Canceled):
+		f = &failure{kind: kindCancelled, msg: "cancelled", err: err}
+	default:
+		f = asFailure(err)
 	}
-	if err != nil {
-		t.restore()
-		fmt.Fprintf(e.stderr, "gopeer: %v\n", err)
-		return exitFailure
-	}
-	return exitOK
+	printFailure(t.e.stderr, f)
+	return exitStatus(f.kind)
 }
 
 // restore gives the terminal back as it was: paste mode off, the input
@@ -149,48 +167,50 @@ func (t *tui) nextKey(ctx context.Context) (key, error) {
 	}
 }
 
-// session loops over the screens.
+// session is the whole interactive run: one task for -host or -join, the
+// menu again and again for plain gopeer.
 func (t *tui) session(ctx context.Context) error {
-	mode := ""
-	switch {
-	case t.o.host:
-		mode = "host"
-	case t.o.join != "":
-		mode = "join"
+	if t.cfg.mode != modeMenu {
+		return t.task(ctx, t.cfg.mode)
 	}
 	for {
-		if mode == "" {
-			var err error
-			if mode, err = t.menu(ctx); err != nil {
-				return err
-			}
-		}
-		var link *peerLink
-		var room string
-		var err error
-		if mode == "host" {
-			link, room, err = t.host(ctx)
-		} else {
-			link, room, err = t.join(ctx)
-		}
-		mode = ""
-		if errors.Is(err, errBack) {
-			continue
-		}
+		m, err := t.menu(ctx)
 		if err != nil {
 			return err
 		}
-		if err := t.chat(ctx, link, room); err != nil {
+		err = t.task(ctx, m)
+		switch {
+		case err == nil, errors.Is(err, errBack):
+		case errors.Is(err, errQuit), ctx.Err() != nil:
 			return err
+		default:
+			t.showFailure(err)
 		}
 	}
 }
 
-// errBack returns from a screen to the menu.
-var errBack = errors.New("back to the menu")
+// task hosts or joins a room, then chats. It returns nil when the peer
+// left, errQuit when the user did, and a failure otherwise.
+func (t *tui) task(ctx context.Context, m mode) error {
+	var (
+		link *peerLink
+		room string
+		url  string
+		err  error
+	)
+	if m == modeHost {
+		link, room, url, err = t.host(ctx)
+	} else {
+		link, room, url, err = t.join(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	return t.chat(ctx, link, room, url)
+}
 
 // menu is the start screen: one key to host, one to join.
-func (t *tui) menu(ctx context.Context) (string, error) {
+func (t *tui) menu(ctx context.Context) (mode, error) {
 	t.ed.printAbove("\r\n" + t.bold("gopeer") + " · peer-to-peer chat, end-to-end encrypted\r\n\r\n" +
 		"  " + t.bold("h") + "  Host a room\r\n" +
 		"  " + t.bold("j") + "  Join a room\r\n" +
@@ -200,21 +220,22 @@ func (t *tui) menu(ctx context.Context) (string, error) {
 	for {
 		k, err := t.nextKey(ctx)
 		if err != nil {
-			return "", err
+			return modeMenu, err
 		}
 		switch {
 		case k.kind == keyRune && (k.r == 'h' || k.r == 'H'):
-			return "host", nil
+			return modeHost, nil
 		case k.kind == keyRune && (k.r == 'j' || k.r == 'J'):
-			return "join", nil
+			return modeJoin, nil
 		case k.kind == keyRune && (k.r == 'q' || k.r == 'Q'),
 			k.kind == keyEsc, k.kind == keyInterrupt, k.kind == keyEOF:
-			return "", errQuit
+			return modeMenu, errQuit
 		}
 	}
 }
 
-// prompt reads one line at the given prompt; Esc or Ctrl-C go back.
+// prompt reads one line at the given prompt; Esc or Ctrl-C go back, and
+// Ctrl-D on an empty line quits.
 func (t *tui) prompt(ctx context.Context, prompt string, hidden bool) (string, error) {
 	t.ed.setPrompt(prompt, hidden)
 	defer t.ed.setPrompt("", true)
@@ -223,14 +244,14 @@ func (t *tui) prompt(ctx context.Context, prompt string, hidden bool) (string, e
 		if err != nil {
 			return "", err
 		}
-		switch k.kind {
-		case keyEsc, keyInterrupt:
+		switch {
+		case k.kind == keyEsc, k.kind == keyInterrupt:
 			return "", errBack
-		case keyEOF:
+		case k.kind == keyEOF && t.ed.empty():
 			return "", errQuit
 		}
-		if line, _, done := t.ed.handle(k); done {
-			return line, nil
+		if ed := t.ed.handle(k); ed.done {
+			return ed.line, nil
 		}
 	}
 }
@@ -238,39 +259,42 @@ func (t *tui) prompt(ctx context.Context, prompt string, hidden bool) (string, e
 // password asks for the room password unless -password-file or
 // $GOPEER_PASSWORD gave it.
 func (t *tui) password(ctx context.Context) (string, error) {
-	if t.o.passwordFile != "" || t.e.getenv("GOPEER_PASSWORD") != "" {
-		return readPassword(t.o, env{getenv: t.e.getenv})
+	if passwordGiven(t.cfg, t.e.getenv) {
+		return readPassword(t.cfg, t.e.getenv)
 	}
 	pw, err := t.prompt(ctx, "Password (optional, hidden): ", true)
 	return strings.TrimSpace(pw), err
 }
 
 // host is the host screen.
-func (t *tui) host(ctx context.Context) (*peerLink, string, error) {
+func (t *tui) host(ctx context.Context) (*peerLink, string, string, error) {
 	pw, err := t.password(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	code := t.o.room
+	code := t.cfg.room
 	if code == "" {
 		if code, err = newRoomCode(); err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 	}
-	link, err := t.runFlow(ctx, code, func(ctx context.Context, f *roomFlow) (*peerLink, error) {
-		return f.host(ctx, code, pw, t.o.room != "")
+	link, url, err := t.runFlow(ctx, hostSide, code, pw != "", func(ctx context.Context, f *roomFlow) (*peerLink, error) {
+		return f.host(ctx, code, pw, t.cfg.room != "")
 	})
-	return link, code, t.showFailure(err)
+	return link, code, url, err
 }
 
-// join is the join screen: a wrong password returns to the code prompt.
-func (t *tui) join(ctx context.Context) (*peerLink, string, error) {
-	code := t.o.join
+// join is the join screen. A wrong password asks again: for the code too
+// from the menu, as pypeer's join screen does, for the password alone when
+// the code came with -join; a password given by file or environment cannot
+// be asked again, so it fails.
+func (t *tui) join(ctx context.Context) (*peerLink, string, string, error) {
+	code := t.cfg.room
 	for {
 		if code == "" {
 			typed, err := t.prompt(ctx, "Room code: ", false)
 			if err != nil {
-				return nil, "", err
+				return nil, "", "", err
 			}
 			if code, err = normalizeRoomCode(typed); err != nil {
 				t.ed.printAbove(t.red("! " + sanitize(err.Error())))
@@ -280,36 +304,43 @@ func (t *tui) join(ctx context.Context) (*peerLink, string, error) {
 		}
 		pw, err := t.password(ctx)
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
-		link, err := t.runFlow(ctx, code, func(ctx context.Context, f *roomFlow) (*peerLink, error) {
+		link, url, err := t.runFlow(ctx, joinSide, code, pw != "", func(ctx context.Context, f *roomFlow) (*peerLink, error) {
 			return f.join(ctx, code, pw)
 		})
 		var fl *failure
-		if errors.As(err, &fl) && fl.kind == kindWrongPassword {
-			t.ed.printAbove(t.red("! Incorrect password for room " + code + "."))
-			code = ""
+		if errors.As(err, &fl) && fl.kind == kindWrongPassword && !passwordGiven(t.cfg, t.e.getenv) {
+			t.ed.printAbove(t.red("! Incorrect password for room "+code+".") + " " + t.dim("Check it, and the code, with the host."))
+			if t.cfg.mode == modeMenu {
+				code = ""
+			}
 			continue
 		}
-		return link, code, t.showFailure(err)
+		return link, code, url, err
 	}
 }
 
-// showFailure prints a failed flow and goes back to the menu; a quit or an
-// interrupt passes through.
-func (t *tui) showFailure(err error) error {
-	var fl *failure
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, errQuit):
-		return err
-	case errors.As(err, &fl) && fl.kind == kindCancelled:
-		t.ed.printAbove("Cancelled; the room is off the board.")
-		return errBack
+// showFailure prints a failed task on the screen, for the menu to carry on.
+func (t *tui) showFailure(err error) {
+	f := asFailure(err)
+	if f.kind == kindCancelled {
+		t.ed.printAbove(sentence(f.msg))
+		return
 	}
-	t.ed.printAbove(t.red("! " + sanitize(err.Error())))
-	return errBack
+	t.ed.printAbove(t.red("! " + sentence(sanitizeLine(f.msg))))
+	if f.hint != "" {
+		t.ed.printAbove("  " + sentence(sanitizeLine(f.hint)))
+	}
+}
+
+// sentence capitalizes a message and ends it with a period, for the
+// screen; messages themselves follow the UI rules (failure.go).
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
 
 // tuiNotes shows reports at once, for work done before the status line runs.
@@ -332,23 +363,21 @@ func (c tuiEvents) status(msg string)      { c <- flowEvent{"status", msg} }
 func (c tuiEvents) warn(msg string)        { c <- flowEvent{"warn", msg} }
 func (c tuiEvents) roomPosted(code string) { c <- flowEvent{"room", code} }
 
-// runFlow runs a host or join flow and shows its progress on a status line
-// that updates in place, with a spinner and the time waited. Esc or Ctrl-C
-// cancel it (the flow removes its room from the board).
-func (t *tui) runFlow(ctx context.Context, code string, run func(context.Context, *roomFlow) (*peerLink, error)) (*peerLink, error) {
-	board, stopBoard, err := boardFor(ctx, &t.o, tuiNotes{t})
+// runFlow runs a host or join flow on a board chosen for it, and shows its
+// progress on a status line that updates in place, with a spinner and the
+// time waited. Esc or Ctrl-C cancel it (the flow removes what it posted).
+// It returns the link and the board's URL.
+func (t *tui) runFlow(ctx context.Context, s side, code string, password bool, run func(context.Context, *roomFlow) (*peerLink, error)) (*peerLink, string, error) {
+	m, err := chooseBoard(ctx, t.cfg, s, tuiNotes{t})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	// The board (when this process serves one) is needed only until the
 	// peers connect: the room is off it by then.
-	defer stopBoard()
+	defer m.stop()
 	events := make(tuiEvents)
-	flow, err := newRoomFlow(board, t.o, t.e, events)
-	if err != nil {
-		return nil, err
-	}
-	fctx, cancel := context.WithTimeout(ctx, t.o.timeout)
+	flow := newRoomFlow(m, t.cfg, t.e, events)
+	fctx, cancel := context.WithTimeout(ctx, t.cfg.timeout)
 	defer cancel()
 	type result struct {
 		link *peerLink
@@ -375,7 +404,7 @@ func (t *tui) runFlow(ctx context.Context, code string, run func(context.Context
 			case "warn":
 				t.ed.printAbove(t.yellow("! " + sanitize(ev.text)))
 			case "room":
-				t.ed.printAbove(t.roomBanner(ev.text))
+				t.ed.printAbove(t.roomBanner(ev.text, m.url, password))
 			}
 		case k, ok := <-keys:
 			if !ok {
@@ -385,7 +414,7 @@ func (t *tui) runFlow(ctx context.Context, code string, run func(context.Context
 			case k.kind == keyEsc || k.kind == keyInterrupt || k.kind == keyEOF:
 				cancel()
 				status = "cancelling"
-			case k.kind == keyRune && (k.r == 'c' || k.r == 'C'):
+			case k.kind == keyRune && (k.r == 'c' || k.r == 'C') && s == hostSide:
 				t.ed.write(osc52(code))
 				t.ed.printAbove("Copied " + code + " to the clipboard (if your terminal allows it).")
 			}
@@ -393,10 +422,7 @@ func (t *tui) runFlow(ctx context.Context, code string, run func(context.Context
 			t.ed.setWidth(w)
 		case <-spin.C:
 		case r := <-done:
-			if r.err != nil && ctx.Err() == nil && errors.Is(r.err, context.Canceled) {
-				r.err = &failure{kind: kindCancelled, msg: "cancelled"}
-			}
-			return r.link, r.err
+			return r.link, m.url, r.err
 		}
 	}
 }
@@ -406,17 +432,15 @@ var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 func (t *tui) statusLine(frame int, status string, waited time.Duration) string {
 	waited = waited.Truncate(time.Second)
 	return fmt.Sprintf("%s %s… %d:%02d  (Esc cancels)", spinnerFrames[frame%len(spinnerFrames)],
-		status, int(waited.Minutes()), int(waited.Seconds())%60)
+		sanitizeLine(status), int(waited.Minutes()), int(waited.Seconds())%60)
 }
 
-// roomBanner shows the room code and how the other person joins.
-func (t *tui) roomBanner(code string) string {
-	join := "gopeer -join " + code
-	if t.o.db != defaultBoardURL {
-		join += " -db " + boardURLForDisplay(t.o.db)
-	}
+// roomBanner shows the room code, how the other person joins, and what the
+// password (or its lack) means.
+func (t *tui) roomBanner(code, boardURL string, password bool) string {
 	return "\r\nRoom ready! Share this code:  " + t.bold(code) + "\r\n" +
-		"The other person runs:        " + join + "\r\n" +
+		"The other person runs:        " + t.cfg.joinCommand(code, boardURL) + "\r\n" +
+		sentence(passwordNote(password)) + "\r\n" +
 		"Press c to copy the code to the clipboard.\r\n"
 }
 
@@ -440,12 +464,13 @@ func (t *tui) green(s string) string  { return t.paint("1;32", s) }
 func (t *tui) yellow(s string) string { return t.paint("33", s) }
 func (t *tui) cyan(s string) string   { return t.paint("1;36", s) }
 
-// chat is the chat screen. It returns nil when the peer is gone (back to the
-// menu) and errQuit when the user quits.
-func (t *tui) chat(ctx context.Context, link *peerLink, room string) error {
+// chat is the chat screen. It returns nil when the peer left, errQuit when
+// the user left, and a failure when the connection was lost.
+func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) error {
 	defer link.close()
 	t.ed.printAbove(t.green("Secure P2P tunnel established.") + " Room " + room + ", " +
-		link.remoteCandidateType() + " path. /help lists commands; /quit or Ctrl-D leaves.")
+		pathDescription(link.remoteCandidateType()) + ". /help lists commands; /quit or Ctrl-D leaves.")
+	t.ed.setLimit(link.rules.maxBytes)
 	t.ed.setPrompt("> ", false)
 	defer t.ed.setPrompt("", true)
 	for {
@@ -453,36 +478,53 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room string) error {
 		case m := <-link.incoming:
 			t.ed.printAbove(t.formatMessage("Peer", m))
 		case k, ok := <-t.keys:
-			if !ok || k.kind == keyEOF || k.kind == keyInterrupt {
+			if !ok || k.kind == keyInterrupt || (k.kind == keyEOF && t.ed.empty()) {
 				return t.leave(ctx, link)
 			}
-			line, pasted, done := t.ed.handle(k)
-			if !done {
+			ed := t.ed.handle(k)
+			if ed.refused != "" {
+				t.ed.printAbove(t.yellow("! " + sentence(ed.refused)))
+			}
+			if !ed.done {
 				continue
 			}
-			if err := t.submit(ctx, link, room, line, pasted); err != nil {
+			if err := t.submit(ctx, link, room, boardURL, ed.line, ed.pasted); err != nil {
 				return err
 			}
 		case w := <-t.sizes:
 			t.ed.setWidth(w)
 		case n := <-link.notices:
-			t.ed.printAbove(t.yellow("! " + n))
+			t.ed.printAbove(t.yellow("! " + sanitize(n)))
 		case <-link.closed:
-			link.lastMessages(func(m peerMessage) { t.ed.printAbove(t.formatMessage("Peer", m)) })
-			if errors.Is(link.err(), errConnectionLost) {
-				t.ed.printAbove(t.red("Peer connection lost.") + " Back to the menu.")
-			} else {
-				t.ed.printAbove(t.yellow("The peer left the chat.") + " Back to the menu.")
-			}
-			return nil
+			return t.peerGone(link)
 		case <-ctx.Done():
 			return t.leave(ctx, link)
 		}
 	}
 }
 
+// peerGone shows the end of a chat the peer's side ended: what the peer
+// sent before it left, then why it ended.
+func (t *tui) peerGone(link *peerLink) error {
+	link.lastMessages(func(m peerMessage) { t.ed.printAbove(t.formatMessage("Peer", m)) })
+	then := ""
+	if t.cfg.mode == modeMenu {
+		then = " Back to the menu."
+	}
+	if errors.Is(link.err(), errConnectionLost) {
+		t.ed.printAbove(t.red("Peer connection lost.") + then)
+		if t.cfg.mode == modeMenu {
+			return nil
+		}
+		return &failure{kind: kindConnection, msg: "the connection to the peer was lost", err: link.err(),
+			hint: "the peer's network went away, or their gopeer was killed; host or join again"}
+	}
+	t.ed.printAbove(t.yellow("The peer left the chat.") + then)
+	return nil
+}
+
 // submit acts on a line typed in the chat: a command, or a message.
-func (t *tui) submit(ctx context.Context, link *peerLink, room, line string, pasted bool) error {
+func (t *tui) submit(ctx context.Context, link *peerLink, room, boardURL, line string, pasted bool) error {
 	cmd, text := parseChatLine(line, pasted)
 	switch cmd {
 	case "":
@@ -495,7 +537,7 @@ func (t *tui) submit(ctx context.Context, link *peerLink, room, line string, pas
 		t.ed.write("\x1b[H\x1b[2J")
 		return nil
 	case "/info":
-		t.ed.printAbove(t.info(link, room))
+		t.ed.printAbove(t.info(link, room, boardURL))
 		return nil
 	default:
 		t.ed.printAbove(t.yellow("! unknown command " + sanitize(cmd) + "; /help lists them, and // at the start sends a /"))
@@ -529,38 +571,87 @@ func parseChatLine(line string, pasted bool) (cmd, text string) {
 
 const chatHelp = `Keys:  Enter send · Ctrl-J or a trailing \ new line · Up/Down history
        Left/Right, Home/End, Ctrl-A/E, Alt-B/F move · Ctrl-U/K/W delete
-       Ctrl-L redraw · Ctrl-D or Ctrl-C quit · a paste is sent as typed text
+       Ctrl-L redraw · Ctrl-D delete, or leave on an empty line · Ctrl-C leave
+       A paste is sent as typed text, never as a command
 Commands:  /help  this list · /info  room, path and round trip
            /clear  clear the screen · /quit  leave`
 
 // info describes the session for /info.
-func (t *tui) info(link *peerLink, room string) string {
+func (t *tui) info(link *peerLink, room, boardURL string) string {
 	rtt := "unknown"
 	if d, ok := roundTrip(link); ok {
 		rtt = d.Round(100 * time.Microsecond).String()
 	}
-	return fmt.Sprintf("Room %s · peer path: %s · round trip: %s · board: %s",
-		room, link.remoteCandidateType(), rtt, boardURLForDisplay(t.o.db))
+	kind := link.remoteCandidateType()
+	return fmt.Sprintf("Room %s · path: %s (%s) · round trip: %s · board: %s",
+		room, pathDescription(kind), kind, rtt, boardURLForDisplay(boardURL))
 }
 
 // formatMessage renders one message for the screen: time, who, and the
-// sanitized text, its later lines indented, cut short if it is huge.
+// sanitized text, wrapped to the screen with every line aligned under the
+// first, and cut short if it is huge.
 func (t *tui) formatMessage(who string, m peerMessage) string {
-	stamp := t.dim(time.Now().Format("15:04"))
+	stamp := time.Now().Format("15:04")
 	label := t.green(who + ":")
 	if who == "Peer" {
 		label = t.cyan(who + ":")
 	}
+	prefix := t.dim(stamp) + " " + label + " "
+	indent := textWidth(stamp + " " + who + ": ")
 	if m.binary {
-		return stamp + " " + label + " " + t.yellow(fmt.Sprintf("[%d bytes of binary data, not shown]", len(m.text)))
+		return prefix + t.yellow(fmt.Sprintf("[%d bytes of binary data, not shown]", len(m.text)))
 	}
 	text, note := truncateForDisplay(m.text)
-	indent := strings.Repeat(" ", len("15:04 ")+len(who)+2)
-	body := strings.ReplaceAll(sanitize(text), "\n", "\n"+indent)
+	lines := wrapText(sanitize(text), t.ed.columns()-indent)
 	if note != "" {
-		body += "\n" + indent + t.yellow(note)
+		lines = append(lines, t.yellow(note))
 	}
-	return stamp + " " + label + " " + body
+	return prefix + strings.Join(lines, "\n"+strings.Repeat(" ", indent))
+}
+
+// wrapText breaks text into lines of at most width columns: at its own
+// newlines, then at the last space that fits, or between two grapheme
+// clusters for a word longer than a line, never inside one (an emoji is
+// never split). A width too narrow to read is left to the terminal.
+func wrapText(text string, width int) []string {
+	if width < 10 {
+		return strings.Split(text, "\n")
+	}
+	var out []string
+	for line := range strings.SplitSeq(text, "\n") {
+		out = append(out, wrapLine(line, width)...)
+	}
+	return out
+}
+
+// wrapLine wraps one line of text; see wrapText.
+func wrapLine(line string, width int) []string {
+	var out []string
+	for textWidth(line) > width {
+		cut, lastSpace, col := 0, -1, 0
+		for cut < len(line) {
+			n := graphemeLenString(line[cut:])
+			w := graphemeWidthString(line[cut : cut+n])
+			if col+w > width {
+				break
+			}
+			if line[cut] == ' ' {
+				lastSpace = cut
+			}
+			cut, col = cut+n, col+w
+		}
+		if cut == 0 { // a cluster wider than the line: it goes alone
+			cut = graphemeLenString(line)
+		}
+		if lastSpace > 0 && cut < len(line) && line[cut] != ' ' {
+			out = append(out, line[:lastSpace])
+			line = line[lastSpace+1:]
+			continue
+		}
+		out = append(out, line[:cut])
+		line = strings.TrimPrefix(line[cut:], " ")
+	}
+	return append(out, line)
 }
 
 // truncateForDisplay cuts a message to what fits on a screen, and says so.
@@ -586,6 +677,7 @@ func (t *tui) leave(ctx context.Context, link *peerLink) error {
 	defer cancel()
 	_ = link.drain(dctx)
 	link.close()
+	t.ed.printAbove("You left.")
 	return errQuit
 }
 
