@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -679,5 +680,131 @@ func TestEndToEndMessageSizes(t *testing.T) {
 	p.host.send(strings.Repeat("y", pypeerChannel.maxBytes))
 	if got := p.guest.event("message")["text"]; got != strings.Repeat("y", pypeerChannel.maxBytes) {
 		t.Errorf("joiner received %d bytes, want %d", len(got), pypeerChannel.maxBytes)
+	}
+}
+
+// TestEndToEndRefusedMessages: what a peer would not take as a message is
+// refused with a warning, and the chat goes on: an empty -json text, and
+// pypeer's keep-alive text, which every peer drops unseen.
+func TestEndToEndRefusedMessages(t *testing.T) {
+	p := connectPair(t, "REFUSE", "pw")
+	p.guest.send("")
+	p.guest.warning("not sent: an empty message")
+	p.guest.send(pypeerChannel.keepAlive)
+	p.guest.warning("not sent: \"__ping__\" is the keep-alive text")
+	p.guest.send("after")
+	if got := p.host.event("message")["text"]; got != "after" {
+		t.Errorf("host received %q, want only %q", got, "after")
+	}
+
+	// Plain line mode says so on stderr.
+	board := startTestBoard(t)
+	host := startGopeer(t, nil, "-json", "-ice", "none", "-db", board, "-host", "-room", "REFUS2")
+	host.event("room")
+	guest := startGopeer(t, nil, "-ice", "none", "-db", board, "-join", "REFUS2")
+	host.event("connected")
+	if _, err := io.WriteString(guest.stdin, "__ping__\nafter\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := host.event("message")["text"]; got != "after" {
+		t.Errorf("host received %q, want only %q", got, "after")
+	}
+	if !strings.Contains(guest.stderr.String(), "gopeer: warning: not sent: \"__ping__\" is the keep-alive text") {
+		t.Errorf("plain line mode did not warn:\n%s", guest.stderr.String())
+	}
+}
+
+// TestEndToEndUnreachableBoardHost: a host whose board cannot be reached
+// says so in one error line and one hint, with no warning before it about
+// cleaning up a room it never posted.
+func TestEndToEndUnreachableBoardHost(t *testing.T) {
+	p := startGopeer(t, nil, "-ice", "none", "-db", "http://127.0.0.1:9", "-host")
+	if code := p.wait(); code != exitFailure {
+		t.Errorf("exit status %d, want %d", code, exitFailure)
+	}
+	stderr := p.stderr.String()
+	if strings.Contains(stderr, "warning") || strings.Count(stderr, "gopeer: error: ") != 1 || strings.Count(stderr, "gopeer: hint: ") != 1 {
+		t.Errorf("stderr, want no warning, one error and one hint:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "gopeer: error: cannot reach the board at http://127.0.0.1:9: connection refused\ngopeer: hint: ") {
+		t.Errorf("stderr does not name the board and the cause, then a hint:\n%s", stderr)
+	}
+}
+
+// TestEndToEndJSONUsageErrors: with -json, even a command line that does
+// not parse is an error event, with its hint.
+func TestEndToEndJSONUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"-json", "-join", "bad"},
+		{"-json", "-nosuchflag"},
+		{"-json", "-host", "-db", "ftp://x"},
+	} {
+		p := startGopeer(t, nil, args...)
+		ev := p.event("error")
+		if ev["kind"] != kindUsage || ev["message"] == "" || ev["hint"] == "" {
+			t.Errorf("%v: error event %v, want kind usage with a message and a hint", args, ev)
+		}
+		if code := p.wait(); code != exitUsage {
+			t.Errorf("%v: exit status %d, want %d", args, code, exitUsage)
+		}
+	}
+}
+
+// TestEndToEndBusyPort: a board that cannot listen says why, with the hint
+// for that cause, not the one for a missing internet connection.
+func TestEndToEndBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+
+	p := startGopeer(t, nil, "-serve", addr)
+	if code := p.wait(); code != exitFailure {
+		t.Errorf("-serve: exit status %d, want %d", code, exitFailure)
+	}
+	want := "gopeer: error: cannot serve a board on " + addr + ": address already in use\ngopeer: hint: another program"
+	if !strings.Contains(p.stderr.String(), want) {
+		t.Errorf("-serve: stderr %q, want %q", p.stderr.String(), want)
+	}
+
+	host := startGopeer(t, nil, "-json", "-ice", "none", "-host", "-serve", addr)
+	ev := host.event("error")
+	if ev["kind"] != kindBoard || !strings.Contains(ev["message"], "address already in use") ||
+		!strings.Contains(ev["hint"], "another program") || strings.Contains(ev["hint"], "internet") {
+		t.Errorf("LAN mode: error event %v, want the busy port and its hint", ev)
+	}
+}
+
+// TestEndToEndSelfDescription: -h is a short usage, -help the manual (the
+// one go doc prints), -version the version and the Go it was built with.
+func TestEndToEndSelfDescription(t *testing.T) {
+	out := func(args ...string) string {
+		p := startGopeer(t, nil, args...)
+		var lines []string
+		for l := range p.lines {
+			lines = append(lines, l)
+		}
+		if code := p.wait(); code != exitOK {
+			t.Errorf("%v: exit status %d", args, code)
+		}
+		return strings.Join(lines, "\n")
+	}
+	short := out("-h")
+	if n := strings.Count(short, "\n") + 1; n > 20 || !strings.Contains(short, "gopeer -join CODE") || !strings.Contains(short, "-help") {
+		t.Errorf("-h printed %d lines:\n%s", n, short)
+	}
+	manual := out("-help")
+	for _, want := range []string{"USAGE", "EXIT STATUS", "Ctrl-D", "-max-age DURATION", "-write-rate N", "GOPEER_PASSWORD"} {
+		if !strings.Contains(manual, want) {
+			t.Errorf("-help lacks %q", want)
+		}
+	}
+	if strings.Contains(manual, "//") && strings.Contains(manual, "package main") {
+		t.Errorf("-help shows Go source:\n%s", manual)
+	}
+	if v := out("-version"); !strings.HasPrefix(v, "gopeer ") || !strings.Contains(v, "go1.") {
+		t.Errorf("-version printed %q", v)
 	}
 }

@@ -132,14 +132,17 @@ func (s *screen) Write(p []byte) (int, error) {
 			s.pending = false
 			i = j + 1
 		default:
-			r := []rune(str[i:])[0]
-			i += len(string(r))
-			w := runeWidth(r)
+			// A modern terminal draws a grapheme cluster (an emoji with a
+			// skin tone, a flag) as one character.
+			n := graphemeLenString(str[i:])
+			cluster := str[i : i+n]
+			i += n
+			w := graphemeWidthString(cluster)
 			if s.pending || s.x+w > s.width {
 				s.x, s.y, s.pending = 0, s.y+1, false
 			}
 			row := s.row(s.y)
-			row[s.x] = string(r)
+			row[s.x] = cluster
 			if w == 2 {
 				row[s.x+1] = "\x00"
 			}
@@ -150,6 +153,34 @@ func (s *screen) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// reflow narrows the screen to width as tmux does: every row longer than
+// the new width is split into rows of that width, and the cursor moves
+// with the cell it was on.
+func (s *screen) reflow(width int) {
+	var rows [][]string
+	cy, cx := s.y, s.x
+	for y := range s.rows {
+		row := s.row(y)
+		used := len(row)
+		for used > 0 && row[used-1] == "" {
+			used--
+		}
+		if y == s.y {
+			used = max(used, s.x+1)
+		}
+		parts := max(1, (used+width-1)/width)
+		for p := range parts {
+			if y == s.y && s.x >= p*width && (s.x < (p+1)*width || p == parts-1) {
+				cy, cx = len(rows), s.x-p*width
+			}
+			part := make([]string, width)
+			copy(part, row[min(p*width, len(row)):min((p+1)*width, len(row))])
+			rows = append(rows, part)
+		}
+	}
+	s.rows, s.width, s.x, s.y, s.pending = rows, width, min(cx, width-1), cy, false
 }
 
 // lines is the screen as text, trailing blanks trimmed.
@@ -208,6 +239,9 @@ func TestEditorDrawsLikeATerminal(t *testing.T) {
 		{"multi-line draft", 20, "one", []keyKind{keyNewline}, []string{"> one"}, 2, 1},
 		{"multi-line draft, second line", 20, "one\ntwo", nil, []string{"> one", "  two"}, 5, 1},
 		{"escape typed is drawn inert", 20, "a\x1bb", nil, []string{"> a␛b"}, 5, 0},
+		{"an emoji with a skin tone is one character", 20, "a👍🏽b", []keyKind{keyLeft, keyLeft}, []string{"> a👍🏽b"}, 3, 0},
+		{"a flag never straddles rows", 7, "abcd🇫🇷", nil, []string{"> abcd", "🇫🇷"}, 2, 1},
+		{"a family never straddles rows", 7, "abcd👨\u200d👩\u200d👧", nil, []string{"> abcd", "👨\u200d👩\u200d👧"}, 2, 1},
 	}
 	for _, c := range cases {
 		scr := newScreen(c.width)
@@ -280,6 +314,98 @@ func TestEditorEditing(t *testing.T) {
 		if !done || line != c.line || pasted != c.pasted {
 			t.Errorf("%s: got %q pasted=%v done=%v, want %q pasted=%v", c.name, line, pasted, done, c.line, c.pasted)
 		}
+	}
+}
+
+// TestEditorMovesByCluster: Left, Right, Backspace and Delete move over and
+// delete what reads as one character: an emoji with a skin tone, a flag, a
+// ZWJ family, a letter with a combining accent.
+func TestEditorMovesByCluster(t *testing.T) {
+	const (
+		thumbs = "👍🏽"
+		flag   = "🇫🇷"
+		family = "👨\u200d👩\u200d👧"
+		accent = "e\u0301"
+	)
+	tests := []struct {
+		name  string
+		steps []key
+		want  string // the draft, with | at the cursor
+	}{
+		{"backspace a skin tone", keys("a"+thumbs, keyBackspace), "a|"},
+		{"backspace a flag", keys("a"+flag+flag, keyBackspace), "a" + flag + "|"},
+		{"backspace a family", keys(family+"b", keyLeft, keyBackspace), "|b"},
+		{"backspace an accent", keys("x"+accent, keyBackspace), "x|"},
+		{"left over a family", keys("a"+family, keyLeft), "a|" + family},
+		{"right over a flag", keys(flag+"b", keyHome, keyRight), flag + "|b"},
+		{"delete a skin tone", keys(thumbs+"b", keyHome, keyDelete), "|b"},
+		{"ctrl-d deletes under the cursor", keys("abc", keyLeft, keyLeft, keyEOF), "a|c"},
+		{"ctrl-d at the end changes nothing", keys("abc", keyEOF), "abc|"},
+		{"a mark typed after a letter joins it", keys("ab", keyLeft, "\u0301"), "a\u0301|b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEditor(&bytes.Buffer{}, 80)
+			e.setPrompt("> ", false)
+			for _, k := range tt.steps {
+				e.handle(k)
+			}
+			got := string(e.buf[:e.pos]) + "|" + string(e.buf[e.pos:])
+			if got != tt.want {
+				t.Errorf("draft %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestEditorPasteLineEnds: terminals separate pasted lines with a bare CR
+// (tmux, xterm) or CR LF; either becomes one newline of the message.
+func TestEditorPasteLineEnds(t *testing.T) {
+	for in, want := range map[string]string{
+		"one\rtwo\rthree":    "one\ntwo\nthree",
+		"one\r\ntwo\r\n":     "one\ntwo\n",
+		"one\ntwo":           "one\ntwo",
+		"mixed\r\n\r\rend\n": "mixed\n\n\nend\n",
+	} {
+		e := newEditor(&bytes.Buffer{}, 80)
+		e.setPrompt("> ", false)
+		e.handle(key{kind: keyPaste, text: in})
+		if ed := e.handle(key{kind: keyEnter}); ed.line != want || !ed.pasted {
+			t.Errorf("paste %q sent %q (pasted %v), want %q", in, ed.line, ed.pasted, want)
+		}
+	}
+}
+
+// TestEditorCtrlLRedraws: Ctrl-L draws the input area again in place; it
+// never clears the conversation above it.
+func TestEditorCtrlLRedraws(t *testing.T) {
+	scr := newScreen(20)
+	e := newEditor(scr, 20)
+	e.printAbove("Peer: hello")
+	e.setPrompt("> ", false)
+	typeText(e, "draft")
+	e.handle(key{kind: keyClear})
+	want := []string{"Peer: hello", "> draft"}
+	if got := scr.lines(); !reflect.DeepEqual(got, want) {
+		t.Errorf("after Ctrl-L the screen is %q, want %q", got, want)
+	}
+}
+
+// TestEditorResizeLeavesNoGhost: when a terminal narrows, it rewraps what
+// is on screen (tmux, VTE, kitty, iTerm2 do), so the input area starts
+// rows higher; the redraw clears from there and no copy of the draft is
+// left behind.
+func TestEditorResizeLeavesNoGhost(t *testing.T) {
+	scr := newScreen(40)
+	e := newEditor(scr, 40)
+	e.printAbove("Peer: hello")
+	e.setPrompt("> ", false)
+	typeText(e, strings.Repeat("x", 30)+" "+strings.Repeat("y", 20)) // two rows at 40
+	scr.reflow(20)
+	e.setWidth(20)
+	want := []string{"Peer: hello", "> " + strings.Repeat("x", 18), strings.Repeat("x", 12) + " " + strings.Repeat("y", 7), strings.Repeat("y", 13)}
+	if got := scr.lines(); !reflect.DeepEqual(got, want) {
+		t.Errorf("after narrowing the screen is\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -372,50 +498,5 @@ func TestEditorCapsDraft(t *testing.T) {
 				t.Errorf("refused %q, want a refusal naming the limit: %v", last.refused, tt.refused)
 			}
 		})
-	}
-}
-
-func TestParseChatLine(t *testing.T) {
-	cases := []struct {
-		line      string
-		pasted    bool
-		cmd, text string
-	}{
-		{"hello", false, "", "hello"},
-		{"/quit", false, "/quit", ""},
-		{"/info now", false, "/info", ""},
-		{"/nope", false, "/nope", ""},
-		{"//slash", false, "", "/slash"},
-		{"/quit", true, "", "/quit"},
-		{"a /quit", false, "", "a /quit"},
-	}
-	for _, c := range cases {
-		cmd, text := parseChatLine(c.line, c.pasted)
-		if cmd != c.cmd || text != c.text {
-			t.Errorf("parseChatLine(%q, %v) = %q, %q; want %q, %q", c.line, c.pasted, cmd, text, c.cmd, c.text)
-		}
-	}
-}
-
-func TestTruncateForDisplay(t *testing.T) {
-	cases := []struct {
-		in       string
-		cut      bool
-		maxBytes int
-	}{
-		{"short", false, 5},
-		{strings.Repeat("x", displayMaxBytes), false, displayMaxBytes},
-		{strings.Repeat("x", 10<<20), true, displayMaxBytes},
-		{strings.Repeat("line\n", 100), true, 5 * displayMaxLines},
-		{strings.Repeat("世", displayMaxBytes), true, displayMaxBytes},
-	}
-	for i, c := range cases {
-		got, note := truncateForDisplay(c.in)
-		if (note != "") != c.cut || len(got) > c.maxBytes || !strings.HasPrefix(c.in, got) {
-			t.Errorf("case %d: %d bytes shown, note %q", i, len(got), note)
-		}
-		if c.cut && !strings.Contains(note, fmt.Sprint(len(c.in))) {
-			t.Errorf("case %d: note %q does not give the full size", i, note)
-		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -34,6 +35,28 @@ func TestAnswersAiortcOffers(t *testing.T) {
 			if !strings.Contains(answer.SDP, want) {
 				t.Errorf("%s: answer lacks %q:\n%s", fixture, want, answer.SDP)
 			}
+		}
+	}
+}
+
+// TestCheckMessage: a link refuses what the peer would not take as a
+// message, before anything is sent.
+func TestCheckMessage(t *testing.T) {
+	l := &peerLink{rules: pypeerChannel}
+	tests := []struct {
+		text string
+		want error
+	}{
+		{"hello", nil},
+		{"", nil},
+		{strings.Repeat("x", pypeerChannel.maxBytes), nil},
+		{strings.Repeat("x", pypeerChannel.maxBytes+1), errMessageTooLong},
+		{"__ping__", errKeepAliveText},
+		{"__ping__ ", nil},
+	}
+	for _, tt := range tests {
+		if err := l.checkMessage(tt.text); !errors.Is(err, tt.want) {
+			t.Errorf("checkMessage(%q) = %v, want %v", abbreviate(tt.text), err, tt.want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -318,5 +319,39 @@ func TestFlowsOnBoardThatHidesRooms(t *testing.T) {
 	defer guest.close()
 	if len(denied) == 0 {
 		t.Error("nothing asked for the room itself: the test did not test the fallback")
+	}
+}
+
+// TestJoinSaysNoSuchRoomEarly: a joiner whose room is not on the board says
+// so after a few seconds (a mistyped code?) and keeps waiting; cancelled,
+// it claims to have removed nothing, since it posted nothing.
+func TestJoinSaysNoSuchRoomEarly(t *testing.T) {
+	srv := httptest.NewServer(newBoard(boardOptions{}))
+	defer srv.Close()
+	p := newFlowPair(t, srv.URL)
+	p.guest.noRoomAfter = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.guest.join(ctx, "NOROOM", "pw")
+		done <- err
+	}()
+	deadline := time.Now().Add(eventWait)
+	for !p.guestEvents.warned("room NOROOM is not on the board yet: check the code") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the joiner never said the room is not there; it said %q", p.guestEvents.warns)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the joiner stopped waiting: %v", err)
+	default:
+	}
+	cancel()
+	var fl *failure
+	if err := <-done; !errors.As(err, &fl) || fl.kind != kindCancelled || fl.msg != "cancelled" {
+		t.Errorf("cancelled join ended with %v, want just \"cancelled\"", err)
 	}
 }

@@ -219,3 +219,54 @@ func serveTestCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool)
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+// TestChooseBoardPerFlow: the board is chosen for each flow alone, never
+// kept in the config: a host whose default board is out of reach serves
+// one of its own, and after it stops, the next host serves a new one
+// instead of dialling the stopped one; a joiner never serves a board; a
+// board given with -db is never replaced.
+func TestChooseBoardPerFlow(t *testing.T) {
+	gopeerBin(t) // listens on 127.0.0.1:8765: only in the tests' namespace
+	ctx := context.Background()
+	unreachable := env{getenv: func(k string) string {
+		return map[string]string{"PYPEER_URL": "http://127.0.0.1:9"}[k]
+	}}
+	cfg, err := parseConfig([]string{"-host", "-ice", "none"}, unreachable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		ev := newRecordedEvents()
+		m, err := chooseBoard(ctx, cfg, hostSide, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.board.get(ctx, "rooms/ABC123/offer"); err != nil || m.url == cfg.board {
+			t.Errorf("host %d: board %s (%v), want a working board of its own", i, m.url, err)
+		}
+		if !ev.warned("serving a board here at " + m.url) {
+			t.Errorf("host %d did not say it serves a board: %q", i, ev.warns)
+		}
+		m.stop()
+	}
+	if cfg.board != "http://127.0.0.1:9" {
+		t.Errorf("choosing a board changed the config's board to %s", cfg.board)
+	}
+
+	ev := newRecordedEvents()
+	m, err := chooseBoard(ctx, cfg, joinSide, ev)
+	if err != nil || m.url != cfg.board || len(ev.warns) != 0 {
+		t.Errorf("joiner: board %s, warnings %q (%v); want the config's board and no board of its own", m.url, ev.warns, err)
+	}
+	m.stop()
+
+	given, err := parseConfig([]string{"-host", "-ice", "none", "-db", "http://127.0.0.1:9"}, env{getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = chooseBoard(ctx, given, hostSide, ev)
+	if err != nil || m.url != given.board || len(ev.warns) != 0 {
+		t.Errorf("host with -db: board %s, warnings %q (%v); want -db's board", m.url, ev.warns, err)
+	}
+	m.stop()
+}

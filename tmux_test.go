@@ -556,3 +556,149 @@ func TestTerminalHostCancels(t *testing.T) {
 		t.Errorf("board after cancelling holds %s, want nothing", root)
 	}
 }
+
+// TestTerminalEditing drives the chat's line editor on a real terminal:
+// a pasted block of lines (which tmux, like real terminals, separates with
+// bare CRs) is one message with its newlines; Ctrl-D with text deletes
+// under the cursor; a typed __ping__ and a paste over the message limit are
+// refused with a warning; Ctrl-L redraws without clearing; a narrowed
+// window leaves no ghost copy of the draft; a long received message wraps
+// aligned under its text; /quit says "You left.".
+func TestTerminalEditing(t *testing.T) {
+	const password = "tmux editing"
+	board, host := tmuxHost(t, "TERM03", password)
+	s, out := tmuxStartJoiner(t, board, "TERM03", password)
+	s.waitForText("Secure P2P tunnel established")
+	host.event("connected")
+
+	s.run("set-buffer", "one\ntwo\nthree")
+	s.run("paste-buffer", "-p", "-t", s.target)
+	s.key("Enter")
+	if got := host.event("message")["text"]; got != "one\ntwo\nthree" {
+		t.Errorf("a pasted block arrived as %q, want its three lines", got)
+	}
+
+	s.send("abc")
+	s.key("Left")
+	s.key("Left")
+	s.key("C-d")
+	s.waitFor(`the draft "> ac"`, func(screen string) bool { return tmuxLastLine(screen) == "> ac" })
+	s.key("Enter")
+	if got := host.event("message")["text"]; got != "ac" {
+		t.Errorf("after Ctrl-D the host received %q, want %q", got, "ac")
+	}
+
+	s.send("__ping__")
+	s.key("Enter")
+	s.waitForText(`! Not sent: "__ping__" is the keep-alive text`)
+
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, []byte(strings.Repeat("x", pypeerChannel.maxBytes+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.run("load-buffer", big)
+	s.run("paste-buffer", "-p", "-t", s.target)
+	s.waitForText("! The paste was not inserted: it is 65537 bytes")
+	s.waitFor(`an empty input line`, func(screen string) bool { return tmuxLastLine(screen) == ">" })
+
+	s.send("still here")
+	s.key("C-l")
+	screen := s.waitFor("the chat after Ctrl-L", func(screen string) bool { return tmuxLastLine(screen) == "> still here" })
+	if !strings.Contains(screen, "Secure P2P tunnel established") {
+		t.Errorf("Ctrl-L cleared the conversation:\n%s", screen)
+	}
+	s.key("C-u")
+
+	draft := "ghost-" + strings.Repeat("g", 80)
+	s.send(draft)
+	s.waitForText("ghost-")
+	s.run("resize-window", "-t", s.target, "-x", "40", "-y", "30")
+	screen = s.waitFor("the draft redrawn at 40 columns", func(screen string) bool {
+		lines := tmuxLines(screen)
+		return len(lines) >= 3 && lines[len(lines)-3] == "> ghost-"+strings.Repeat("g", 32)
+	})
+	if n := strings.Count(screen, "ghost-"); n != 1 {
+		t.Errorf("after narrowing, the draft shows %d times:\n%s", n, screen)
+	}
+	s.key("C-u")
+
+	long := strings.TrimSpace(strings.Repeat("word ", 20))
+	host.send(long)
+	screen = s.waitForText("Peer: word word")
+	lines := tmuxLines(screen)
+	first := tmuxLineMatching(lines, regexp.MustCompile(`^\d\d:\d\d Peer: word word`))
+	for _, l := range lines[first+1 : first+3] {
+		if !strings.HasPrefix(l, "            word") {
+			t.Errorf("a wrapped line %q does not start under the message's text:\n%s", l, screen)
+		}
+	}
+
+	s.send("/quit")
+	s.key("Enter")
+	s.waitForText("You left.")
+	tmuxCheckExit(t, s, out, exitOK)
+}
+
+// TestTerminalMenuBoards: hosting from the menu falls back to a board of
+// its own when the default board is out of reach, and does so again for a
+// second room after the first was cancelled (it never dials the stopped
+// board); joining from the menu afterwards never serves a board.
+func TestTerminalMenuBoards(t *testing.T) {
+	s, out := tmuxStart(t, []string{"PYPEER_URL=http://127.0.0.1:9"}, "-ice", "none")
+	for round := range 2 {
+		s.waitForText("Choose h, j or q:")
+		s.send("h")
+		s.waitForText("Password (optional, hidden):")
+		s.key("Enter")
+		m := tmuxRoomCode.FindStringSubmatch(s.waitFor("the room code", func(screen string) bool {
+			return strings.Count(screen, "Share this code:") == round+1
+		}))
+		if m == nil {
+			t.Fatalf("round %d: no room code on screen", round)
+		}
+		s.waitForText("waiting for a peer to join")
+		screen := s.captureJoined()
+		if n := strings.Count(screen, "serving a board here at http://127.0.0.1:"); n != round+1 {
+			t.Fatalf("round %d: %d fallback boards on screen, want %d:\n%s", round, n, round+1, screen)
+		}
+		if strings.Contains(screen, "connection refused") {
+			t.Fatalf("round %d: the host dialled a stopped board:\n%s", round, screen)
+		}
+		s.key("Escape")
+		s.waitForText("Cancelled; room ")
+	}
+
+	s.waitForText("Choose h, j or q:")
+	s.send("h")
+	s.waitForText("Password (optional, hidden):")
+	s.key("Escape")
+	s.waitForText("Choose h, j or q:")
+	s.send("j")
+	s.waitForText("Room code:")
+	s.send("ABC123")
+	s.key("Enter")
+	s.waitForText("Password (optional, hidden):")
+	s.key("Enter")
+	screen := s.waitForJoinedText("! Cannot reach the board at http://127.0.0.1:9")
+	afterHosts := screen[strings.LastIndex(screen, "Cancelled; room "):]
+	if strings.Contains(afterHosts, "serving a board") {
+		t.Errorf("the join served a board of its own:\n%s", afterHosts)
+	}
+	s.waitForText("Choose h, j or q:")
+	s.send("q")
+	tmuxCheckExit(t, s, out, exitOK)
+}
+
+// TestTerminalJoinCancels: Esc while gopeer -join waits for its room exits
+// 130, and does not claim to have removed anything: it posted nothing.
+func TestTerminalJoinCancels(t *testing.T) {
+	board := startTestBoard(t)
+	s, out := tmuxStart(t, []string{"GOPEER_PASSWORD=x"}, "-ice", "none", "-db", board, "-join", "NOHOST")
+	s.waitForText("waiting for the host to open room NOHOST")
+	s.key("Escape")
+	screen := s.waitForText("[gopeer exited ")
+	if !strings.Contains(screen, "gopeer: cancelled\n") || strings.Contains(screen, "off the board") {
+		t.Errorf("the joiner's cancel says, want just \"gopeer: cancelled\":\n%s", screen)
+	}
+	tmuxCheckExit(t, s, out, exitInterrupted)
+}

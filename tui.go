@@ -340,14 +340,23 @@ func sentence(s string) string {
 	if s == "" {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:] + "."
+	return capitalize(s) + "."
+}
+
+// capitalize starts a message with a capital letter, for the screen; a
+// warning gets no period, as it may end with a URL to copy.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // tuiNotes shows reports at once, for work done before the status line runs.
 type tuiNotes struct{ t *tui }
 
 func (n tuiNotes) status(msg string) { n.t.ed.printAbove(sanitize(msg)) }
-func (n tuiNotes) warn(msg string)   { n.t.ed.printAbove(n.t.yellow("! " + sanitize(msg))) }
+func (n tuiNotes) warn(msg string)   { n.t.ed.printAbove(n.t.yellow("! " + capitalize(sanitize(msg)))) }
 func (n tuiNotes) roomPosted(string) {}
 
 // flowEvent is what a room flow reports to the screen.
@@ -402,7 +411,7 @@ func (t *tui) runFlow(ctx context.Context, s side, code string, password bool, r
 			case "status":
 				status = ev.text
 			case "warn":
-				t.ed.printAbove(t.yellow("! " + sanitize(ev.text)))
+				t.ed.printAbove(t.yellow("! " + capitalize(sanitize(ev.text))))
 			case "room":
 				t.ed.printAbove(t.roomBanner(ev.text, m.url, password))
 			}
@@ -494,7 +503,7 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) e
 		case w := <-t.sizes:
 			t.ed.setWidth(w)
 		case n := <-link.notices:
-			t.ed.printAbove(t.yellow("! " + sanitize(n)))
+			t.ed.printAbove(t.yellow("! " + capitalize(sanitize(n))))
 		case <-link.closed:
 			return t.peerGone(link)
 		case <-ctx.Done():
@@ -540,14 +549,14 @@ func (t *tui) submit(ctx context.Context, link *peerLink, room, boardURL, line s
 		t.ed.printAbove(t.info(link, room, boardURL))
 		return nil
 	default:
-		t.ed.printAbove(t.yellow("! unknown command " + sanitize(cmd) + "; /help lists them, and // at the start sends a /"))
+		t.ed.printAbove(t.yellow("! Unknown command " + sanitize(cmd) + "; /help lists them, and // at the start sends a /"))
 		return nil
 	}
 	if strings.TrimSpace(text) == "" {
 		return nil
 	}
 	if err := link.send(ctx, text); err != nil {
-		t.ed.printAbove(t.red("! not sent: " + sanitize(err.Error())))
+		t.ed.printAbove(t.red("! Not sent: " + sanitize(err.Error())))
 		return nil
 	}
 	t.ed.printAbove(t.formatMessage("You", peerMessage{text: text}))
