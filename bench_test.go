@@ -347,9 +347,9 @@ func countBulk(b *testing.B, p *proc) int {
 // least this test process's own RSS (which the in-process runs inflate).
 // VmHWM only grows, so sampling misses nothing but growth in the last
 // interval before exit.
-var rssWatches sync.Map // *proc → *rssWatch
+var rssWatches sync.Map // *proc → *rssMonitor
 
-type rssWatch struct {
+type rssMonitor struct {
 	kib  atomic.Int64
 	done chan struct{}
 }
@@ -357,7 +357,7 @@ type rssWatch struct {
 // watchRSS starts following p's peak RSS; benchmarks call it on every
 // process they start.
 func watchRSS(p *proc) *proc {
-	w := &rssWatch{done: make(chan struct{})}
+	w := &rssMonitor{done: make(chan struct{})}
 	rssWatches.Store(p, w)
 	status := fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)
 	go func() {
@@ -402,7 +402,7 @@ func maxRSS(b *testing.B, p *proc) int64 {
 	if !ok {
 		b.Fatalf("%v: peak RSS not watched", p.cmd.Args)
 	}
-	w := v.(*rssWatch)
+	w := v.(*rssMonitor)
 	<-w.done
 	return w.kib.Load()
 }

@@ -2,7 +2,7 @@ package main
 
 // The board is gopeer's self-hosted signaling server: an in-memory server
 // for the subset of the Firebase Realtime Database REST API that pypeer,
-// gopeer and the janitor use (see PROTOCOL.md, sections 1, 4 and 7).
+// gopeer and the janitor use (docs/PROTOCOL.md: "The board", "Streaming" and "Firebase facts").
 //
 // The database is one JSON tree in the data model of boardtree.go, the
 // board client's too: numbers exact, arrays stored as objects keyed "0",

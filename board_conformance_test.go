@@ -1,7 +1,7 @@
 package main
 
 // The conformance rules: how the board answers the Firebase REST subset of
-// PROTOCOL.md section 7, each rule stated once. They run against gopeer's
+// docs/PROTOCOL.md, "Firebase facts", each rule stated once. They run against gopeer's
 // board, and against a real Firebase database when one is given:
 //
 //	GOPEER_CONFORMANCE_FIREBASE_URL=https://NAME.firebaseio.com \

@@ -1,7 +1,7 @@
 package main
 
 // Firebase REST queries: orderBy with startAt, startAfter, endAt,
-// endBefore, equalTo, limitToFirst and limitToLast (PROTOCOL.md section 7).
+// endBefore, equalTo, limitToFirst and limitToLast (docs/PROTOCOL.md, "Firebase facts").
 // Results are an object of the matching children, unordered, as Firebase
 // answers them. Over REST, ordering by a child or by value needs an index
 // in Firebase's rules; this board's only index is the one the janitor
@@ -23,7 +23,7 @@ import (
 // boardIndexes are the ".indexOn" entries of this board's rules, by
 // location.
 var boardIndexes = map[string][]string{
-	"/rooms": {"offer/timestamp"},
+	"/" + pypeerRooms: {janitorIndex},
 }
 
 var boardQueryParams = []string{"orderBy", "startAt", "startAfter", "endAt", "endBefore", "equalTo", "limitToFirst", "limitToLast"}

@@ -2,7 +2,7 @@ package main
 
 // Rooms expire by themselves: the board remembers when each room appeared,
 // by its own clock, and removes it once it is older than the TTL, as
-// pypeer's hourly janitor would (PROTOCOL.md section 1), so a self-hoster
+// pypeer's hourly janitor would (docs/PROTOCOL.md, "Cleanup"), so a self-hoster
 // needs no janitor. The writers' timestamps are not trusted for this: any
 // stranger can write one.
 
@@ -78,26 +78,26 @@ func (h *boardRoomHeap) Pop() any {
 // may touch any, and PATCH names them.
 func (b *board) trackRoomsLocked(wr boardWrite) {
 	now := b.now()
-	rooms, _ := treeGet(b.root, []string{"rooms"}).(map[string]any)
+	rooms, _ := treeGet(b.root, []string{pypeerRooms}).(map[string]any)
 	syncCode := func(code string) { b.rooms.sync(code, rooms[code] != nil, now) }
 	switch {
 	case len(wr.at) >= 2:
-		if wr.at[0] == "rooms" {
+		if wr.at[0] == pypeerRooms {
 			syncCode(wr.at[1])
 		}
 		return
-	case len(wr.at) == 1 && wr.at[0] == "rooms" && wr.patch:
+	case len(wr.at) == 1 && wr.at[0] == pypeerRooms && wr.patch:
 		for _, c := range wr.changes {
 			syncCode(c.rel[0])
 		}
 		return
-	case len(wr.at) == 1 && wr.at[0] != "rooms":
+	case len(wr.at) == 1 && wr.at[0] != pypeerRooms:
 		return
 	case len(wr.at) == 0 && wr.patch:
 		full := false
 		for _, c := range wr.changes {
 			switch {
-			case c.rel[0] != "rooms":
+			case c.rel[0] != pypeerRooms:
 			case len(c.rel) >= 2:
 				syncCode(c.rel[1])
 			default:
@@ -130,7 +130,7 @@ func (b *board) expireRooms() {
 	}
 	now := b.now()
 	for r := b.rooms.oldest(); r != nil && !now.Before(r.created.Add(b.roomTTL)); r = b.rooms.oldest() {
-		at := []string{"rooms", r.code}
+		at := []string{pypeerRooms, r.code}
 		if n := b.subs.node(at); n != nil {
 			for _, s := range n.collect(nil) {
 				b.endLocked(s, []byte(boardCancelSSE))

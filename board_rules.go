@@ -31,7 +31,7 @@ import (
 )
 
 // The two values a room holds.
-var boardRoomSlots = []string{"offer", "answer"}
+var boardRoomSlots = []string{pypeerOffer, pypeerAnswer}
 
 func boardDenied() error { return boardErrorf(http.StatusUnauthorized, boardErrDenied) }
 
@@ -40,7 +40,7 @@ func boardDenied() error { return boardErrorf(http.StatusUnauthorized, boardErrD
 // or deletes of a room. Values are checked later, by checkWriteLocked.
 func boardAnonymousAccess(req *boardRequest) error {
 	p := req.path
-	if len(p) < 2 || p[0] != "rooms" {
+	if len(p) < 2 || p[0] != pypeerRooms {
 		return boardDenied()
 	}
 	switch {
@@ -108,7 +108,7 @@ func (b *board) checkRoom(code string, oldRoom, newRoom any) error {
 			return boardDenied() // write-once
 		case !boardRoomCode(code), !b.validSignal(after):
 			return boardDenied()
-		case slot == "answer" && m["offer"] == nil:
+		case slot == pypeerAnswer && m[pypeerOffer] == nil:
 			return boardDenied() // an answer to nothing
 		}
 	}
@@ -128,11 +128,11 @@ func (b *board) validSignal(v any) bool {
 	if !ok || len(m) != 2 {
 		return false
 	}
-	payload, ok := m["payload"].(string)
+	payload, ok := m[pypeerPayload].(string)
 	if !ok || payload == "" || (b.maxPayload > 0 && len(payload) > b.maxPayload) {
 		return false
 	}
-	_, ok = m["timestamp"].(json.Number) // treeNormalize refused what a double cannot hold
+	_, ok = m[pypeerTimestamp].(json.Number) // treeNormalize refused what a double cannot hold
 	return ok
 }
 
@@ -140,7 +140,7 @@ func (b *board) validSignal(v any) bool {
 // than the room TTL (10 minutes when rooms do not expire), so that a host
 // may replace an offer left behind, as database.rules.json allows.
 func (b *board) staleSignal(v any) bool {
-	ts, ok := treeGet(v, []string{"timestamp"}).(json.Number)
+	ts, ok := treeGet(v, []string{pypeerTimestamp}).(json.Number)
 	if !ok {
 		return false
 	}

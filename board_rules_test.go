@@ -153,7 +153,7 @@ func TestBoardAnonymousStream(t *testing.T) {
 func TestBoardNoSecretNoAdmin(t *testing.T) {
 	b := newBoard(boardOptions{})
 	for _, target := range []string{"/.json", "/.json?auth=", "/rooms.json?auth="} {
-		rec := boardTestServe(b, "GET", target, "")
+		rec := boardTestRequest(b, "GET", target, "")
 		if rec.Code != http.StatusUnauthorized {
 			t.Errorf("GET %s: status %d, want 401", target, rec.Code)
 		}
@@ -178,14 +178,14 @@ func TestBoardRoomCap(t *testing.T) {
 	boardTestMust(t, srv, boardTestReq{method: "PUT", path: "/rooms/ROOM03/offer.json", body: offer, anon: true})
 }
 
-// boardTestServe runs one request through b's handler.
-func boardTestServe(b *board, method, target, body string) *httptest.ResponseRecorder {
+// boardTestRequest runs one request through b's handler.
+func boardTestRequest(b *board, method, target, body string) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	b.ServeHTTP(rec, httptest.NewRequest(method, target, strings.NewReader(body)))
 	return rec
 }
 
-func boardTestServeReq(b *board, rec *httptest.ResponseRecorder, req *http.Request) *httptest.ResponseRecorder {
+func boardTestRequestWith(b *board, rec *httptest.ResponseRecorder, req *http.Request) *httptest.ResponseRecorder {
 	b.ServeHTTP(rec, req)
 	return rec
 }
@@ -224,7 +224,7 @@ func TestBoardWriteRate(t *testing.T) {
 	}
 	get := httptest.NewRequest("GET", "/rooms/ABC123/offer.json", nil)
 	get.RemoteAddr = alice
-	if rec := httptest.NewRecorder(); boardTestServeReq(b, rec, get).Code != http.StatusOK {
+	if rec := httptest.NewRecorder(); boardTestRequestWith(b, rec, get).Code != http.StatusOK {
 		t.Errorf("read while limited: status %d, want 200", rec.Code)
 	}
 

@@ -1,10 +1,11 @@
 package main
 
-// This file is the client for "the board": a Firebase Realtime Database
-// reached over its REST API, or gopeer's own server speaking the same
-// dialect (PROTOCOL.md sections 1, 4 and 7). It reads and writes values at
-// paths such as rooms/ABC123/offer and follows a path as a server-sent event
-// stream, keeping a local copy of the subtree in step with the board.
+// This file is the board client: it talks to "the board", a Firebase
+// Realtime Database reached over its REST API, or gopeer's own server
+// speaking the same API (docs/PROTOCOL.md: "The board", "Streaming",
+// "Firebase facts"). It reads and writes values at paths such as
+// rooms/ABC123/offer, and follows a path as a server-sent event stream,
+// keeping a local copy of it in the shared data model (boardtree.go).
 
 import (
 	"bufio"

@@ -21,23 +21,19 @@ import (
 	"time"
 )
 
-// testBoardSecret is the auth value tests put in the base URL's query; no
+// clientTestSecret is the auth value tests put in the base URL's query; no
 // error message may contain it.
-const testBoardSecret = "s3cret"
-
-// testBoardWait bounds every wait on the code under test: a guard against
-// hanging forever, never a way to order events.
-const testBoardWait = 10 * time.Second
+const clientTestSecret = "s3cret"
 
 // testBoardOptions are a client's, with reconnect delays short enough for
 // tests.
 var testBoardOptions = clientOptions{reconnect: backoff{first: time.Millisecond, max: 4 * time.Millisecond}}
 
-// newTestBoardClient returns a client for base with the test secret in the
+// newClientForTest returns a client for base with the test secret in the
 // query and reconnect delays short enough for tests.
-func newTestBoardClient(t *testing.T, base string) *boardClient {
+func newClientForTest(t *testing.T, base string) *boardClient {
 	t.Helper()
-	c, err := newBoardClient(base+"/?auth="+testBoardSecret, testBoardOptions)
+	c, err := newBoardClient(base+"/?auth="+clientTestSecret, testBoardOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +44,7 @@ func newTestBoardClient(t *testing.T, base string) *boardClient {
 // testBoardNoSecret fails the test if err's text leaks the secret.
 func testBoardNoSecret(t *testing.T, err error) {
 	t.Helper()
-	if err != nil && strings.Contains(err.Error(), testBoardSecret) {
+	if err != nil && strings.Contains(err.Error(), clientTestSecret) {
 		t.Errorf("error leaks the secret: %v", err)
 	}
 }
@@ -191,7 +187,7 @@ func TestBoardClientMethods(t *testing.T) {
 				return nil, c.put(ctx, "rooms/ABC123/offer", offer{"tok", 1700000000123})
 			},
 			reply: `{"payload":"tok","timestamp":1700000000123}`,
-			want:  testBoardRequest{"PUT", "/rooms/ABC123/offer.json", testBoardSecret, "application/json", `{"payload":"tok","timestamp":1700000000123}`},
+			want:  testBoardRequest{"PUT", "/rooms/ABC123/offer.json", clientTestSecret, "application/json", `{"payload":"tok","timestamp":1700000000123}`},
 		},
 		{
 			name: "patch",
@@ -199,7 +195,7 @@ func TestBoardClientMethods(t *testing.T) {
 				return nil, c.patch(ctx, "rooms/ABC123/offer", map[string]any{"payload": nil, "x/y": 1})
 			},
 			reply: `{"payload":null,"x/y":1}`,
-			want:  testBoardRequest{"PATCH", "/rooms/ABC123/offer.json", testBoardSecret, "application/json", `{"payload":null,"x/y":1}`},
+			want:  testBoardRequest{"PATCH", "/rooms/ABC123/offer.json", clientTestSecret, "application/json", `{"payload":null,"x/y":1}`},
 		},
 		{
 			name: "delete",
@@ -207,7 +203,7 @@ func TestBoardClientMethods(t *testing.T) {
 				return nil, c.delete(ctx, "rooms/ABC123/offer")
 			},
 			reply: "null",
-			want:  testBoardRequest{"DELETE", "/rooms/ABC123/offer.json", testBoardSecret, "", ""},
+			want:  testBoardRequest{"DELETE", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
 		},
 		{
 			name: "get",
@@ -215,7 +211,7 @@ func TestBoardClientMethods(t *testing.T) {
 				return c.get(ctx, "rooms/ABC123/offer")
 			},
 			reply:     `{"payload":"tok","timestamp":9007199254740993}` + "\n",
-			want:      testBoardRequest{"GET", "/rooms/ABC123/offer.json", testBoardSecret, "", ""},
+			want:      testBoardRequest{"GET", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
 			wantValue: `{"payload":"tok","timestamp":9007199254740993}`,
 		},
 		{
@@ -224,7 +220,7 @@ func TestBoardClientMethods(t *testing.T) {
 				return c.get(ctx, "rooms/ABC123/offer")
 			},
 			reply:     "null",
-			want:      testBoardRequest{"GET", "/rooms/ABC123/offer.json", testBoardSecret, "", ""},
+			want:      testBoardRequest{"GET", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
 			wantValue: "null",
 		},
 		{
@@ -233,7 +229,7 @@ func TestBoardClientMethods(t *testing.T) {
 				return c.get(ctx, "rooms/ABC123/offer")
 			},
 			status:    http.StatusNoContent,
-			want:      testBoardRequest{"GET", "/rooms/ABC123/offer.json", testBoardSecret, "", ""},
+			want:      testBoardRequest{"GET", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
 			wantValue: "null",
 		},
 	}
@@ -249,7 +245,7 @@ func TestBoardClientMethods(t *testing.T) {
 				io.WriteString(w, tt.reply)
 			}))
 			defer srv.Close()
-			c := newTestBoardClient(t, srv.URL)
+			c := newClientForTest(t, srv.URL)
 
 			value, err := tt.call(context.Background(), c)
 			if err != nil {
@@ -272,7 +268,7 @@ func TestBoardClientConcurrentUse(t *testing.T) {
 		io.WriteString(w, "null")
 	}))
 	defer srv.Close()
-	c := newTestBoardClient(t, srv.URL)
+	c := newClientForTest(t, srv.URL)
 
 	const n = 8
 	var wg sync.WaitGroup
@@ -306,12 +302,12 @@ func TestBoardClientPutFollowsRedirect(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	c := newTestBoardClient(t, srv.URL)
+	c := newClientForTest(t, srv.URL)
 
 	if err := c.put(context.Background(), "rooms/ABC123/offer", "x"); err != nil {
 		t.Fatal(err)
 	}
-	want := testBoardRequest{"PUT", "/moved/rooms/ABC123/offer.json", testBoardSecret, "application/json", `"x"`}
+	want := testBoardRequest{"PUT", "/moved/rooms/ABC123/offer.json", clientTestSecret, "application/json", `"x"`}
 	if got := <-seen; got != want {
 		t.Errorf("redirected request = %+v, want %+v", got, want)
 	}
@@ -342,7 +338,7 @@ func TestBoardClientErrorStatus(t *testing.T) {
 				io.WriteString(w, tt.body)
 			}))
 			defer srv.Close()
-			c := newTestBoardClient(t, srv.URL)
+			c := newClientForTest(t, srv.URL)
 
 			calls := map[string]func() error{
 				"GET":    func() error { _, err := c.get(context.Background(), "rooms/ABC123/offer"); return err },
@@ -400,7 +396,7 @@ func TestBoardClientGetBadBody(t *testing.T) {
 				io.WriteString(w, tt.body)
 			}))
 			defer srv.Close()
-			c := newTestBoardClient(t, srv.URL)
+			c := newClientForTest(t, srv.URL)
 
 			_, err := c.get(context.Background(), "rooms/ABC123/offer")
 			if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
@@ -421,7 +417,7 @@ func TestBoardClientTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release) // runs before srv.Close, freeing the handler
-	c := newTestBoardClient(t, srv.URL)
+	c := newClientForTest(t, srv.URL)
 	c.timeout = 20 * time.Millisecond
 
 	err := c.put(context.Background(), "rooms/ABC123/offer", 1)
@@ -453,7 +449,7 @@ func TestBoardClientContextCancelled(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	c := newTestBoardClient(t, srv.URL)
+	c := newClientForTest(t, srv.URL)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -477,7 +473,7 @@ func TestBoardClientConnectionRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 
-	c := newTestBoardClient(t, "http://"+addr)
+	c := newClientForTest(t, "http://"+addr)
 	err = c.put(context.Background(), "rooms/ABC123/offer", 1)
 	if !isBoardUnreachable(err) {
 		t.Fatalf("isBoardUnreachable(%v) = false for a refused connection", err)
@@ -500,7 +496,7 @@ func TestBoardClientTLSFailure(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake failure is expected
 	srv.StartTLS()
 	defer srv.Close()
-	c := newTestBoardClient(t, srv.URL) // default client: does not trust the test CA
+	c := newClientForTest(t, srv.URL) // default client: does not trust the test CA
 
 	_, err := c.get(context.Background(), "rooms/ABC123/offer")
 	if err == nil || !isBoardUnreachable(err) {
@@ -825,7 +821,7 @@ func (b *testStreamBoard) accept(t *testing.T) *testStreamConn {
 	select {
 	case c := <-b.conns:
 		return c
-	case <-time.After(testBoardWait):
+	case <-time.After(boardTestWait):
 		t.Fatal("no stream request arrived")
 		return nil
 	}
@@ -835,7 +831,7 @@ func (c *testStreamConn) step(t *testing.T, s testStreamStep) {
 	t.Helper()
 	select {
 	case c.steps <- s:
-	case <-time.After(testBoardWait):
+	case <-time.After(boardTestWait):
 		t.Fatal("stream handler is gone")
 	}
 }
@@ -904,7 +900,7 @@ func startTestBoardWatch(t *testing.T, c *boardClient, path string, idle time.Du
 		cancel()
 		select {
 		case <-exited:
-		case <-time.After(testBoardWait):
+		case <-time.After(boardTestWait):
 			t.Error("watch did not return after cancel")
 		}
 	})
@@ -920,7 +916,7 @@ func (w *testBoardWatch) next(t *testing.T) string {
 		t.Fatalf("reconnect (%v) while waiting for a value", err)
 	case err := <-w.result:
 		t.Fatalf("watch returned %v while waiting for a value", err)
-	case <-time.After(testBoardWait):
+	case <-time.After(boardTestWait):
 		t.Fatal("no value delivered")
 	}
 	return ""
@@ -935,7 +931,7 @@ func (w *testBoardWatch) reconnect(t *testing.T) error {
 		t.Fatalf("value %s while waiting for a reconnect", v)
 	case err := <-w.result:
 		t.Fatalf("watch returned %v while waiting for a reconnect", err)
-	case <-time.After(testBoardWait):
+	case <-time.After(boardTestWait):
 		t.Fatal("no reconnect")
 	}
 	return nil
@@ -950,7 +946,7 @@ func (w *testBoardWatch) finish(t *testing.T) error {
 		t.Fatalf("value %s while waiting for watch to return", v)
 	case err := <-w.reconnects:
 		t.Fatalf("reconnect (%v) while waiting for watch to return", err)
-	case <-time.After(testBoardWait):
+	case <-time.After(boardTestWait):
 		t.Fatal("watch did not return")
 	}
 	return nil
@@ -958,11 +954,11 @@ func (w *testBoardWatch) finish(t *testing.T) error {
 
 func TestBoardWatchDelivers(t *testing.T) {
 	b := newTestStreamBoard(t, nil)
-	c := newTestBoardClient(t, b.srv.URL)
+	c := newClientForTest(t, b.srv.URL)
 	w := startTestBoardWatch(t, c, "rooms/ABC123", 0, nil)
 
 	conn := b.accept(t)
-	if conn.url.Path != "/rooms/ABC123.json" || conn.url.Query().Get("auth") != testBoardSecret {
+	if conn.url.Path != "/rooms/ABC123.json" || conn.url.Query().Get("auth") != clientTestSecret {
 		t.Errorf("stream URL = %v, want /rooms/ABC123.json with the auth query", conn.url)
 	}
 	if got := conn.header.Get("Accept"); got != "text/event-stream" {
@@ -1015,7 +1011,7 @@ func TestBoardWatchReconnects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newTestStreamBoard(t, nil)
-			c := newTestBoardClient(t, b.srv.URL)
+			c := newClientForTest(t, b.srv.URL)
 			w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 0, nil)
 
 			first := b.accept(t)
@@ -1042,7 +1038,7 @@ func TestBoardWatchReconnects(t *testing.T) {
 
 func TestBoardWatchResyncDeliversDeletion(t *testing.T) {
 	b := newTestStreamBoard(t, nil)
-	c := newTestBoardClient(t, b.srv.URL)
+	c := newClientForTest(t, b.srv.URL)
 	w := startTestBoardWatch(t, c, "rooms/ABC123", 0, nil)
 
 	first := b.accept(t)
@@ -1060,7 +1056,7 @@ func TestBoardWatchRetriesServerErrors(t *testing.T) {
 	for _, status := range []int{500, 503, 408, 429} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			b := newTestStreamBoard(t, nil)
-			c := newTestBoardClient(t, b.srv.URL)
+			c := newClientForTest(t, b.srv.URL)
 			w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 0, nil)
 
 			b.accept(t).step(t, testStreamStep{status: status, text: `{"error": "try later"}`})
@@ -1086,7 +1082,7 @@ func TestBoardWatchIdle(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(srv.Close) // after the watch is stopped
-	c := newTestBoardClient(t, srv.URL)
+	c := newClientForTest(t, srv.URL)
 	w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 20*time.Millisecond, nil)
 
 	// Silence is the only way this stream can end, so the first reconnect
@@ -1099,7 +1095,7 @@ func TestBoardWatchIdle(t *testing.T) {
 			if !errors.Is(err, errStreamIdle) {
 				t.Errorf("reconnect error = %v, want errStreamIdle", err)
 			}
-		case <-time.After(testBoardWait):
+		case <-time.After(boardTestWait):
 			t.Fatal("the silent stream was never abandoned")
 		}
 		return
@@ -1131,7 +1127,7 @@ func TestBoardWatchPermanentFailure(t *testing.T) {
 				io.WriteString(w, tt.body)
 			}))
 			t.Cleanup(srv.Close)
-			c := newTestBoardClient(t, srv.URL)
+			c := newClientForTest(t, srv.URL)
 			w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 0, nil)
 
 			err := w.finish(t)
@@ -1164,7 +1160,7 @@ func TestBoardWatchCallbackEnds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newTestStreamBoard(t, nil)
-			c := newTestBoardClient(t, b.srv.URL)
+			c := newClientForTest(t, b.srv.URL)
 			w := startTestBoardWatch(t, c, "rooms/ABC123/answer", 0, func(v json.RawMessage) error {
 				if string(v) == "null" {
 					return nil
@@ -1183,7 +1179,7 @@ func TestBoardWatchCallbackEnds(t *testing.T) {
 func TestBoardWatchContextCancel(t *testing.T) {
 	t.Run("while streaming", func(t *testing.T) {
 		b := newTestStreamBoard(t, nil)
-		c := newTestBoardClient(t, b.srv.URL)
+		c := newClientForTest(t, b.srv.URL)
 		w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 0, nil)
 		b.accept(t).send(t, testStreamPut("/", "null"))
 		w.next(t)
@@ -1194,7 +1190,7 @@ func TestBoardWatchContextCancel(t *testing.T) {
 	})
 	t.Run("while connecting", func(t *testing.T) {
 		b := newTestStreamBoard(t, nil)
-		c := newTestBoardClient(t, b.srv.URL)
+		c := newClientForTest(t, b.srv.URL)
 		w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 0, nil)
 		b.accept(t) // the handler never answers
 		w.cancel()
@@ -1204,7 +1200,7 @@ func TestBoardWatchContextCancel(t *testing.T) {
 	})
 	t.Run("while backing off", func(t *testing.T) {
 		b := newTestStreamBoard(t, nil)
-		c := newTestBoardClient(t, b.srv.URL)
+		c := newClientForTest(t, b.srv.URL)
 		c.reconnect = backoff{first: time.Hour, max: time.Hour}
 		w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 0, nil)
 		b.accept(t).step(t, testStreamStep{status: 503})
@@ -1219,7 +1215,7 @@ func TestBoardWatchContextCancel(t *testing.T) {
 func TestBoardWatchRedirect(t *testing.T) {
 	requireAuth := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Query().Get("auth") != testBoardSecret {
+			if r.URL.Query().Get("auth") != clientTestSecret {
 				w.WriteHeader(http.StatusUnauthorized)
 				io.WriteString(w, `{"error": "Permission denied"}`)
 				return
@@ -1234,7 +1230,7 @@ func TestBoardWatchRedirect(t *testing.T) {
 		})
 	}
 	b := newTestStreamBoard(t, requireAuth)
-	c := newTestBoardClient(t, b.srv.URL)
+	c := newClientForTest(t, b.srv.URL)
 	w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 0, nil)
 
 	conn := b.accept(t)
@@ -1257,7 +1253,7 @@ func TestBoardWatchRedirectLoop(t *testing.T) {
 		http.Redirect(w, r, r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	t.Cleanup(srv.Close)
-	c := newTestBoardClient(t, srv.URL)
+	c := newClientForTest(t, srv.URL)
 	w := startTestBoardWatch(t, c, "rooms/ABC123/offer", 0, nil)
 
 	if err := w.finish(t); !errors.Is(err, errBoardRedirect) {

@@ -243,7 +243,7 @@ func interopBoardClean(t *testing.T, board, room string) {
 // the tests see them without waiting pypeer's 15 s.
 var fastPings = []string{"GOPEER_PING_INTERVAL=100ms"}
 
-func TestInteropGopeerHostAiortcJoin(t *testing.T) {
+func TestInteropGopeerHosting(t *testing.T) {
 	pypeerPeer(t)
 	board := startTestBoard(t)
 	const room, password = "GOHST1", "pässwörd ✓"
@@ -274,7 +274,7 @@ func TestInteropGopeerHostAiortcJoin(t *testing.T) {
 	}
 }
 
-func TestInteropAiortcHostGopeerJoin(t *testing.T) {
+func TestInteropGopeerJoining(t *testing.T) {
 	pypeerPeer(t)
 	board := startTestBoard(t)
 	const room, password = "PYHST1", "correct horse battery staple"
@@ -411,7 +411,7 @@ func TestInteropWrongPasswordGopeerJoiner(t *testing.T) {
 // TestInteropStrangerAnswer: garbage in a gopeer host's answer slot (an
 // answer sealed with another password, then a token that is not Fernet at
 // all) is ignored with a warning, and the real aiortc joiner still gets in.
-// pypeer's host would die on the first (PROTOCOL.md section 3).
+// pypeer's host would die on the first (docs/PROTOCOL.md, "Sealing").
 func TestInteropStrangerAnswer(t *testing.T) {
 	pypeerPeer(t)
 	board := startTestBoard(t)

@@ -1,7 +1,7 @@
 package main
 
 // This file is gopeer -janitor: it keeps a board clean of stale rooms, as
-// pypeer's hourly janitor does (PROTOCOL.md section 1), without
+// pypeer's hourly janitor does (docs/PROTOCOL.md, "Cleanup"), without
 // downloading the whole database and without touching a live room.
 //
 // A run pages through the rooms index (orderBy="offer/timestamp"): first
@@ -49,7 +49,7 @@ const (
 
 	// janitorIndex is the ordering the janitor queries; database.rules.json
 	// declares it in ".indexOn".
-	janitorIndex = "offer/timestamp"
+	janitorIndex = pypeerOffer + "/" + pypeerTimestamp
 
 	// A query asks for janitorPageSize rooms at first, then for twice as
 	// many while pages come back full and under a quarter of
@@ -461,7 +461,7 @@ func (j *janitor) queryPage(ctx context.Context, sel janitorSelection, now time.
 		raw  json.RawMessage
 	)
 	err := j.retry(ctx, func(ctx context.Context) error {
-		return j.board.getQuery(ctx, "rooms", params, janitorMaxPageBytes, func(d *json.Decoder) (err error) {
+		return j.board.getQuery(ctx, pypeerRooms, params, janitorMaxPageBytes, func(d *json.Decoder) (err error) {
 			raw = nil
 			if err = d.Decode(&raw); err == nil {
 				page, err = janitorChildren(raw)
@@ -546,7 +546,7 @@ func (j *janitor) deleteRooms(ctx context.Context, codes []string) (left []strin
 			size += len(key) + 6 // :null,
 			batch[codes[n]] = nil
 		}
-		if err := j.board.patch(ctx, "rooms", batch); err != nil {
+		if err := j.board.patch(ctx, pypeerRooms, batch); err != nil {
 			for _, code := range codes[:n] {
 				j.unsure[code] = true
 			}
@@ -683,7 +683,7 @@ func (j *janitor) checkRoom(ctx context.Context, code string, listed map[string]
 	var ts json.RawMessage
 	err := j.retry(ctx, func(ctx context.Context) error {
 		ts = nil
-		return j.board.getQuery(ctx, "rooms/"+code+"/offer/timestamp", nil, janitorMaxTimestampBytes,
+		return j.board.getQuery(ctx, pypeerRooms+"/"+code+"/"+janitorIndex, nil, janitorMaxTimestampBytes,
 			func(d *json.Decoder) error { return d.Decode(&ts) })
 	})
 	switch {
@@ -708,7 +708,7 @@ func (j *janitor) listRooms(ctx context.Context) (map[string]bool, error) {
 	var rooms map[string]bool
 	err := j.retry(ctx, func(ctx context.Context) error {
 		rooms = make(map[string]bool)
-		return j.board.getQuery(ctx, "rooms", url.Values{"shallow": {"true"}}, janitorMaxListBytes, func(d *json.Decoder) error {
+		return j.board.getQuery(ctx, pypeerRooms, url.Values{"shallow": {"true"}}, janitorMaxListBytes, func(d *json.Decoder) error {
 			return janitorDecodeListing(d, rooms)
 		})
 	})

@@ -108,7 +108,7 @@ func reportFailure(stderr io.Writer, out *jsonOrText, err error) int {
 	return exitStatus(f.kind)
 }
 
-// chatMemoryLimit is the soft limit on the Go runtime's own memory (heap,
+// chatSoftMemoryLimit is the soft limit on the Go runtime's own memory (heap,
 // stacks and metadata; not the binary's mapped pages) during a chat. What a
 // chat holds is bounded (a 1 MiB send buffer, SCTP's 1 MiB window, 64 queued
 // messages), but the collector lets the heap grow to twice what is live and
@@ -116,14 +116,14 @@ func reportFailure(stderr io.Writer, out *jsonOrText, err error) int {
 // transfer peaked at 22-24 MiB resident instead of 27-31, at the same speed
 // (BenchmarkInterop). Being soft, it never refuses memory; a bigger live heap
 // is only collected more often.
-const chatMemoryLimit = 14 << 20
+const chatSoftMemoryLimit = 14 << 20
 
-// limitChatMemory sets chatMemoryLimit, unless $GOMEMLIMIT chose a limit.
+// limitChatMemory sets chatSoftMemoryLimit, unless $GOMEMLIMIT chose a limit.
 // It reads the process's own environment, not env.getenv: that is where the
 // runtime found $GOMEMLIMIT.
 func limitChatMemory() {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(chatMemoryLimit)
+		debug.SetMemoryLimit(chatSoftMemoryLimit)
 	}
 }
 

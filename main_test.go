@@ -45,8 +45,8 @@ func TestLimitChatMemoryYieldsToGOMEMLIMIT(t *testing.T) {
 
 	t.Setenv("GOMEMLIMIT", "")
 	limitChatMemory()
-	if got := debug.SetMemoryLimit(before); got != chatMemoryLimit {
-		t.Errorf("without GOMEMLIMIT the limit is %d, want %d", got, chatMemoryLimit)
+	if got := debug.SetMemoryLimit(before); got != chatSoftMemoryLimit {
+		t.Errorf("without GOMEMLIMIT the limit is %d, want %d", got, chatSoftMemoryLimit)
 	}
 	t.Setenv("GOMEMLIMIT", "1GiB")
 	limitChatMemory()
