@@ -180,7 +180,7 @@ func nftPath(t *testing.T) {
 
 // TestNetworkLossyLink: with 5% of UDP packets lost in each direction,
 // 10,000 messages each way arrive complete, in order and once. (Delay and
-// reordering need tc netem, which this kernel lacks; see README.)
+// reordering need tc netem, which this kernel lacks; see docs/RELIABILITY.md.)
 func TestNetworkLossyLink(t *testing.T) {
 	gopeerBin(t)
 	nftPath(t)
