@@ -344,73 +344,16 @@ func boardTestEnd(t *testing.T, events <-chan boardTestEvent) {
 	}
 }
 
-// boardTestApply does what a Firebase client does with an event: a put
-// replaces the value at path, a patch sets each child path, null deletes,
-// and empty objects vanish.
+// boardTestApply does what a Firebase client does with an event, with the
+// board client's own code: so the board's events are checked against the
+// one data model both ends share.
 func boardTestApply(t *testing.T, value any, ev boardTestEvent) any {
 	t.Helper()
-	var msg struct {
-		Path string `json:"path"`
-		Data any    `json:"data"`
+	next, touched, err := clientApplyEvent(value, streamEvent{Name: ev.name, Data: json.RawMessage(ev.data)})
+	if err != nil || !touched {
+		t.Fatalf("event %s %s: touched %v, %v", ev.name, ev.data, touched, err)
 	}
-	dec := json.NewDecoder(strings.NewReader(ev.data))
-	dec.UseNumber()
-	if err := dec.Decode(&msg); err != nil || !strings.HasPrefix(msg.Path, "/") {
-		t.Fatalf("bad event data %q: %v", ev.data, err)
-	}
-	at := boardTestSplit(msg.Path)
-	switch ev.name {
-	case "put":
-		value = boardTestSetAt(value, at, msg.Data)
-	case "patch":
-		children, ok := msg.Data.(map[string]any)
-		if !ok {
-			t.Fatalf("patch data is not an object: %s", ev.data)
-		}
-		for k, v := range children {
-			value = boardTestSetAt(value, slices.Concat(at, boardTestSplit(k)), v)
-		}
-	default:
-		t.Fatalf("unexpected event %s %s", ev.name, ev.data)
-	}
-	return boardTestPrune(value)
-}
-
-func boardTestSplit(path string) []string {
-	return strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
-}
-
-func boardTestSetAt(v any, path []string, x any) any {
-	if len(path) == 0 {
-		return x
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		if x == nil {
-			return v // nothing to delete below a primitive
-		}
-		m = map[string]any{}
-	}
-	m[path[0]] = boardTestSetAt(m[path[0]], path[1:], x)
-	return m
-}
-
-func boardTestPrune(v any) any {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return v
-	}
-	for k, c := range m {
-		if c = boardTestPrune(c); c == nil {
-			delete(m, k)
-		} else {
-			m[k] = c
-		}
-	}
-	if len(m) == 0 {
-		return nil
-	}
-	return m
+	return next
 }
 
 // boardTestFollow opens a stream at path and returns its events and the

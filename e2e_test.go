@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -39,6 +40,7 @@ func TestMain(m *testing.M) {
 		os.Exit(runFloorProcess(role))
 	}
 	if os.Getenv(netnsEnv) != "" {
+		raiseParallelism()
 		os.Exit(m.Run())
 	}
 	dir, err := os.MkdirTemp("", "gopeer-test-")
@@ -60,6 +62,22 @@ func TestMain(m *testing.M) {
 	code := runInNetns(m, bin)
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// testParallelism is how many parallel tests run at once unless -parallel
+// says otherwise. The parallel tests (end to end, terminal, interop) spend
+// most of their time waiting on timers and on other processes, not on the
+// CPU, so more of them than cores keeps the suite short; the tests that
+// time the CPU or hold shared ports run alone, before them.
+const testParallelism = "4"
+
+func raiseParallelism() {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", testParallelism)
+	}
 }
 
 // runInNetns runs this test binary again in a new network namespace: as root
@@ -201,6 +219,19 @@ func (p *proc) line() string {
 	return ""
 }
 
+// waitStderr waits until the process has written substr to stderr, which
+// a goroutine of os/exec copies in behind the process's other output.
+func (p *proc) waitStderr(substr string) {
+	p.t.Helper()
+	deadline := time.Now().Add(eventWait)
+	for !strings.Contains(p.stderr.String(), substr) {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("stderr did not say %q within %v:\n%s", substr, eventWait, p.stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // event waits for the next -json event and checks its name.
 func (p *proc) event(want string) map[string]string {
 	p.t.Helper()
@@ -305,6 +336,7 @@ func connectPair(t testing.TB, room, password string, guestArgs ...string) pair 
 }
 
 func TestEndToEndChat(t *testing.T) {
+	t.Parallel()
 	p := connectPair(t, "E2E123", "correct horse")
 
 	messages := []string{
@@ -347,6 +379,7 @@ func TestEndToEndChat(t *testing.T) {
 // TestEndToEndDeliversBeforeExit checks that at stdin EOF everything already
 // written reaches the peer before gopeer exits.
 func TestEndToEndDeliversBeforeExit(t *testing.T) {
+	t.Parallel()
 	p := connectPair(t, "FLUSH1", "")
 	const n = 500
 	var in bytes.Buffer
@@ -377,6 +410,7 @@ func TestEndToEndDeliversBeforeExit(t *testing.T) {
 // received messages on stdout, sanitized so no escape sequence reaches a
 // terminal.
 func TestEndToEndPlainLineMode(t *testing.T) {
+	t.Parallel()
 	board := startTestBoard(t)
 	common := []string{"-ice", "none", "-db", board}
 	host := startGopeer(t, nil, append(common, "-json", "-host", "-room", "PLAIN1")...)
@@ -404,6 +438,7 @@ func TestEndToEndPlainLineMode(t *testing.T) {
 }
 
 func TestEndToEndWrongPassword(t *testing.T) {
+	t.Parallel()
 	board := startTestBoard(t)
 	common := []string{"-json", "-ice", "none", "-db", board}
 	host := startGopeer(t, []string{"GOPEER_PASSWORD=right"}, append(common, "-host", "-room", "PWD123")...)
@@ -436,6 +471,7 @@ func TestEndToEndWrongPassword(t *testing.T) {
 // TestEndToEndStrangerAnswer: garbage in the answer slot neither kills the
 // host (pypeer's weakness) nor keeps the real joiner out.
 func TestEndToEndStrangerAnswer(t *testing.T) {
+	t.Parallel()
 	board := startTestBoard(t)
 	common := []string{"-json", "-ice", "none", "-db", board}
 	host := startGopeer(t, nil, append(common, "-host", "-room", "STRNG1")...)
@@ -460,6 +496,7 @@ func TestEndToEndStrangerAnswer(t *testing.T) {
 // TestEndToEndLANMode: -host -serve runs the board inside the host, and the
 // room event says where it is.
 func TestEndToEndLANMode(t *testing.T) {
+	t.Parallel()
 	host := startGopeer(t, nil, "-json", "-ice", "none", "-host", "-serve", "127.0.0.1:0")
 	ev := host.event("room")
 	if !strings.HasPrefix(ev["db"], "http://127.0.0.1:") {
@@ -505,6 +542,7 @@ func TestEndToEndHostTimeout(t *testing.T) {
 }
 
 func TestEndToEndBoardUnreachable(t *testing.T) {
+	t.Parallel()
 	// Nothing listens on port 9 of loopback: the board is unreachable.
 	p := startGopeer(t, nil, "-json", "-ice", "none", "-db", "http://127.0.0.1:9", "-join", "ABC123", "-timeout", "20s")
 	ev := p.event("error")
@@ -517,6 +555,7 @@ func TestEndToEndBoardUnreachable(t *testing.T) {
 }
 
 func TestEndToEndUsage(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		args []string
 		want string
@@ -579,6 +618,7 @@ func abbreviate(s string) string {
 // TestEndToEndEcho: an -echo peer sends every message straight back, in
 // order, and ignores its own stdin.
 func TestEndToEndEcho(t *testing.T) {
+	t.Parallel()
 	p := connectPair(t, "ECHO01", "", "-echo")
 	p.guest.stdin.Close() // an echo peer does not leave at stdin EOF
 	for i := range 50 {
@@ -595,6 +635,7 @@ func TestEndToEndEcho(t *testing.T) {
 // changes no file in the working directory, $HOME or $TMPDIR: messages never
 // touch disk.
 func TestEndToEndLeavesNoFiles(t *testing.T) {
+	t.Parallel()
 	dirs := map[string]string{"cwd": t.TempDir(), "HOME": t.TempDir(), "TMPDIR": t.TempDir()}
 	board := startTestBoard(t)
 	env := []string{"HOME=" + dirs["HOME"], "TMPDIR=" + dirs["TMPDIR"], "GOPEER_PASSWORD=pw"}
@@ -624,6 +665,7 @@ func TestEndToEndLeavesNoFiles(t *testing.T) {
 // the host posts its offer and comes back empty on the same address. The
 // host notices its offer is gone, posts it again, and the joiner gets in.
 func TestEndToEndBoardKilledMidHandshake(t *testing.T) {
+	t.Parallel()
 	first := startGopeer(t, nil, "-serve", "127.0.0.1:0")
 	board := first.line()
 	common := []string{"-json", "-ice", "none", "-db", board}
@@ -648,6 +690,7 @@ func TestEndToEndBoardKilledMidHandshake(t *testing.T) {
 // the survivor reports the lost connection and exits 1, and the board holds
 // nothing.
 func TestEndToEndPeerKilled(t *testing.T) {
+	t.Parallel()
 	p := connectPair(t, "KILLP1", "")
 	p.host.send("are you there?")
 	p.guest.event("message")
@@ -672,6 +715,7 @@ func TestEndToEndPeerKilled(t *testing.T) {
 // goes through; one byte more is refused with a warning, and the session
 // goes on.
 func TestEndToEndMessageSizes(t *testing.T) {
+	t.Parallel()
 	p := connectPair(t, "SIZES1", "")
 	p.host.send(strings.Repeat("x", pypeerChannel.maxBytes+1))
 	if ev := p.host.event("warning"); !strings.Contains(ev["message"], "not sent") {
@@ -687,6 +731,7 @@ func TestEndToEndMessageSizes(t *testing.T) {
 // refused with a warning, and the chat goes on: an empty -json text, and
 // pypeer's keep-alive text, which every peer drops unseen.
 func TestEndToEndRefusedMessages(t *testing.T) {
+	t.Parallel()
 	p := connectPair(t, "REFUSE", "pw")
 	p.guest.send("")
 	p.guest.warning("not sent: an empty message")
@@ -709,15 +754,14 @@ func TestEndToEndRefusedMessages(t *testing.T) {
 	if got := host.event("message")["text"]; got != "after" {
 		t.Errorf("host received %q, want only %q", got, "after")
 	}
-	if !strings.Contains(guest.stderr.String(), "gopeer: warning: not sent: \"__ping__\" is the keep-alive text") {
-		t.Errorf("plain line mode did not warn:\n%s", guest.stderr.String())
-	}
+	guest.waitStderr("gopeer: warning: not sent: \"__ping__\" is the keep-alive text")
 }
 
 // TestEndToEndUnreachableBoardHost: a host whose board cannot be reached
 // says so in one error line and one hint, with no warning before it about
 // cleaning up a room it never posted.
 func TestEndToEndUnreachableBoardHost(t *testing.T) {
+	t.Parallel()
 	p := startGopeer(t, nil, "-ice", "none", "-db", "http://127.0.0.1:9", "-host")
 	if code := p.wait(); code != exitFailure {
 		t.Errorf("exit status %d, want %d", code, exitFailure)
@@ -734,6 +778,7 @@ func TestEndToEndUnreachableBoardHost(t *testing.T) {
 // TestEndToEndJSONUsageErrors: with -json, even a command line that does
 // not parse is an error event, with its hint.
 func TestEndToEndJSONUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"-json", "-join", "bad"},
 		{"-json", "-nosuchflag"},
@@ -753,6 +798,7 @@ func TestEndToEndJSONUsageErrors(t *testing.T) {
 // TestEndToEndBusyPort: a board that cannot listen says why, with the hint
 // for that cause, not the one for a missing internet connection.
 func TestEndToEndBusyPort(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -780,6 +826,7 @@ func TestEndToEndBusyPort(t *testing.T) {
 // TestEndToEndSelfDescription: -h is a short usage, -help the manual (the
 // one go doc prints), -version the version and the Go it was built with.
 func TestEndToEndSelfDescription(t *testing.T) {
+	t.Parallel()
 	out := func(args ...string) string {
 		p := startGopeer(t, nil, args...)
 		var lines []string

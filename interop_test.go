@@ -244,6 +244,7 @@ func interopBoardClean(t *testing.T, board, room string) {
 var fastPings = []string{"GOPEER_PING_INTERVAL=100ms"}
 
 func TestInteropGopeerHosting(t *testing.T) {
+	t.Parallel()
 	pypeerPeer(t)
 	board := startTestBoard(t)
 	const room, password = "GOHST1", "pässwörd ✓"
@@ -275,6 +276,7 @@ func TestInteropGopeerHosting(t *testing.T) {
 }
 
 func TestInteropGopeerJoining(t *testing.T) {
+	t.Parallel()
 	pypeerPeer(t)
 	board := startTestBoard(t)
 	const room, password = "PYHST1", "correct horse battery staple"
@@ -311,6 +313,7 @@ func TestInteropGopeerJoining(t *testing.T) {
 // TestInteropAiortcBoth: gopeer's board serves pypeer's client unchanged:
 // two aiortc peers meet through gopeer -serve.
 func TestInteropAiortcBoth(t *testing.T) {
+	t.Parallel()
 	pypeerPeer(t)
 	board := startTestBoard(t)
 	const room = "PYPY01"
@@ -337,6 +340,7 @@ func TestInteropAiortcBoth(t *testing.T) {
 // password says so and exits; the gopeer host never notices and still takes
 // the joiner with the right one.
 func TestInteropWrongPasswordAiortcJoiner(t *testing.T) {
+	t.Parallel()
 	pypeerPeer(t)
 	board := startTestBoard(t)
 	host := startGopeer(t, []string{"GOPEER_PASSWORD=right"}, "-json", "-ice", "none", "-db", board, "-host", "-room", "PWDPY1")
@@ -368,6 +372,7 @@ func TestInteropWrongPasswordAiortcJoiner(t *testing.T) {
 // board; the aiortc host keeps waiting, takes the right joiner, and a host
 // stopped while waiting exits and clears its room.
 func TestInteropWrongPasswordGopeerJoiner(t *testing.T) {
+	t.Parallel()
 	pypeerPeer(t)
 	board := startTestBoard(t)
 	host := startPypeer(t, []string{"PYPEER_PASSWORD=right"}, board, "--host", "PWDGO1")
@@ -413,6 +418,7 @@ func TestInteropWrongPasswordGopeerJoiner(t *testing.T) {
 // all) is ignored with a warning, and the real aiortc joiner still gets in.
 // pypeer's host would die on the first (docs/PROTOCOL.md, "Sealing").
 func TestInteropStrangerAnswer(t *testing.T) {
+	t.Parallel()
 	pypeerPeer(t)
 	board := startTestBoard(t)
 	const room = "STRPY1"

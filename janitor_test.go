@@ -304,6 +304,7 @@ func janitorTestWant(t *testing.T, res janitorTestResult, code int, want janitor
 // malformed rooms, every stale and malformed room is purged, every fresh
 // one kept, with counts and no room codes in the output.
 func TestJanitorPurgesStaleKeepsFresh(t *testing.T) {
+	t.Parallel()
 	sizes := []int{10_000}
 	if !testing.Short() && !janitorTestRace() {
 		sizes = append(sizes, 100_000)
@@ -348,6 +349,7 @@ func janitorTestRefusesQueries(next http.Handler, text string) http.Handler {
 // Firebase's words or any other's, the janitor says why and how to deploy
 // the index, and checks rooms one by one, with the same result.
 func TestJanitorWithoutIndex(t *testing.T) {
+	t.Parallel()
 	for _, text := range []string{
 		`Index not defined, add ".indexOn": "offer/timestamp", for path "/rooms", to the rules`,
 		"orderBy is not supported by this emulator",
@@ -373,6 +375,7 @@ func TestJanitorWithoutIndex(t *testing.T) {
 // as an error and left alone; the others are purged; the run exits 1 and
 // says why, without naming the room.
 func TestJanitorRoomLevelError(t *testing.T) {
+	t.Parallel()
 	const bad = "STALE1"
 	tb := newJanitorTestBoard(t, func(b *board) http.Handler {
 		return janitorTestNoIndex(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -449,6 +452,7 @@ func (m *janitorTestDuringRun) add(codes ...string) {
 // runs is never purged, even one that takes the code of a room just
 // purged, or of a stale room listed but not yet checked.
 func TestJanitorRoomsMadeDuringRunSurvive(t *testing.T) {
+	t.Parallel()
 	for _, indexed := range []bool{true, false} {
 		t.Run(map[bool]string{true: "indexed", false: "one by one"}[indexed], func(t *testing.T) {
 			var during *janitorTestDuringRun
@@ -489,6 +493,7 @@ func TestJanitorRoomsMadeDuringRunSurvive(t *testing.T) {
 // TestJanitorAuthFailure: a refused credential is a clear error, and
 // nothing is deleted. Neither the secret nor a room code is printed.
 func TestJanitorAuthFailure(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, want string
 		env        map[string]string
@@ -600,6 +605,7 @@ func (f *janitorTestFlaky) cut(w http.ResponseWriter, rec *httptest.ResponseReco
 // cut connections, deletes applied whose answer is lost), a run still ends
 // clean after retries, with exact counts.
 func TestJanitorFlakyBoard(t *testing.T) {
+	t.Parallel()
 	for _, indexed := range []bool{true, false} {
 		t.Run(map[bool]string{true: "indexed", false: "one by one"}[indexed], func(t *testing.T) {
 			var flaky *janitorTestFlaky
@@ -634,6 +640,7 @@ func TestJanitorFlakyBoard(t *testing.T) {
 // TestJanitorDryRun: a dry run deletes nothing and counts what a run
 // would purge.
 func TestJanitorDryRun(t *testing.T) {
+	t.Parallel()
 	tb := newJanitorTestBoard(t, nil)
 	d := newJanitorTestData(1000, 100)
 	tb.seed(t, d.stale, d.fresh)
@@ -651,6 +658,7 @@ func TestJanitorDryRun(t *testing.T) {
 // TestJanitorUnreachable: a board that cannot be reached ends the run
 // with a reason and status 1, after retrying.
 func TestJanitorUnreachable(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there now
@@ -828,6 +836,7 @@ func TestJanitorStaleRule(t *testing.T) {
 // TestJanitorArrays: Firebase answers an object with mostly small integer
 // keys as an array; the janitor reads both listings and pages that way.
 func TestJanitorArrays(t *testing.T) {
+	t.Parallel()
 	rooms := make(map[string]bool)
 	d := json.NewDecoder(strings.NewReader(`[true,null,5]`))
 	if err := janitorDecodeListing(d, rooms); err != nil {
@@ -933,6 +942,7 @@ func janitorTestPerRoom(b *testing.B, base string) {
 // TestJanitorPageSize: pages grow while they come back full and small,
 // and shrink when they are large.
 func TestJanitorPageSize(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		size, got int
 		bytes     int64
@@ -956,6 +966,7 @@ func TestJanitorPageSize(t *testing.T) {
 // so a reverse proxy's body limit never stops them, and odd keys (spaces,
 // non-ASCII) are read and deleted as they are.
 func TestJanitorLongKeys(t *testing.T) {
+	t.Parallel()
 	for _, indexed := range []bool{true, false} {
 		t.Run(map[bool]string{true: "indexed", false: "one by one"}[indexed], func(t *testing.T) {
 			tb := newJanitorTestBoard(t, func(b *board) http.Handler {

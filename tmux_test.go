@@ -322,6 +322,7 @@ func (s *tmuxSession) waitForLine(re *regexp.Regexp) string {
 // arriving while a line is half typed (shown above it, sanitized, the typed
 // line intact), sending that line, /quit, and the terminal restored.
 func TestTerminalChat(t *testing.T) {
+	t.Parallel()
 	const password = "tmux horse battery"
 	board, host := tmuxHost(t, "TERM01", password)
 	s, out := tmuxStartJoiner(t, board, "TERM01", password)
@@ -377,6 +378,7 @@ func TestTerminalChat(t *testing.T) {
 // exits 0 (it did the one task it was started for), the terminal restored.
 // NO_COLOR turns every colour off.
 func TestTerminalPeerLeaves(t *testing.T) {
+	t.Parallel()
 	const password = "tmux leaves"
 	board, host := tmuxHost(t, "TERM02", password)
 	s, out := tmuxStart(t, []string{"GOPEER_PASSWORD=" + password, "NO_COLOR=1"},
@@ -410,6 +412,7 @@ var tmuxRoomCode = regexp.MustCompile(`Share this code:\s+([A-Z0-9]{6})`)
 // multi-line message (Ctrl-J), a bracketed paste that looks like a command,
 // a resize with wide characters, and Ctrl-D to quit.
 func TestTerminalTwoPeers(t *testing.T) {
+	t.Parallel()
 	board := startTestBoard(t)
 	args := []string{"-ice", "none", "-db", board}
 	host, hostOut := tmuxStart(t, nil, args...)
@@ -512,6 +515,7 @@ func TestTerminalTwoPeers(t *testing.T) {
 // raw mode, ends it cleanly with the terminal restored, and the status a
 // cancelled line-mode run has.
 func TestTerminalRestoredOnSignal(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			board := startTestBoard(t)
@@ -543,6 +547,7 @@ func (s *tmuxSession) gopeerPID() int {
 // TestTerminalHostCancels: Esc while gopeer -host waits cancels the room,
 // takes it off the board and exits 130, as Ctrl-C does in line mode.
 func TestTerminalHostCancels(t *testing.T) {
+	t.Parallel()
 	board := startTestBoard(t)
 	s, out := tmuxStart(t, []string{"GOPEER_PASSWORD=pw"}, "-ice", "none", "-db", board, "-host", "-room", "CANCL1")
 	s.waitForText("waiting for a peer to join")
@@ -565,6 +570,7 @@ func TestTerminalHostCancels(t *testing.T) {
 // window leaves no ghost copy of the draft; a long received message wraps
 // aligned under its text; /quit says "You left.".
 func TestTerminalEditing(t *testing.T) {
+	t.Parallel()
 	const password = "tmux editing"
 	board, host := tmuxHost(t, "TERM03", password)
 	s, out := tmuxStartJoiner(t, board, "TERM03", password)
@@ -692,6 +698,7 @@ func TestTerminalMenuBoards(t *testing.T) {
 // TestTerminalJoinCancels: Esc while gopeer -join waits for its room exits
 // 130, and does not claim to have removed anything: it posted nothing.
 func TestTerminalJoinCancels(t *testing.T) {
+	t.Parallel()
 	board := startTestBoard(t)
 	s, out := tmuxStart(t, []string{"GOPEER_PASSWORD=x"}, "-ice", "none", "-db", board, "-join", "NOHOST")
 	s.waitForText("waiting for the host to open room NOHOST")
