@@ -709,3 +709,27 @@ func TestTerminalJoinCancels(t *testing.T) {
 	}
 	tmuxCheckExit(t, s, out, exitInterrupted)
 }
+
+// TestTerminalSingleTaskFails: gopeer -host on a terminal with a board URL
+// that does not parse exits 2 before it takes the terminal, and with a
+// board that cannot be reached exits 1, the error and its hint printed
+// once the terminal is back; neither falls into the menu.
+func TestTerminalSingleTaskFails(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		db   string
+		code int
+		want string
+	}{
+		{"ftp://x", exitUsage, "gopeer: error: -db: invalid board URL"},
+		{"http://127.0.0.1:9", exitFailure, "gopeer: error: cannot reach the board at http://127.0.0.1:9: connection refused"},
+	} {
+		s, out := tmuxStart(t, []string{"GOPEER_PASSWORD=x"}, "-ice", "none", "-db", tc.db, "-host")
+		s.waitForText("[gopeer exited ")
+		screen := s.captureJoined()
+		if !strings.Contains(screen, tc.want) || !strings.Contains(screen, "gopeer: hint: ") || strings.Contains(screen, "Choose h, j or q:") {
+			t.Errorf("-db %s: the screen, want %q and a hint, and no menu:\n%s", tc.db, tc.want, screen)
+		}
+		tmuxCheckExit(t, s, out, tc.code)
+	}
+}
