@@ -67,7 +67,7 @@ type config struct {
 // parseConfig parses and checks the command line. Errors are usage
 // failures.
 func parseConfig(args []string, e env) (config, error) {
-	c := config{command: cmp.Or(e.command, "gopeer")}
+	c := config{command: "gopeer"}
 	var host, help, showVersion bool
 	var join, ice, db string
 	fs := flag.NewFlagSet("gopeer", flag.ContinueOnError)
@@ -113,6 +113,9 @@ func parseConfig(args []string, e env) (config, error) {
 	}
 	if err := c.resolve(join, db, ice, e.getenv); err != nil {
 		return c, err
+	}
+	if e.command != nil && (c.mode == modeHost || c.mode == modeMenu) {
+		c.command = e.command()
 	}
 	return c, nil
 }

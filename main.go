@@ -25,7 +25,10 @@ type env struct {
 	getenv         func(string) string
 	stdinFd        int // -1 when stdin is not a file
 	isTerminal     bool
-	command        string // how the user runs gopeer (commandName); "" means "gopeer"
+	// command says how the user runs gopeer (commandName); nil means
+	// "gopeer". It is a function because finding out looks through $PATH,
+	// which only a host, printing the command to join, needs.
+	command func() string
 	// limitMemory, when set, is called as a chat starts: main's sets the
 	// runtime's soft memory limit (see limitChatMemory); tests leave it nil.
 	limitMemory func()
@@ -39,7 +42,7 @@ func main() {
 		stderr:  os.Stderr,
 		getenv:  os.Getenv,
 		stdinFd: int(os.Stdin.Fd()),
-		command: commandName(os.Args[0]),
+		command: func() string { return commandName(os.Args[0]) },
 
 		limitMemory: limitChatMemory,
 	}

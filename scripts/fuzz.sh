@@ -14,7 +14,7 @@ scale=${1:-1}
 # speed (FuzzOpenSignal inflates up to 256 KiB per input).
 base_count() {
   case "$1" in
-    FuzzOpenSignal) echo 2000 ;;
+    FuzzOpenSignal) echo 6000 ;;
     *) echo 40000 ;;
   esac
 }
