@@ -195,7 +195,8 @@ func (c *lineChat) leave(ctx context.Context) error {
 	c.link.close()
 	if err != nil && !errors.Is(err, errPeerLeft) {
 		c.out.closed("left before everything was delivered")
-		return &failure{kind: kindConnection, msg: "some messages may not have been delivered: " + err.Error(), err: err}
+		return &failure{kind: kindConnection, msg: "some messages may not have been delivered: " + err.Error(), err: err,
+			hint: "the peer stopped acknowledging what was sent; send the rest again when you meet again"}
 	}
 	c.status("you left")
 	c.out.closed("you left")
@@ -207,7 +208,8 @@ func (c *lineChat) finish(reason error) error {
 	c.link.close()
 	if errors.Is(reason, errConnectionLost) {
 		c.out.closed("connection lost")
-		return &failure{kind: kindConnection, msg: "peer disconnected: the connection was lost", err: reason}
+		return &failure{kind: kindConnection, msg: "peer disconnected: the connection was lost", err: reason,
+			hint: "the peer's network went away, or their gopeer was stopped; host or join again"}
 	}
 	c.status("the peer left the chat")
 	c.out.closed("peer left")

@@ -186,10 +186,10 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 	if err != nil {
 		return nil, err
 	}
-	posted = true
 	if err := f.postAnswer(ctx, slots, code, answer); err != nil {
 		return nil, err
 	}
+	posted = true
 	defer func() {
 		if err != nil { // give the slot back: the host may still take another joiner
 			f.remove(ctx, slots.answerPath())
