@@ -22,12 +22,18 @@ for target in $targets; do
   CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch \
     go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$bin" .
   # No cgo, per the build settings; and the stamp in the binary (with
-  # -trimpath, go version -m does not show -ldflags).
+  # -trimpath, go version -m does not show -ldflags). The binary for this
+  # machine is asked for its version; the others must hold the string.
   if ! go version -m "$bin" | grep -q 'CGO_ENABLED=0'; then
     echo "build-all: $bin was built with cgo" >&2
     exit 1
   fi
-  if ! grep -a -q -F "gopeer-janitor/" "$bin" || ! grep -a -q -F -- "$version" "$bin"; then
+  if [ "$target" = "$(go env GOOS)/$(go env GOARCH)" ]; then
+    stamped=$("$bin" -version | grep -c -F "gopeer $version, " || true)
+  else
+    stamped=$(grep -a -c -F -- "$version" "$bin" || true)
+  fi
+  if [ "$stamped" = 0 ]; then
     echo "build-all: $bin lacks the version stamp $version" >&2
     exit 1
   fi
