@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// boardTestRequest starts serveBoard on loopback with opts and returns its
+// boardTestStartServer starts serveBoard on loopback with opts and returns its
 // base URL; cleanup shuts it down and checks it returned cleanly.
 func boardTestStartServer(t *testing.T, opts boardOptions) (string, *board, context.CancelFunc, <-chan error) {
 	t.Helper()

@@ -24,10 +24,8 @@ package main
 
 import (
 	"cmp"
-	"encoding/json"
 	"net/http"
 	"slices"
-	"strings"
 )
 
 // The two values a room holds.
@@ -106,7 +104,7 @@ func (b *board) checkRoom(code string, oldRoom, newRoom any) error {
 			// An identical retry, or a delete.
 		case before != nil && !b.staleSignal(before):
 			return boardDenied() // write-once
-		case !boardRoomCode(code), !b.validSignal(after):
+		case !isRoomCode(code), !validSlotValue(after, b.maxPayload):
 			return boardDenied()
 		case slot == pypeerAnswer && m[pypeerOffer] == nil:
 			return boardDenied() // an answer to nothing
@@ -115,36 +113,11 @@ func (b *board) checkRoom(code string, oldRoom, newRoom any) error {
 	return nil
 }
 
-// boardRoomCode reports whether code is a room code as pypeer and gopeer
-// make them: six of A-Z0-9.
-func boardRoomCode(code string) bool {
-	return len(code) == roomCodeLen && strings.Trim(code, roomCodeAlphabet) == ""
-}
-
-// validSignal reports whether v has pypeer's shape:
-// {"payload": non-empty string, "timestamp": number} and nothing else.
-func (b *board) validSignal(v any) bool {
-	m, ok := v.(map[string]any)
-	if !ok || len(m) != 2 {
-		return false
-	}
-	payload, ok := m[pypeerPayload].(string)
-	if !ok || payload == "" || (b.maxPayload > 0 && len(payload) > b.maxPayload) {
-		return false
-	}
-	_, ok = m[pypeerTimestamp].(json.Number) // treeNormalize refused what a double cannot hold
-	return ok
-}
-
 // staleSignal reports whether a stored offer or answer says it is older
 // than the room TTL (10 minutes when rooms do not expire), so that a host
 // may replace an offer left behind, as database.rules.json allows.
 func (b *board) staleSignal(v any) bool {
-	ts, ok := treeGet(v, []string{pypeerTimestamp}).(json.Number)
-	if !ok {
-		return false
-	}
-	ms, err := ts.Float64()
+	ms, ok := slotTimestamp(v)
 	age := cmp.Or(b.roomTTL, boardDefaultRoomTTL)
-	return err == nil && ms < float64(b.now().Add(-age).UnixMilli())
+	return ok && ms < float64(b.now().Add(-age).UnixMilli())
 }

@@ -787,7 +787,7 @@ func boardFuzzCheckAnonymous(t *testing.T, b *board, root any) {
 			continue
 		}
 		for k, v := range m {
-			if !slices.Contains(boardRoomSlots, k) || !b.validSignal(v) {
+			if !slices.Contains(boardRoomSlots, k) || !validSlotValue(v, b.maxPayload) {
 				t.Errorf("an anonymous request left rooms/%s/%s = %v", code, k, v)
 			}
 		}

@@ -27,7 +27,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -448,7 +447,7 @@ func clientErrorText(status int, body []byte) string {
 		Error string `json:"error"`
 	}
 	if json.Unmarshal(body, &e) == nil {
-		if msg := boardPrintable(e.Error); msg != "" {
+		if msg := boardQuote(e.Error); msg != "" {
 			return msg
 		}
 	}
@@ -458,15 +457,11 @@ func clientErrorText(status int, body []byte) string {
 	return "unexpected status"
 }
 
-// boardPrintable makes server text safe for a terminal: non-printable runes
-// (escape sequences, bidi overrides) become spaces and the length is capped.
-func boardPrintable(s string) string {
-	s = strings.TrimSpace(strings.Map(func(r rune) rune {
-		if !unicode.IsPrint(r) {
-			return ' '
-		}
-		return r
-	}, s))
+// boardQuote makes text a board sent fit to quote in a message: sanitized
+// by the one sanitizer (escape sequences and bidi overrides shown, never
+// acted on; one line) and capped in length.
+func boardQuote(s string) string {
+	s = sanitizeLine(strings.TrimSpace(s))
 	if len(s) <= clientMaxMessage {
 		return s
 	}
@@ -749,7 +744,7 @@ func (c *boardClient) openStream(ctx context.Context, u *url.URL) (io.ReadCloser
 	if media, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); media != "text/event-stream" {
 		resp.Body.Close()
 		return nil, fmt.Errorf("GET %s: %w (Content-Type %q)", redactURL(resp.Request.URL), errBoardNotStream,
-			boardPrintable(resp.Header.Get("Content-Type")))
+			boardQuote(resp.Header.Get("Content-Type")))
 	}
 	return resp.Body, nil
 }
@@ -859,7 +854,7 @@ func streamReason(err error, data json.RawMessage) error {
 	if json.Unmarshal(data, &reason) != nil || reason == "" {
 		return err
 	}
-	return fmt.Errorf("%w: %s", err, boardPrintable(reason))
+	return fmt.Errorf("%w: %s", err, boardQuote(reason))
 }
 
 // clientChange is one location an event sets (a nil value deletes).

@@ -163,8 +163,8 @@ func TestBoardClientEndpoint(t *testing.T) {
 	}
 }
 
-// testBoardRequest is what a REST test server saw.
-type testBoardRequest struct {
+// clientSeenRequest is what a REST test server saw.
+type clientSeenRequest struct {
 	method, path, auth, contentType, body string
 }
 
@@ -178,7 +178,7 @@ func TestBoardClientMethods(t *testing.T) {
 		call      func(context.Context, *boardClient) (json.RawMessage, error)
 		reply     string
 		status    int
-		want      testBoardRequest
+		want      clientSeenRequest
 		wantValue string
 	}{
 		{
@@ -187,7 +187,7 @@ func TestBoardClientMethods(t *testing.T) {
 				return nil, c.put(ctx, "rooms/ABC123/offer", offer{"tok", 1700000000123})
 			},
 			reply: `{"payload":"tok","timestamp":1700000000123}`,
-			want:  testBoardRequest{"PUT", "/rooms/ABC123/offer.json", clientTestSecret, "application/json", `{"payload":"tok","timestamp":1700000000123}`},
+			want:  clientSeenRequest{"PUT", "/rooms/ABC123/offer.json", clientTestSecret, "application/json", `{"payload":"tok","timestamp":1700000000123}`},
 		},
 		{
 			name: "patch",
@@ -195,7 +195,7 @@ func TestBoardClientMethods(t *testing.T) {
 				return nil, c.patch(ctx, "rooms/ABC123/offer", map[string]any{"payload": nil, "x/y": 1})
 			},
 			reply: `{"payload":null,"x/y":1}`,
-			want:  testBoardRequest{"PATCH", "/rooms/ABC123/offer.json", clientTestSecret, "application/json", `{"payload":null,"x/y":1}`},
+			want:  clientSeenRequest{"PATCH", "/rooms/ABC123/offer.json", clientTestSecret, "application/json", `{"payload":null,"x/y":1}`},
 		},
 		{
 			name: "delete",
@@ -203,7 +203,7 @@ func TestBoardClientMethods(t *testing.T) {
 				return nil, c.delete(ctx, "rooms/ABC123/offer")
 			},
 			reply: "null",
-			want:  testBoardRequest{"DELETE", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
+			want:  clientSeenRequest{"DELETE", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
 		},
 		{
 			name: "get",
@@ -211,7 +211,7 @@ func TestBoardClientMethods(t *testing.T) {
 				return c.get(ctx, "rooms/ABC123/offer")
 			},
 			reply:     `{"payload":"tok","timestamp":9007199254740993}` + "\n",
-			want:      testBoardRequest{"GET", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
+			want:      clientSeenRequest{"GET", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
 			wantValue: `{"payload":"tok","timestamp":9007199254740993}`,
 		},
 		{
@@ -220,7 +220,7 @@ func TestBoardClientMethods(t *testing.T) {
 				return c.get(ctx, "rooms/ABC123/offer")
 			},
 			reply:     "null",
-			want:      testBoardRequest{"GET", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
+			want:      clientSeenRequest{"GET", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
 			wantValue: "null",
 		},
 		{
@@ -229,16 +229,16 @@ func TestBoardClientMethods(t *testing.T) {
 				return c.get(ctx, "rooms/ABC123/offer")
 			},
 			status:    http.StatusNoContent,
-			want:      testBoardRequest{"GET", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
+			want:      clientSeenRequest{"GET", "/rooms/ABC123/offer.json", clientTestSecret, "", ""},
 			wantValue: "null",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			seen := make(chan testBoardRequest, 1)
+			seen := make(chan clientSeenRequest, 1)
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				body, _ := io.ReadAll(r.Body)
-				seen <- testBoardRequest{r.Method, r.URL.Path, r.URL.Query().Get("auth"), r.Header.Get("Content-Type"), string(body)}
+				seen <- clientSeenRequest{r.Method, r.URL.Path, r.URL.Query().Get("auth"), r.Header.Get("Content-Type"), string(body)}
 				if tt.status != 0 {
 					w.WriteHeader(tt.status)
 				}
@@ -289,7 +289,7 @@ func TestBoardClientConcurrentUse(t *testing.T) {
 }
 
 func TestBoardClientPutFollowsRedirect(t *testing.T) {
-	seen := make(chan testBoardRequest, 1)
+	seen := make(chan clientSeenRequest, 1)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/rooms/ABC123/offer.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Location", "/moved/rooms/ABC123/offer.json") // query dropped
@@ -297,7 +297,7 @@ func TestBoardClientPutFollowsRedirect(t *testing.T) {
 	})
 	mux.HandleFunc("/moved/rooms/ABC123/offer.json", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		seen <- testBoardRequest{r.Method, r.URL.Path, r.URL.Query().Get("auth"), r.Header.Get("Content-Type"), string(body)}
+		seen <- clientSeenRequest{r.Method, r.URL.Path, r.URL.Query().Get("auth"), r.Header.Get("Content-Type"), string(body)}
 		io.WriteString(w, string(body))
 	})
 	srv := httptest.NewServer(mux)
@@ -307,7 +307,7 @@ func TestBoardClientPutFollowsRedirect(t *testing.T) {
 	if err := c.put(context.Background(), "rooms/ABC123/offer", "x"); err != nil {
 		t.Fatal(err)
 	}
-	want := testBoardRequest{"PUT", "/moved/rooms/ABC123/offer.json", clientTestSecret, "application/json", `"x"`}
+	want := clientSeenRequest{"PUT", "/moved/rooms/ABC123/offer.json", clientTestSecret, "application/json", `"x"`}
 	if got := <-seen; got != want {
 		t.Errorf("redirected request = %+v, want %+v", got, want)
 	}
@@ -327,7 +327,7 @@ func TestBoardClientErrorStatus(t *testing.T) {
 		{"empty body", 503, "", "Service Unavailable"},
 		{"json without error", 500, `{"status": "down"}`, "Internal Server Error"},
 		{"unknown status", 599, "oops", "unexpected status"},
-		{"terminal escapes", 403, `{"error": "no\u001b[2J\u202eway"}`, "no [2J way"},
+		{"terminal escapes", 403, `{"error": "no\u001b[2J\u202eway\nmore"}`, "no␛[2J<U+202E>way␤more"},
 		{"huge body", 500, `{"error": "` + strings.Repeat("x", 2*clientMaxErrorBody) + `"}`, "Internal Server Error"},
 		{"long message", 400, `{"error": "` + strings.Repeat("é", clientMaxMessage) + `"}`, strings.Repeat("é", clientMaxMessage/2) + "..."},
 	}

@@ -181,6 +181,17 @@ func treeEncode(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// treeNumber reads a number of the data model (a json.Number) as the
+// double Firebase holds; ok is false for anything else.
+func treeNumber(v any) (n float64, ok bool) {
+	num, isNumber := v.(json.Number)
+	if !isNumber {
+		return 0, false
+	}
+	f, err := num.Float64()
+	return f, err == nil
+}
+
 // treeGet returns the value at path below v, or nil.
 func treeGet(v any, path []string) any {
 	for _, k := range path {

@@ -94,11 +94,11 @@ func (c *lineChat) run(ctx context.Context) error {
 				continue
 			}
 			if err := c.send(ctx, m.text); err != nil {
-				return c.finish(err)
+				return c.finish()
 			}
 		case text := <-lines:
 			if err := c.send(ctx, text); err != nil {
-				return c.finish(err)
+				return c.finish()
 			}
 		case err := <-inputDone:
 			if err != nil {
@@ -109,7 +109,7 @@ func (c *lineChat) run(ctx context.Context) error {
 			c.warn(n)
 		case <-c.link.closed:
 			c.link.lastMessages(c.show)
-			return c.finish(c.link.err())
+			return c.finish()
 		case <-ctx.Done():
 			return c.leave(ctx)
 		}
@@ -189,14 +189,9 @@ func (c *lineChat) show(m peerMessage) {
 
 // leave is our side ending the session: deliver what was sent, then close.
 func (c *lineChat) leave(ctx context.Context) error {
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
-	defer cancel()
-	err := c.link.drain(dctx)
-	c.link.close()
-	if err != nil && !errors.Is(err, errPeerLeft) {
+	if err := c.link.leave(ctx); err != nil {
 		c.out.closed("left before everything was delivered")
-		return &failure{kind: kindConnection, msg: "some messages may not have been delivered: " + err.Error(), err: err,
-			hint: "the peer stopped acknowledging what was sent; send the rest again when you meet again"}
+		return err
 	}
 	c.status("you left")
 	c.out.closed("you left")
@@ -204,12 +199,11 @@ func (c *lineChat) leave(ctx context.Context) error {
 }
 
 // finish reports the peer's side ending the session.
-func (c *lineChat) finish(reason error) error {
+func (c *lineChat) finish() error {
 	c.link.close()
-	if errors.Is(reason, errConnectionLost) {
+	if err := c.link.endFailure(); err != nil {
 		c.out.closed("connection lost")
-		return &failure{kind: kindConnection, msg: "peer disconnected: the connection was lost", err: reason,
-			hint: "the peer's network went away, or their gopeer was stopped; host or join again"}
+		return err
 	}
 	c.status("the peer left the chat")
 	c.out.closed("peer left")
@@ -308,10 +302,7 @@ func (u *lineUI) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := joinSide
-	if u.cfg.mode == modeHost {
-		s = hostSide
-	}
+	s := u.cfg.mode.side()
 	m, err := chooseBoard(ctx, u.cfg, s, u)
 	if err != nil {
 		return err
@@ -362,8 +353,6 @@ func (u *lineUI) warn(msg string) {
 	u.out.warning(msg)
 }
 
-func (u *lineUI) roomPosted(string) {} // the flow's events say it, with the board
-
 // lineEvents are what one flow reports in line mode: the UI's, and the
 // room's announcement, which needs the flow's board.
 type lineEvents struct {
@@ -379,26 +368,4 @@ func (ev lineEvents) roomPosted(code string) {
 	ev.ui.status("room " + code + " is ready; the other person runs: " + ev.joinCommand(code))
 	ev.ui.status(passwordNote(ev.password))
 	ev.ui.out.room(code, boardURLForDisplay(ev.boardURL))
-}
-
-// passwordNote says what a room's password, or its lack, means for
-// sharing the code.
-func passwordNote(set bool) string {
-	if set {
-		return "the room has a password: share it apart from the code, not in the same message"
-	}
-	return "no password: anyone who learns the code can join, or read what is sent to set up the call"
-}
-
-// pathDescription names the kind of path the chat takes, plainly.
-func pathDescription(candidateType string) string {
-	switch candidateType {
-	case "host":
-		return "a direct path"
-	case "srflx", "prflx":
-		return "a direct path through NAT"
-	case "relay":
-		return "through a relay (TURN)"
-	}
-	return "path unknown"
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,14 @@ const (
 	modeManual              // -help: the whole manual
 	modeVersion             // -version
 )
+
+// side is the end of a room a host or join run takes.
+func (m mode) side() side {
+	if m == modeHost {
+		return hostSide
+	}
+	return joinSide
+}
 
 // config is one run of gopeer, resolved.
 type config struct {
@@ -147,7 +156,10 @@ func (c *config) chooseMode(host, join, janitor, terminal bool) error {
 	default:
 		c.mode = modeMenu
 	}
-	if c.timeout <= 0 {
+	switch {
+	case (c.json || c.echo) && c.mode != modeHost && c.mode != modeJoin:
+		return usageError("-json and -echo go with -host or -join")
+	case c.timeout <= 0:
 		return usageError("-timeout must be positive, like 3m or 90s")
 	}
 	return nil
@@ -205,12 +217,17 @@ func pingIntervalFrom(s string) time.Duration {
 func wantsJSON(args []string) bool {
 	for _, a := range args {
 		if a == "--" {
-			break
+			break // what follows is not a flag
 		}
-		switch strings.TrimLeft(a, "-") {
-		case "json", "json=true", "json=1", "json=t", "json=TRUE", "json=True":
-			return strings.HasPrefix(a, "-")
+		if !strings.HasPrefix(a, "-") {
+			continue
 		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name != "json" {
+			continue
+		}
+		on, err := strconv.ParseBool(value)
+		return !hasValue || (err == nil && on)
 	}
 	return false
 }

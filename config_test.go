@@ -81,6 +81,9 @@ func TestParseConfig(t *testing.T) {
 		{name: "a bad -ice", args: []string{"-host", "-ice", "http://x"}, err: "not a stun: or turn: URL"},
 		{name: "a bad -timeout", args: []string{"-host", "-timeout", "0s"}, err: "-timeout must be positive"},
 		{name: "an argument", args: []string{"-host", "now"}, err: `unexpected argument "now"`},
+		{name: "-json with -serve", args: []string{"-json", "-serve", ":0"}, err: "-json and -echo go with -host or -join"},
+		{name: "-json with -janitor", args: []string{"-json", "-janitor"}, err: "-json and -echo go with -host or -join"},
+		{name: "-echo with -serve", args: []string{"-echo", "-serve", ":0"}, err: "-json and -echo go with -host or -join"},
 		{name: "an unknown flag", args: []string{"-nope"}, err: "flag provided but not defined"},
 	}
 	for _, tt := range tests {
@@ -113,6 +116,8 @@ func TestWantsJSON(t *testing.T) {
 		"-json -join bad":     true,
 		"--json -nope":        true,
 		"-json=true -x":       true,
+		"-json=T -x":          true,
+		"-json=1":             true,
 		"-join bad -json":     true,
 		"-json=false -x":      false,
 		"-join bad":           false,

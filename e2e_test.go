@@ -851,7 +851,7 @@ func TestEndToEndSelfDescription(t *testing.T) {
 	if strings.Contains(manual, "//") && strings.Contains(manual, "package main") {
 		t.Errorf("-help shows Go source:\n%s", manual)
 	}
-	if v := out("-version"); !strings.HasPrefix(v, "gopeer ") || !strings.Contains(v, "go1.") {
+	if v := out("-version"); !strings.HasPrefix(v, "gopeer ") || !strings.Contains(v, "go1.") || !strings.Contains(v, "speaks "+pypeerDialectVersion) {
 		t.Errorf("-version printed %q", v)
 	}
 }

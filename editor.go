@@ -15,307 +15,6 @@ import (
 	"unicode/utf8"
 )
 
-// keyKind names the keys the editor acts on.
-type keyKind int
-
-const (
-	keyRune  keyKind = iota // a printable character, in key.r
-	keyPaste                // a bracketed paste, in key.text
-	keyEnter
-	keyNewline // Ctrl-J: a newline inside the message
-	keyBackspace
-	keyDelete
-	keyLeft
-	keyRight
-	keyUp
-	keyDown
-	keyHome
-	keyEnd
-	keyWordLeft
-	keyWordRight
-	keyKillLine  // Ctrl-U: delete to the start of the line
-	keyKillEnd   // Ctrl-K: delete to the end of the line
-	keyKillWord  // Ctrl-W: delete the word before the cursor
-	keyClear     // Ctrl-L: redraw
-	keyEsc       // Escape, alone
-	keyInterrupt // Ctrl-C
-	keyEOF       // Ctrl-D
-	keyUnknown   // a sequence gopeer does not use
-)
-
-type key struct {
-	kind keyKind
-	r    rune
-	text string
-	cut  bool // a paste longer than maxPaste: text holds its start
-}
-
-// Bracketed paste markers (xterm): the terminal wraps pasted text in them.
-const (
-	pasteStart = "\x1b[200~"
-	pasteEnd   = "\x1b[201~"
-	// maxPaste bounds a paste kept in memory; what is beyond is dropped
-	// (and the paste marked cut), far past what one message carries.
-	maxPaste = 1 << 20
-)
-
-// keyParser turns raw terminal input into keys. It keeps what it cannot yet
-// decide (half a sequence, half a paste) for the next chunk.
-type keyParser struct {
-	pending  []byte
-	inPaste  bool
-	paste    strings.Builder
-	overflow bool // the paste went past maxPaste
-}
-
-// parse consumes a chunk of input and returns the keys it completes.
-func (p *keyParser) parse(chunk []byte) []key {
-	p.pending = append(p.pending, chunk...)
-	var keys []key
-	for len(p.pending) > 0 {
-		if p.inPaste {
-			if !p.consumePaste() {
-				break
-			}
-			keys = append(keys, key{kind: keyPaste, text: p.paste.String(), cut: p.overflow})
-			p.paste.Reset()
-			continue
-		}
-		k, n := decodeKey(p.pending)
-		if n == 0 {
-			break // need more input
-		}
-		p.pending = p.pending[n:]
-		if k.kind == keyPaste {
-			p.inPaste, p.overflow = true, false
-			continue
-		}
-		keys = append(keys, k)
-	}
-	// A lone ESC at the end of a chunk is the Escape key: terminals send a
-	// whole sequence in one write.
-	if !p.inPaste && len(p.pending) == 1 && p.pending[0] == 0x1b {
-		keys = append(keys, key{kind: keyEsc})
-		p.pending = p.pending[:0]
-	}
-	return keys
-}
-
-// consumePaste moves pasted bytes into p.paste until the end marker. It
-// reports whether the paste is complete.
-func (p *keyParser) consumePaste() bool {
-	i := strings.Index(string(p.pending), pasteEnd)
-	take := p.pending
-	if i >= 0 {
-		take = p.pending[:i]
-	} else if keep := len(pasteEnd) - 1; len(take) > keep {
-		// keep a possible partial end marker for the next chunk
-		take = take[:len(take)-keep]
-	} else {
-		return false
-	}
-	room := maxPaste - p.paste.Len()
-	p.paste.Write(take[:min(len(take), max(room, 0))])
-	p.overflow = p.overflow || len(take) > room
-	if i < 0 {
-		p.pending = p.pending[len(take):]
-		return false
-	}
-	p.pending = p.pending[i+len(pasteEnd):]
-	p.inPaste = false
-	return true
-}
-
-// decodeKey decodes the first key in b; n is 0 when b holds only part of one.
-func decodeKey(b []byte) (key, int) {
-	switch c := b[0]; {
-	case c == 0x1b:
-		return decodeEscape(b)
-	case c == '\r':
-		return key{kind: keyEnter}, 1
-	case c == '\n':
-		return key{kind: keyNewline}, 1
-	case c == 0x7f || c == 0x08:
-		return key{kind: keyBackspace}, 1
-	case c == 0x01:
-		return key{kind: keyHome}, 1
-	case c == 0x05:
-		return key{kind: keyEnd}, 1
-	case c == 0x02:
-		return key{kind: keyLeft}, 1
-	case c == 0x06:
-		return key{kind: keyRight}, 1
-	case c == 0x10:
-		return key{kind: keyUp}, 1
-	case c == 0x0e:
-		return key{kind: keyDown}, 1
-	case c == 0x15:
-		return key{kind: keyKillLine}, 1
-	case c == 0x0b:
-		return key{kind: keyKillEnd}, 1
-	case c == 0x17:
-		return key{kind: keyKillWord}, 1
-	case c == 0x0c:
-		return key{kind: keyClear}, 1
-	case c == 0x03:
-		return key{kind: keyInterrupt}, 1
-	case c == 0x04:
-		return key{kind: keyEOF}, 1
-	case c == '\t':
-		return key{kind: keyRune, r: ' '}, 1
-	case c < 0x20:
-		return key{kind: keyUnknown}, 1
-	}
-	if !utf8.FullRune(b) {
-		return key{}, 0
-	}
-	r, n := utf8.DecodeRune(b)
-	return key{kind: keyRune, r: r}, n
-}
-
-// decodeEscape decodes an escape sequence: CSI (ESC [) and SS3 (ESC O)
-// cursor keys, Alt-b/Alt-f, and the paste marker.
-func decodeEscape(b []byte) (key, int) {
-	if len(b) < 2 {
-		return key{}, 0
-	}
-	switch b[1] {
-	case '[':
-		return decodeCSI(b)
-	case 'O':
-		if len(b) < 3 {
-			return key{}, 0
-		}
-		return key{kind: csiFinalKey(b[2], "")}, 3
-	case 'b':
-		return key{kind: keyWordLeft}, 2
-	case 'f':
-		return key{kind: keyWordRight}, 2
-	case 0x7f:
-		return key{kind: keyKillWord}, 2
-	case 0x1b:
-		return key{kind: keyEsc}, 1
-	}
-	return key{kind: keyEsc}, 1 // Escape, then an ordinary key
-}
-
-// decodeCSI decodes ESC [ params final.
-func decodeCSI(b []byte) (key, int) {
-	for i := 2; i < len(b); i++ {
-		c := b[i]
-		if c >= 0x40 && c <= 0x7e {
-			params := string(b[2:i])
-			if c == '~' && params == "200" {
-				return key{kind: keyPaste}, i + 1
-			}
-			return key{kind: csiFinalKey(c, params)}, i + 1
-		}
-		if i > 32 { // no key is this long: drop it
-			return key{kind: keyUnknown}, i + 1
-		}
-	}
-	return key{}, 0
-}
-
-func csiFinalKey(final byte, params string) keyKind {
-	ctrl := strings.HasSuffix(params, ";5") || strings.HasSuffix(params, ";3")
-	switch final {
-	case 'A':
-		return keyUp
-	case 'B':
-		return keyDown
-	case 'C':
-		if ctrl {
-			return keyWordRight
-		}
-		return keyRight
-	case 'D':
-		if ctrl {
-			return keyWordLeft
-		}
-		return keyLeft
-	case 'H':
-		return keyHome
-	case 'F':
-		return keyEnd
-	case '~':
-		switch strings.SplitN(params, ";", 2)[0] {
-		case "1", "7":
-			return keyHome
-		case "4", "8":
-			return keyEnd
-		case "3":
-			return keyDelete
-		}
-	}
-	return keyUnknown
-}
-
-// runeWidth is the number of terminal columns r takes: 0 for combining
-// marks and invisible formatting, 2 for East Asian wide characters and
-// emoji, 1 otherwise.
-func runeWidth(r rune) int {
-	switch {
-	case r == 0:
-		return 0
-	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
-		return 0
-	case r >= 0xfe00 && r <= 0xfe0f: // variation selectors
-		return 0
-	case isWide(r):
-		return 2
-	}
-	return 1
-}
-
-// wideRanges are the East Asian Wide and Fullwidth blocks and the emoji
-// blocks that terminals draw two columns wide.
-var wideRanges = [][2]rune{
-	{0x1100, 0x115f}, {0x231a, 0x231b}, {0x2329, 0x232a}, {0x23e9, 0x23ec},
-	{0x23f0, 0x23f0}, {0x23f3, 0x23f3}, {0x25fd, 0x25fe}, {0x2614, 0x2615},
-	{0x2648, 0x2653}, {0x267f, 0x267f}, {0x2693, 0x2693}, {0x26a1, 0x26a1},
-	{0x26aa, 0x26ab}, {0x26bd, 0x26be}, {0x26c4, 0x26c5}, {0x26ce, 0x26ce},
-	{0x26d4, 0x26d4}, {0x26ea, 0x26ea}, {0x26f2, 0x26f3}, {0x26f5, 0x26f5},
-	{0x26fa, 0x26fa}, {0x26fd, 0x26fd}, {0x2705, 0x2705}, {0x270a, 0x270b},
-	{0x2728, 0x2728}, {0x274c, 0x274c}, {0x274e, 0x274e}, {0x2753, 0x2755},
-	{0x2757, 0x2757}, {0x2795, 0x2797}, {0x27b0, 0x27b0}, {0x27bf, 0x27bf},
-	{0x2b1b, 0x2b1c}, {0x2b50, 0x2b50}, {0x2b55, 0x2b55}, {0x2e80, 0x303e},
-	{0x3041, 0x33ff}, {0x3400, 0x4dbf}, {0x4e00, 0x9fff}, {0xa000, 0xa4cf},
-	{0xa960, 0xa97f}, {0xac00, 0xd7a3}, {0xf900, 0xfaff}, {0xfe10, 0xfe19},
-	{0xfe30, 0xfe6f}, {0xff00, 0xff60}, {0xffe0, 0xffe6}, {0x16fe0, 0x16fe4},
-	{0x17000, 0x18cff}, {0x1b000, 0x1b2ff}, {0x1f004, 0x1f004}, {0x1f0cf, 0x1f0cf},
-	{0x1f18e, 0x1f18e}, {0x1f191, 0x1f19a}, {0x1f200, 0x1f251}, {0x1f300, 0x1f64f},
-	{0x1f680, 0x1f6ff}, {0x1f7e0, 0x1f7eb}, {0x1f90c, 0x1f9ff}, {0x1fa70, 0x1faff},
-	{0x20000, 0x3fffd},
-}
-
-func isWide(r rune) bool {
-	if r < 0x1100 {
-		return false
-	}
-	for _, w := range wideRanges {
-		if r < w[0] {
-			return false
-		}
-		if r <= w[1] {
-			return true
-		}
-	}
-	return false
-}
-
-// textWidth is the number of columns s takes on one line, a grapheme
-// cluster at a time (an emoji with a skin tone is one, two columns wide).
-func textWidth(s string) int {
-	n := 0
-	for len(s) > 0 {
-		size := graphemeLenString(s)
-		n += graphemeWidthString(s[:size])
-		s = s[size:]
-	}
-	return n
-}
-
 // editor is the input area at the bottom of the screen: a prompt and a
 // draft that may span several lines. Everything written to the terminal
 // while it is shown goes through it, so output lands above the draft and
@@ -520,7 +219,7 @@ func (e *editor) empty() bool {
 // message is refused whole rather than cut where nobody can see.
 func (e *editor) paste(k key) string {
 	text := strings.ReplaceAll(strings.ReplaceAll(k.text, "\r\n", "\n"), "\r", "\n")
-	if k.cut || len(string(e.buf))+len(text) > e.limit {
+	if k.cut || runeBytes(e.buf)+len(text) > e.limit {
 		size := fmt.Sprintf("%d bytes", len(text))
 		if k.cut {
 			size = fmt.Sprintf("over %d bytes", maxPaste)
@@ -534,16 +233,21 @@ func (e *editor) paste(k key) string {
 
 // insert puts rs at the cursor if the draft can hold them all.
 func (e *editor) insert(rs []rune) bool {
-	n := 0
-	for _, r := range rs {
-		n += utf8.RuneLen(r)
-	}
-	if len(string(e.buf))+n > e.limit {
+	if runeBytes(e.buf)+runeBytes(rs) > e.limit {
 		return false
 	}
 	e.buf = append(e.buf[:e.pos], append(rs, e.buf[e.pos:]...)...)
 	e.pos = e.snap(e.pos + len(rs))
 	return true
+}
+
+// runeBytes is how many bytes rs takes as UTF-8, without making the string.
+func runeBytes(rs []rune) int {
+	n := 0
+	for _, r := range rs {
+		n += utf8.RuneLen(r)
+	}
+	return n
 }
 
 // cut deletes buf[from:to] and leaves the cursor at from.

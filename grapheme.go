@@ -22,10 +22,14 @@ package main
 // consonant + virama + vowel sign + consonant, which 15.1 splits before the
 // last consonant and this keeps together, as Unicode 16.0 does.
 //
-// Checked against GraphemeBreakTest-15.1.0.txt: all 1187 cases pass.
+// When it was written it was checked, outside this repository, against
+// Unicode's GraphemeBreakTest-15.1.0.txt: all 1,187 cases passed. That
+// file is not vendored (it is Unicode's, not ours); the tests here are our
+// own cases, a forward/backward agreement test and a fuzz target.
 //
-// The display width of a cluster (graphemeWidth) is a heuristic for what
-// terminals draw, built on runeWidth in editor.go; see graphemeWidth.
+// The file also says how wide text is on a terminal: runeWidth for one
+// code point, graphemeWidth for a cluster (a heuristic for what modern
+// terminals draw) and textWidth for a string.
 
 import (
 	"unicode"
@@ -508,4 +512,69 @@ var extPictRanges = []gbRange{
 	{0x1f680, 0x1f6ff}, {0x1f774, 0x1f77f}, {0x1f7d5, 0x1f7ff}, {0x1f80c, 0x1f80f},
 	{0x1f848, 0x1f84f}, {0x1f85a, 0x1f85f}, {0x1f888, 0x1f88f}, {0x1f8ae, 0x1f8ff},
 	{0x1f90c, 0x1f93a}, {0x1f93c, 0x1f945}, {0x1f947, 0x1faff}, {0x1fc00, 0x1fffd},
+}
+
+// runeWidth is the number of terminal columns r takes: 0 for combining
+// marks and invisible formatting, 2 for East Asian wide characters and
+// emoji, 1 otherwise.
+func runeWidth(r rune) int {
+	switch {
+	case r == 0:
+		return 0
+	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
+		return 0
+	case r >= 0xfe00 && r <= 0xfe0f: // variation selectors
+		return 0
+	case isWide(r):
+		return 2
+	}
+	return 1
+}
+
+// wideRanges are the East Asian Wide and Fullwidth blocks and the emoji
+// blocks that terminals draw two columns wide.
+var wideRanges = [][2]rune{
+	{0x1100, 0x115f}, {0x231a, 0x231b}, {0x2329, 0x232a}, {0x23e9, 0x23ec},
+	{0x23f0, 0x23f0}, {0x23f3, 0x23f3}, {0x25fd, 0x25fe}, {0x2614, 0x2615},
+	{0x2648, 0x2653}, {0x267f, 0x267f}, {0x2693, 0x2693}, {0x26a1, 0x26a1},
+	{0x26aa, 0x26ab}, {0x26bd, 0x26be}, {0x26c4, 0x26c5}, {0x26ce, 0x26ce},
+	{0x26d4, 0x26d4}, {0x26ea, 0x26ea}, {0x26f2, 0x26f3}, {0x26f5, 0x26f5},
+	{0x26fa, 0x26fa}, {0x26fd, 0x26fd}, {0x2705, 0x2705}, {0x270a, 0x270b},
+	{0x2728, 0x2728}, {0x274c, 0x274c}, {0x274e, 0x274e}, {0x2753, 0x2755},
+	{0x2757, 0x2757}, {0x2795, 0x2797}, {0x27b0, 0x27b0}, {0x27bf, 0x27bf},
+	{0x2b1b, 0x2b1c}, {0x2b50, 0x2b50}, {0x2b55, 0x2b55}, {0x2e80, 0x303e},
+	{0x3041, 0x33ff}, {0x3400, 0x4dbf}, {0x4e00, 0x9fff}, {0xa000, 0xa4cf},
+	{0xa960, 0xa97f}, {0xac00, 0xd7a3}, {0xf900, 0xfaff}, {0xfe10, 0xfe19},
+	{0xfe30, 0xfe6f}, {0xff00, 0xff60}, {0xffe0, 0xffe6}, {0x16fe0, 0x16fe4},
+	{0x17000, 0x18cff}, {0x1b000, 0x1b2ff}, {0x1f004, 0x1f004}, {0x1f0cf, 0x1f0cf},
+	{0x1f18e, 0x1f18e}, {0x1f191, 0x1f19a}, {0x1f200, 0x1f251}, {0x1f300, 0x1f64f},
+	{0x1f680, 0x1f6ff}, {0x1f7e0, 0x1f7eb}, {0x1f90c, 0x1f9ff}, {0x1fa70, 0x1faff},
+	{0x20000, 0x3fffd},
+}
+
+func isWide(r rune) bool {
+	if r < 0x1100 {
+		return false
+	}
+	for _, w := range wideRanges {
+		if r < w[0] {
+			return false
+		}
+		if r <= w[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// textWidth is the number of columns s takes on one line, a grapheme
+// cluster at a time (an emoji with a skin tone is one, two columns wide).
+func textWidth(s string) int {
+	n := 0
+	for len(s) > 0 {
+		size := graphemeLenString(s)
+		n += graphemeWidthString(s[:size])
+		s = s[size:]
+	}
+	return n
 }

@@ -416,3 +416,19 @@ func BenchmarkGraphemeStartAtEnd(b *testing.B) {
 		graphemeStart(rs, len(rs))
 	}
 }
+
+func TestRuneWidth(t *testing.T) {
+	cases := []struct {
+		r    rune
+		want int
+	}{
+		{'a', 1}, {'é', 1}, {'世', 2}, {'한', 2}, {'ｱ', 1}, {'Ａ', 2},
+		{'👋', 2}, {'🚀', 2}, {'\u0301', 0}, {'\u200d', 0}, {'\ufe0f', 0},
+		{'␛', 1}, {'→', 1},
+	}
+	for _, c := range cases {
+		if got := runeWidth(c.r); got != c.want {
+			t.Errorf("runeWidth(%q) = %d, want %d", c.r, got, c.want)
+		}
+	}
+}

@@ -171,7 +171,7 @@ func TestHostFacesHostileAnswers(t *testing.T) {
 				t.Errorf("host ended with %v, want to wait until its timeout", err)
 			}
 			if !ev.warned("ignored an answer") {
-				t.Errorf("host did not warn about the answer; it said %q", ev.warns)
+				t.Errorf("host did not warn about the answer; it said %q", ev.said())
 			}
 			if v, _ := admin.get(context.Background(), "rooms"); !isNull(v) {
 				t.Errorf("board after the host gave up holds %s", v)
@@ -205,13 +205,13 @@ func checkHostileOutcome(t *testing.T, err error, ev *recordedEvents, c hostileS
 	if want == "" {
 		want = kindTimeout
 		if !ev.warned(c.warn) {
-			t.Errorf("no warning %q; warnings: %q", c.warn, ev.warns)
+			t.Errorf("no warning %q; warnings: %q", c.warn, ev.said())
 		}
 	}
 	if fl.kind != want {
 		t.Errorf("flow failed with %s (%v), want %s", fl.kind, fl, want)
 	}
-	for _, w := range ev.warns {
+	for _, w := range ev.said() {
 		if strings.ContainsAny(w, "\x1b\x07") {
 			t.Errorf("a warning carries control characters: %q", w)
 		}

@@ -277,10 +277,10 @@ func janitorCredential(jo janitorOptions, getenv func(string) string) (name, val
 	case jo.secretFile != "" && jo.accessTokenFile != "":
 		return "", "", errors.New("-secret-file and -access-token-file: give one credential, not two")
 	case jo.secretFile != "":
-		value, err = readSecretFile(jo.secretFile)
+		value, err = readCredential("-secret-file", jo.secretFile)
 		return "auth", value, err
 	case jo.accessTokenFile != "":
-		value, err = janitorReadToken(jo.accessTokenFile)
+		value, err = readCredential("-access-token-file", jo.accessTokenFile)
 		return "access_token", value, err
 	}
 	if v := strings.TrimSpace(getenv("FIREBASE_DB_SECRET")); v != "" {
@@ -290,19 +290,6 @@ func janitorCredential(jo janitorOptions, getenv func(string) string) (name, val
 		return "access_token", v, nil
 	}
 	return "", "", nil
-}
-
-// janitorReadToken reads an access token from the first line of path.
-func janitorReadToken(path string) (string, error) {
-	line, err := readFirstLine(path, 16<<10)
-	if err != nil {
-		return "", fmt.Errorf("-access-token-file: %w", err)
-	}
-	token := strings.TrimSpace(line)
-	if token == "" {
-		return "", errors.New("-access-token-file: the first line is empty")
-	}
-	return token, nil
 }
 
 func janitorLoopback(host string) bool {
@@ -509,24 +496,18 @@ func janitorChildren(raw json.RawMessage) (map[string]json.RawMessage, error) {
 // purged at now: its offer is older than maxAge, or it has no offer with a
 // readable time.
 func janitorRoomStale(room json.RawMessage, now time.Time, maxAge time.Duration) bool {
-	var r struct {
-		Offer *struct {
-			Timestamp json.RawMessage `json:"timestamp"`
-		} `json:"offer"`
-	}
-	if json.Unmarshal(room, &r) != nil || r.Offer == nil {
+	tree, err := treeDecode(room)
+	if err != nil {
 		return true
 	}
-	return janitorTimestampStale(r.Offer.Timestamp, now, maxAge)
+	ms, ok := slotTimestamp(treeGet(tree, []string{pypeerOffer}))
+	return janitorTimestampStale(ms, ok, now, maxAge)
 }
 
-// janitorTimestampStale applies the rule to an offer's timestamp, raw.
-func janitorTimestampStale(ts json.RawMessage, now time.Time, maxAge time.Duration) bool {
-	var ms float64
-	if json.Unmarshal(ts, &ms) != nil || ts == nil || string(ts) == "null" {
-		return true
-	}
-	return ms < float64(now.Add(-maxAge).UnixMilli()) || ms >= float64(now.Add(janitorMaxAhead).UnixMilli())
+// janitorTimestampStale applies the rule to an offer's timestamp, ms, or
+// to its lack (ok false: no offer, or no numeric timestamp).
+func janitorTimestampStale(ms float64, ok bool, now time.Time, maxAge time.Duration) bool {
+	return !ok || ms < float64(now.Add(-maxAge).UnixMilli()) || ms >= float64(now.Add(janitorMaxAhead).UnixMilli())
 }
 
 // deleteRooms deletes codes with as few multi-path PATCHes as the batch
@@ -680,7 +661,7 @@ func (j *janitor) checkRoom(ctx context.Context, code string, listed map[string]
 		return true, nil
 	}
 	now := j.now()
-	var ts json.RawMessage
+	var ts any // the data model's form: a number is a json.Number
 	err := j.retry(ctx, func(ctx context.Context) error {
 		ts = nil
 		return j.board.getQuery(ctx, pypeerRooms+"/"+code+"/"+janitorIndex, nil, janitorMaxTimestampBytes,
@@ -692,7 +673,8 @@ func (j *janitor) checkRoom(ctx context.Context, code string, listed map[string]
 	case err != nil:
 		return false, &janitorStepError{"checking a room", err}
 	}
-	return janitorTimestampStale(ts, now, j.maxAge), nil
+	ms, ok := treeNumber(ts)
+	return janitorTimestampStale(ms, ok, now, j.maxAge), nil
 }
 
 // janitorRoomLevel reports a failure that concerns one room only: the

@@ -659,10 +659,9 @@ func TestJanitorDryRun(t *testing.T) {
 // with a reason and status 1, after retrying.
 func TestJanitorUnreachable(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close() // nothing listens there now
-	res := janitorTestRun(t, janitorOptions{}, janitorTestEnv(url))
+	// Nothing listens on port 9 of loopback, and no other test can take
+	// it (a closed test server's port could be taken by a parallel test).
+	res := janitorTestRun(t, janitorOptions{}, janitorTestEnv("http://127.0.0.1:9"))
 	janitorTestWant(t, res, exitFailure, janitorTestCounts{})
 	if !strings.Contains(res.stderr, "could not finish: querying the rooms index: ") || !strings.Contains(res.stderr, "refused") {
 		t.Errorf("stderr does not say why:\n%s", res.stderr)

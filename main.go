@@ -52,29 +52,39 @@ func main() {
 	os.Exit(code)
 }
 
-// commandName is how to run this gopeer again, for the commands it prints
-// for the other person: "go run ." when it runs under go run (whose binary
-// lives in a go-build directory), "gopeer" when that is what the PATH
-// finds, else the path it was started by (./gopeer, say).
+// commandName is how to run this gopeer again, for the command it prints
+// for the other person to join with.
 func commandName(argv0 string) string {
 	self, err := os.Executable()
 	if err != nil {
 		return "gopeer"
 	}
-	if strings.Contains(filepath.ToSlash(self), "/go-build") {
+	onPath, _ := exec.LookPath("gopeer")
+	return commandFor(argv0, self, onPath)
+}
+
+// commandFor is commandName from how gopeer was started (argv0), where its
+// binary is (self), and what "gopeer" on $PATH is ("" for nothing): "go run
+// ." under go run (whose binary lives in a go-build directory), "gopeer"
+// when that finds this very binary, else the path it was started by
+// (./gopeer, say), which works where "gopeer" would not.
+func commandFor(argv0, self, onPath string) string {
+	switch {
+	case strings.Contains(filepath.ToSlash(self), "/go-build"):
 		return "go run ."
-	}
-	if onPath, err := exec.LookPath("gopeer"); err == nil {
-		if a, err := filepath.EvalSymlinks(onPath); err == nil {
-			if b, err := filepath.EvalSymlinks(self); err == nil && a == b {
-				return "gopeer"
-			}
-		}
-	}
-	if strings.ContainsRune(argv0, os.PathSeparator) {
+	case onPath != "" && sameFile(onPath, self):
+		return "gopeer"
+	case strings.ContainsRune(argv0, os.PathSeparator):
 		return argv0
 	}
 	return "gopeer"
+}
+
+// sameFile reports whether two paths name one file.
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
 // run is gopeer from arguments to exit status.
@@ -187,6 +197,20 @@ func readPassword(cfg config, getenv func(string) string) (string, error) {
 // environment rather than a prompt.
 func passwordGiven(cfg config, getenv func(string) string) bool {
 	return cfg.passwordFile != "" || getenv("GOPEER_PASSWORD") != ""
+}
+
+// readCredential reads a secret or a token, which must not be empty, from
+// the first line of the file a flag names.
+func readCredential(flag, path string) (string, error) {
+	line, err := readFirstLine(path, 16<<10)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	value := strings.TrimSpace(line)
+	if value == "" {
+		return "", fmt.Errorf("%s: the first line is empty", flag)
+	}
+	return value, nil
 }
 
 // readFirstLine reads the first line of a file, at most max bytes of it.

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"testing"
 )
@@ -52,5 +54,38 @@ func TestLimitChatMemoryYieldsToGOMEMLIMIT(t *testing.T) {
 	limitChatMemory()
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("with GOMEMLIMIT set the limit became %d, want it left at %d", got, before)
+	}
+}
+
+// TestCommandFor: the join command a host prints names gopeer as this user
+// can run it: "go run ." from a clone under go run, "gopeer" when that is
+// what $PATH finds, else the path it was started by.
+func TestCommandFor(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "gopeer")
+	other := filepath.Join(dir, "other")
+	link := filepath.Join(dir, "link")
+	for _, f := range []string{bin, other} {
+		if err := os.WriteFile(f, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, argv0, self, onPath, want string
+	}{
+		{"go run", "/tmp/go-build1234/b001/exe/gopeer", "/tmp/go-build1234/b001/exe/gopeer", "", "go run ."},
+		{"on PATH", "gopeer", bin, bin, "gopeer"},
+		{"on PATH through a link", "gopeer", bin, link, "gopeer"},
+		{"started by path, another on PATH", "./gopeer", bin, other, "./gopeer"},
+		{"started by path, none on PATH", "./gopeer", bin, "", "./gopeer"},
+		{"a bare name, none on PATH", "gopeer", bin, "", "gopeer"},
+	}
+	for _, tt := range tests {
+		if got := commandFor(tt.argv0, tt.self, tt.onPath); got != tt.want {
+			t.Errorf("%s: commandFor = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

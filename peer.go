@@ -457,6 +457,32 @@ func (l *peerLink) drain(ctx context.Context) error {
 	return nil
 }
 
+// leave ends the session from this side: it waits until the peer has
+// acknowledged what was sent (at most drainTimeout), then closes. It fails
+// when something may not have been delivered.
+func (l *peerLink) leave(ctx context.Context) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	defer cancel()
+	err := l.drain(dctx)
+	l.close()
+	if err != nil && !errors.Is(err, errPeerLeft) {
+		return &failure{kind: kindConnection, msg: "some messages may not have been delivered: " + err.Error(), err: err,
+			hint: "the peer stopped acknowledging what was sent; send the rest again when you meet again"}
+	}
+	return nil
+}
+
+// endFailure says how a link the peer's side ended went: nil when the
+// peer left, a failure when the connection was lost.
+func (l *peerLink) endFailure() error {
+	reason := l.err()
+	if !errors.Is(reason, errConnectionLost) {
+		return nil
+	}
+	return &failure{kind: kindConnection, msg: "peer disconnected: the connection was lost", err: reason,
+		hint: "the peer's network went away, or their gopeer was stopped; host or join again"}
+}
+
 // close ends the session: the channel first, so the peer sees a clean close
 // after the last message, then the connection.
 func (l *peerLink) close() {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,20 +46,32 @@ func newRoomCode() (string, error) {
 	return string(code), nil
 }
 
+// isRoomCode reports whether code is a room code as pypeer and gopeer make
+// them: six of A-Z0-9.
+func isRoomCode(code string) bool {
+	return len(code) == roomCodeLen && strings.Trim(code, roomCodeAlphabet) == ""
+}
+
 // normalizeRoomCode trims and upper-cases what a person typed, as pypeer's
 // join screen does, and checks it is a room code.
 func normalizeRoomCode(s string) (string, error) {
 	code := strings.ToUpper(strings.TrimSpace(s))
-	if len(code) != roomCodeLen || strings.Trim(code, roomCodeAlphabet) != "" {
+	if !isRoomCode(code) {
 		return "", fmt.Errorf("%q is not a room code: a code is %d letters and digits, like K7P2M0", s, roomCodeLen)
 	}
 	return code, nil
 }
 
-// roomEvents is how the host and join flows tell the user what is happening.
+// notifier tells the user what is happening.
+type notifier interface {
+	status(msg string) // progress, replaced by the next one
+	warn(msg string)   // something went wrong but gopeer goes on
+}
+
+// roomEvents is how the host and join flows tell the user what is
+// happening.
 type roomEvents interface {
-	status(msg string)      // progress, replaced by the next one
-	warn(msg string)        // something went wrong but the flow goes on
+	notifier
 	roomPosted(code string) // the host's offer is on the board
 }
 
@@ -84,15 +97,23 @@ type roomFlow struct {
 	reached atomic.Bool
 }
 
+// progress is how far one flow got, so that its ending says truly what
+// happened and what was cleaned up.
+type progress struct {
+	found   bool // the joiner opened the host's offer
+	posted  bool // this side's offer or answer may be on the board
+	cleaned bool // and it was removed again
+}
+
 // host posts an offer for code and waits for a joiner, until ctx ends. The
 // room is removed from the board on every way out.
 func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode bool) (_ *peerLink, err error) {
 	d := f.dialect(code, password)
 	slots := d.slots()
-	posted := false // the board may hold our offer, so the room must go
+	var p progress
 	defer func() {
 		if err != nil {
-			err = f.explain(ctx, hostSide, code, posted, err)
+			err = f.explain(ctx, hostSide, code, p, err)
 		}
 	}()
 	pc, link, err := f.newPeer(d)
@@ -121,13 +142,13 @@ func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode b
 	}
 	defer func() {
 		// Host-led deletion: whatever happens from here, leave nothing
-		// behind, unless the board never answered, so holds nothing.
-		if posted {
-			f.remove(ctx, slots.room)
+		// behind, unless nothing can be there.
+		if p.posted {
+			p.cleaned = f.remove(ctx, slots.room)
 		}
 	}()
 	err = f.put(ctx, slots.offerPath(), offer)
-	posted = err == nil || f.reached.Load()
+	p.posted = err == nil || f.mayHaveLanded(err)
 	if err != nil {
 		return nil, err
 	}
@@ -149,10 +170,10 @@ func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode b
 func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink, err error) {
 	d := f.dialect(code, password)
 	slots := d.slots()
-	posted := false // our answer may be on the board
+	var p progress
 	defer func() {
 		if err != nil {
-			err = f.explain(ctx, joinSide, code, posted, err)
+			err = f.explain(ctx, joinSide, code, p, err)
 		}
 	}()
 	f.events.status("looking for room " + code)
@@ -160,6 +181,7 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 	if err != nil {
 		return nil, err
 	}
+	p.found = true
 	pc, link, err := f.newPeer(d)
 	if err != nil {
 		return nil, err
@@ -186,15 +208,16 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 	if err != nil {
 		return nil, err
 	}
-	if err := f.postAnswer(ctx, slots, code, answer); err != nil {
-		return nil, err
-	}
-	posted = true
 	defer func() {
-		if err != nil { // give the slot back: the host may still take another joiner
-			f.remove(ctx, slots.answerPath())
+		// Give the slot back: the host may still take another joiner.
+		if err != nil && p.posted {
+			p.cleaned = f.remove(ctx, slots.answerPath())
 		}
 	}()
+	p.posted, err = f.postAnswer(ctx, slots, code, answer)
+	if err != nil {
+		return nil, err
+	}
 	f.events.status("connecting to the host")
 	stopGuard := f.guardAnswer(ctx, slots, code, answer)
 	err = link.waitOpen(ctx)
@@ -208,6 +231,14 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 	f.remove(ctx, slots.room)
 	go link.keepAlive()
 	return link, nil
+}
+
+// mayHaveLanded reports whether a write that failed may still have reached
+// the board: it was cut off on the way, by a board that has answered before.
+// A board that refused it (any status) holds nothing of it.
+func (f *roomFlow) mayHaveLanded(err error) bool {
+	var se *statusError
+	return f.reached.Load() && !errors.As(err, &se)
 }
 
 // newPeer makes a peer connection with gopeer's settings and the link
@@ -267,13 +298,8 @@ func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (webr
 	if _, err := f.getWithRetry(ctx, path); err != nil {
 		return webrtc.SessionDescription{}, err
 	}
-	var seen atomic.Bool // some offer showed up, so the room exists
-	notice := time.AfterFunc(cmp.Or(f.noRoomAfter, noRoomNotice), func() {
-		if !seen.Load() {
-			f.events.warn("room " + code + " is not on the board yet: check the code with the host; still waiting")
-		}
-	})
-	defer notice.Stop()
+	seen, stopNotice := f.noticeNoRoom(ctx, code)
+	defer stopNotice()
 	var offer webrtc.SessionDescription
 	waiting := false
 	err := f.watch(ctx, path, func(v json.RawMessage) error {
@@ -284,7 +310,7 @@ func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (webr
 			}
 			return nil
 		}
-		seen.Store(true)
+		seen()
 		desc, err := d.open(v, webrtc.SDPTypeOffer)
 		switch {
 		case err == nil:
@@ -299,6 +325,34 @@ func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (webr
 		}
 	})
 	return offer, err
+}
+
+// noticeNoRoom says once that room code is not on the board, when no
+// offer has shown up there after noRoomAfter: a mistyped code, or a host
+// that has not started. seen tells it an offer showed up; stop ends it and
+// returns once it can no longer say anything.
+func (f *roomFlow) noticeNoRoom(ctx context.Context, code string) (seen, stop func()) {
+	var mu sync.Mutex // so the notice never follows an offer seen
+	found := false
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if sleep(ctx, cmp.Or(f.noRoomAfter, noRoomNotice)) != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !found {
+			f.events.warn("room " + code + " is not on the board yet: check the code with the host; still waiting")
+		}
+	}()
+	seen = func() {
+		mu.Lock()
+		found = true
+		mu.Unlock()
+	}
+	return seen, func() { cancel(); <-done }
 }
 
 // awaitAnswer watches the room until an answer opens and is accepted by
@@ -337,18 +391,12 @@ func (f *roomFlow) awaitAnswer(ctx context.Context, d dialect, code string, pc *
 		}
 		return onAnswer(answer)
 	})
-	if readDenied(err) {
+	if refused(err) {
 		// A board whose rules let a client read only a room's offer and
 		// answer, not the room: follow the answer alone, as pypeer does.
 		return f.watch(ctx, slots.answerPath(), onAnswer)
 	}
 	return err
-}
-
-// readDenied reports a board's rules refusing a read.
-func readDenied(err error) bool {
-	var se *statusError
-	return errors.As(err, &se) && (se.Status == 401 || se.Status == 403)
 }
 
 // guardAnswer keeps the joiner's answer on the board until stop is called:
@@ -375,19 +423,24 @@ func (f *roomFlow) guardAnswer(ctx context.Context, slots roomSlots, code string
 	return func() { cancel(); <-done }
 }
 
-// postAnswer writes the answer. If another joiner's answer holds the slot, it
-// waits for the host to clear it, then tries again.
-func (f *roomFlow) postAnswer(ctx context.Context, slots roomSlots, code string, answer any) error {
+// postAnswer writes the answer and reports whether the board may hold
+// it. If another joiner's answer holds the slot, it waits for the host to
+// clear it, then tries again. A board that refuses the write while the
+// slot is empty refuses the answer itself (its rules, its size): that fails.
+func (f *roomFlow) postAnswer(ctx context.Context, slots roomSlots, code string, answer any) (posted bool, err error) {
 	path := slots.answerPath()
 	for {
 		v, err := f.getWithRetry(ctx, path)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if isNull(v) {
 			err := f.put(ctx, path, answer)
-			if !slotTaken(err) {
-				return err
+			if err == nil || !refused(err) {
+				return err == nil || f.mayHaveLanded(err), err
+			}
+			if v, gerr := f.getWithRetry(ctx, path); gerr != nil || isNull(v) {
+				return false, err // refused, and not for another answer
 			}
 		}
 		f.events.status("room " + code + " has another answer waiting; trying again when it clears")
@@ -398,15 +451,16 @@ func (f *roomFlow) postAnswer(ctx context.Context, slots roomSlots, code string,
 			return nil
 		})
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
 }
 
-// slotTaken reports a write refused because the slot already holds a value:
-// a board with write-once rules answers 401 (Firebase's "Permission
-// denied"), or 403 behind some proxies.
-func slotTaken(err error) bool {
+// refused reports a board's rules refusing a request: 401 (Firebase's
+// "Permission denied"), or 403 behind some proxies. For a write to a
+// slot, the slot may hold a value already (write-once rules); for a read
+// of a room, the board may let clients read only its slots.
+func refused(err error) bool {
 	var se *statusError
 	return errors.As(err, &se) && (se.Status == 401 || se.Status == 403)
 }
@@ -443,14 +497,17 @@ func (f *roomFlow) retry(ctx context.Context, call func(context.Context) error) 
 	})
 }
 
-// remove deletes path from the board. It runs on the way out too, when ctx
-// may already be cancelled, so it has its own short deadline.
-func (f *roomFlow) remove(ctx context.Context, path string) {
+// remove deletes path from the board and reports whether it did. It runs
+// on the way out too, when ctx may already be cancelled, so it has its own
+// short deadline.
+func (f *roomFlow) remove(ctx context.Context, path string) bool {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := f.board.delete(dctx, path); err != nil {
 		f.events.warn("could not clean up the board: " + err.Error())
+		return false
 	}
+	return true
 }
 
 // watch follows a board path, telling the user once when the board
@@ -481,9 +538,9 @@ const (
 )
 
 // explain turns an error from a flow into a failure that says what
-// happened and what to try. posted says whether this side wrote to the
-// board, so a cancellation says truly what was cleaned up.
-func (f *roomFlow) explain(ctx context.Context, s side, code string, posted bool, err error) error {
+// happened and what to try, and, for a cancellation, what was really
+// cleaned up.
+func (f *roomFlow) explain(ctx context.Context, s side, code string, p progress, err error) error {
 	var (
 		fl *failure
 		se *statusError
@@ -492,13 +549,13 @@ func (f *roomFlow) explain(ctx context.Context, s side, code string, posted bool
 	case errors.As(err, &fl):
 		return err
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return f.timedOut(s, code, posted, err)
+		return timedOut(s, code, p, err)
 	case errors.Is(err, context.Canceled):
 		msg := "cancelled"
 		switch {
-		case s == hostSide && posted:
+		case p.cleaned && s == hostSide:
 			msg += "; room " + code + " is off the board"
-		case posted:
+		case p.cleaned:
 			msg += "; your answer is off the board"
 		}
 		return &failure{kind: kindCancelled, msg: msg, err: err}
@@ -508,25 +565,31 @@ func (f *roomFlow) explain(ctx context.Context, s side, code string, posted bool
 		return &failure{kind: kindBoard, msg: "cannot reach the board at " + f.board.String() + ": " + errorCause(err), err: err,
 			hint: f.unreachableHint}
 	case errors.Is(err, errConnectionLost):
-		return &failure{kind: kindConnection, msg: "could not connect to the peer directly", err: err,
-			hint: "a strict NAT or firewall on one side? a TURN server may help: -ice turn:HOST"}
+		return &failure{kind: kindConnection, msg: "could not connect to the peer directly", err: err, hint: hintTURN}
 	}
 	return &failure{kind: kindConnection, msg: err.Error(), err: err}
 }
 
+// hintTURN is what to try when the peers cannot reach each other.
+const hintTURN = "a strict NAT or firewall on one side? a TURN server may help: -ice turn:HOST"
+
 // timedOut says what the flow was waiting for when time ran out.
-func (f *roomFlow) timedOut(s side, code string, posted bool, err error) *failure {
-	fl := &failure{kind: kindTimeout, err: err, hint: "wait longer with -timeout, like -timeout 10m"}
+func timedOut(s side, code string, p progress, err error) *failure {
+	fl := &failure{kind: kindTimeout, err: err}
+	const longer = "wait longer with -timeout, like -timeout 10m"
 	switch {
 	case s == hostSide:
 		fl.msg = "timed out: nobody joined room " + code
-		fl.hint = "share the code again, or " + fl.hint
-	case !posted:
+		fl.hint = "share the code again, or " + longer
+	case !p.found:
 		fl.msg = "timed out: room " + code + " never opened on the board"
-		fl.hint = "check the code with the host, or " + fl.hint
+		fl.hint = "check the code with the host, or " + longer
+	case !p.posted:
+		fl.msg = "timed out before the answer to room " + code + " could be posted"
+		fl.hint = "another joiner's answer held the room; ask the host to open a new one"
 	default:
 		fl.msg = "timed out connecting to the host of room " + code
-		fl.hint = "a strict NAT or firewall on one side? a TURN server may help: -ice turn:HOST"
+		fl.hint = hintTURN
 	}
 	return fl
 }

@@ -10,12 +10,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // flowTestSecret is the admin secret of the flow tests' boards, which lets a
@@ -79,6 +83,13 @@ func (r *recordedEvents) warn(msg string) {
 	r.warns = append(r.warns, msg)
 }
 func (r *recordedEvents) roomPosted(code string) { r.posted <- code }
+
+// said returns the warnings so far.
+func (r *recordedEvents) said() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.warns)
+}
 
 func (r *recordedEvents) warned(substr string) bool {
 	r.mu.Lock()
@@ -248,10 +259,10 @@ func TestFlowsSurviveBoardFaults(t *testing.T) {
 
 			host, guest := p.connect(t, ctx, "RESTRT", func() { c.arrange(rb) })
 			if c.hostWarns != "" && !p.hostEvents.warned(c.hostWarns) {
-				t.Errorf("host did not say %q; it said %q", c.hostWarns, p.hostEvents.warns)
+				t.Errorf("host did not say %q; it said %q", c.hostWarns, p.hostEvents.said())
 			}
 			if c.guestWarns != "" && !p.guestEvents.warned(c.guestWarns) {
-				t.Errorf("joiner did not say %q; it said %q", c.guestWarns, p.guestEvents.warns)
+				t.Errorf("joiner did not say %q; it said %q", c.guestWarns, p.guestEvents.said())
 			}
 			if err := host.send(ctx, "after the restart"); err != nil {
 				t.Fatal(err)
@@ -340,7 +351,7 @@ func TestJoinSaysNoSuchRoomEarly(t *testing.T) {
 	deadline := time.Now().Add(eventWait)
 	for !p.guestEvents.warned("room NOROOM is not on the board yet: check the code") {
 		if time.Now().After(deadline) {
-			t.Fatalf("the joiner never said the room is not there; it said %q", p.guestEvents.warns)
+			t.Fatalf("the joiner never said the room is not there; it said %q", p.guestEvents.said())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -353,5 +364,80 @@ func TestJoinSaysNoSuchRoomEarly(t *testing.T) {
 	var fl *failure
 	if err := <-done; !errors.As(err, &fl) || fl.kind != kindCancelled || fl.msg != "cancelled" {
 		t.Errorf("cancelled join ended with %v, want just \"cancelled\"", err)
+	}
+}
+
+// TestJoinAnswerRefused: a board that refuses the joiner's answer while its
+// slot is empty refuses the answer itself; the joiner says so at once, and
+// does not keep writing it (it once mistook this for another joiner's
+// answer in the slot and tried again with no pause until the timeout).
+func TestJoinAnswerRefused(t *testing.T) {
+	rb := &restartableBoard{board: newBoard(boardOptions{secret: flowTestSecret})}
+	var puts atomic.Int64
+	rb.intercept = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPut || !strings.HasSuffix(r.URL.Path, "/answer.json") {
+			return false
+		}
+		puts.Add(1)
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"error":"Permission denied"}`))
+		return true
+	}
+	srv := httptest.NewServer(rb)
+	defer srv.Close()
+	p := newFlowPair(t, srv.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+	hostCtx, stopHost := context.WithCancel(ctx)
+	hostDone := make(chan error, 1)
+	go func() {
+		_, err := p.host.host(hostCtx, "REFUSD", "pw", true)
+		hostDone <- err
+	}()
+	<-p.hostEvents.posted
+	_, err := p.guest.join(ctx, "REFUSD", "pw")
+	stopHost()
+	<-hostDone
+	var fl *failure
+	if !errors.As(err, &fl) || fl.kind != kindBoard || !strings.Contains(fl.msg, "401") || fl.hint == "" {
+		t.Errorf("join ended with %v, want the board's refusal with a hint", err)
+	}
+	if n := puts.Load(); n != 1 {
+		t.Errorf("the joiner wrote its refused answer %d times, want once", n)
+	}
+}
+
+// TestJoinTimesOutBeforeAnswering: a joiner that found the room but never
+// got the answer slot (another answer holds it) says so when time runs
+// out, not that the room never opened.
+func TestJoinTimesOutBeforeAnswering(t *testing.T) {
+	srv := httptest.NewServer(newBoard(boardOptions{secret: flowTestSecret}))
+	defer srv.Close()
+	p := newFlowPair(t, srv.URL)
+	admin, err := newBoardClient(srv.URL+"?auth="+flowTestSecret, clientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdp, err := os.ReadFile("testdata/aiortc-1.4-offer.sdp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer, err := newPypeerDialect("HELD01", "pw", time.Now).seal(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(sdp)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := admin.put(ctx, "rooms/HELD01/offer", offer); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.put(ctx, "rooms/HELD01/answer", map[string]any{"payload": "someone else's", "timestamp": 1}); err != nil {
+		t.Fatal(err)
+	}
+	jctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err = p.guest.join(jctx, "HELD01", "pw")
+	var fl *failure
+	if !errors.As(err, &fl) || fl.kind != kindTimeout || !strings.Contains(fl.msg, "before the answer to room HELD01 could be posted") {
+		t.Errorf("join ended with %v, want a timeout before answering", err)
 	}
 }

@@ -60,30 +60,6 @@ func TestNewRoomCode(t *testing.T) {
 	}
 }
 
-func TestParseBoardSignal(t *testing.T) {
-	cases := []struct {
-		in      string
-		ok      bool
-		payload string
-		ts      int64
-	}{
-		{`{"payload":"gAAA","timestamp":1764000000000}`, true, "gAAA", 1764000000000},
-		{`{"payload":"gAAA"}`, true, "gAAA", 0},
-		{`{"payload":"gAAA","timestamp":"soon"}`, false, "", 0},
-		{`{"payload":5,"timestamp":1}`, false, "", 0},
-		{`{"timestamp":1}`, false, "", 0},
-		{`"gAAA"`, false, "", 0},
-		{`[1,2]`, false, "", 0},
-		{`not json`, false, "", 0},
-	}
-	for _, c := range cases {
-		got, err := parseBoardSignal([]byte(c.in))
-		if c.ok != (err == nil) || got.Payload != c.payload || got.Timestamp != c.ts {
-			t.Errorf("parseBoardSignal(%s) = %+v, %v; want ok=%v payload=%q ts=%d", c.in, got, err, c.ok, c.payload, c.ts)
-		}
-	}
-}
-
 func TestParseICEServers(t *testing.T) {
 	env := func(k string) string {
 		return map[string]string{"GOPEER_TURN_USERNAME": "u", "GOPEER_TURN_PASSWORD": "p"}[k]

@@ -92,7 +92,7 @@ func boardParseRate(s string) (float64, error) {
 func prepareBoard(bo boardOptions, getenv func(string) string) (boardOptions, *tls.Config, error) {
 	switch {
 	case bo.secretFile != "":
-		secret, err := readSecretFile(bo.secretFile)
+		secret, err := readCredential("-secret-file", bo.secretFile)
 		if err != nil {
 			return bo, nil, err
 		}
@@ -111,19 +111,6 @@ func prepareBoard(bo boardOptions, getenv func(string) string) (boardOptions, *t
 		return bo, nil, fmt.Errorf("-tls-cert, -tls-key: %w", err)
 	}
 	return bo, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
-}
-
-// readSecretFile reads the secret from the first line of path.
-func readSecretFile(path string) (string, error) {
-	line, err := readFirstLine(path, 4096)
-	if err != nil {
-		return "", fmt.Errorf("-secret-file: %w", err)
-	}
-	secret := strings.TrimSpace(line)
-	if secret == "" {
-		return "", errors.New("-secret-file: the first line is empty")
-	}
-	return secret, nil
 }
 
 // runServe runs a board until interrupted. The first line on stdout is
@@ -256,7 +243,7 @@ type meeting struct {
 // chooseBoard picks the board for one flow on side s. Only a host falls
 // back to a board of its own, and only when no -db was given: a joiner
 // needs the host's board, wherever it is.
-func chooseBoard(ctx context.Context, cfg config, s side, ui roomEvents) (meeting, error) {
+func chooseBoard(ctx context.Context, cfg config, s side, ui notifier) (meeting, error) {
 	m := meeting{url: cfg.board, stop: func() {}, unreachableHint: "check your connection and the board's URL (-db)"}
 	if !cfg.boardGiven {
 		m.unreachableHint = "no internet? a host that cannot reach this board serves one of its own and prints the -db URL to join with"
@@ -282,8 +269,9 @@ func chooseBoard(ctx context.Context, cfg config, s side, ui roomEvents) (meetin
 	if err != nil {
 		url, stop, err = embeddedBoard(ctx, strings.Replace(fallbackBoardAddr(), "8765", "0", 1), cfg.boardOpts)
 	}
-	if err != nil {
-		return m, nil // the flow reports the unreachable board
+	if err != nil { // the flow reports the unreachable board
+		m.unreachableHint = "no internet? serving a board here failed too (" + errorCause(err) + "); try -host -serve ADDR"
+		return m, nil
 	}
 	ui.warn("cannot reach the board at " + board.String() + " (no internet?); serving a board here at " + url)
 	if m.board, err = newBoardClient(url, clientOptions{}); err != nil {
@@ -294,11 +282,13 @@ func chooseBoard(ctx context.Context, cfg config, s side, ui roomEvents) (meetin
 	return m, nil
 }
 
-// boardReachable asks the board for something small, briefly.
+// boardReachable asks the board for something small, briefly: the offer
+// of a room nobody makes (a code drawn at random never has four zeros).
 func boardReachable(ctx context.Context, board *boardClient) bool {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err := board.get(ctx, pypeerRooms+"/"+strings.Repeat("0", roomCodeLen)+"/"+pypeerOffer)
+	probe := newPypeerDialect(strings.Repeat("0", roomCodeLen), "", time.Now).slots().offerPath()
+	_, err := board.get(ctx, probe)
 	return !isBoardUnreachable(err)
 }
 

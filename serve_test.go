@@ -245,7 +245,7 @@ func TestChooseBoardPerFlow(t *testing.T) {
 			t.Errorf("host %d: board %s (%v), want a working board of its own", i, m.url, err)
 		}
 		if !ev.warned("serving a board here at " + m.url) {
-			t.Errorf("host %d did not say it serves a board: %q", i, ev.warns)
+			t.Errorf("host %d did not say it serves a board: %q", i, ev.said())
 		}
 		m.stop()
 	}
@@ -255,8 +255,8 @@ func TestChooseBoardPerFlow(t *testing.T) {
 
 	ev := newRecordedEvents()
 	m, err := chooseBoard(ctx, cfg, joinSide, ev)
-	if err != nil || m.url != cfg.board || len(ev.warns) != 0 {
-		t.Errorf("joiner: board %s, warnings %q (%v); want the config's board and no board of its own", m.url, ev.warns, err)
+	if err != nil || m.url != cfg.board || len(ev.said()) != 0 {
+		t.Errorf("joiner: board %s, warnings %q (%v); want the config's board and no board of its own", m.url, ev.said(), err)
 	}
 	m.stop()
 
@@ -265,8 +265,8 @@ func TestChooseBoardPerFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, err = chooseBoard(ctx, given, hostSide, ev)
-	if err != nil || m.url != given.board || len(ev.warns) != 0 {
-		t.Errorf("host with -db: board %s, warnings %q (%v); want -db's board", m.url, ev.warns, err)
+	if err != nil || m.url != given.board || len(ev.said()) != 0 {
+		t.Errorf("host with -db: board %s, warnings %q (%v); want -db's board", m.url, ev.said(), err)
 	}
 	m.stop()
 }

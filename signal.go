@@ -181,24 +181,44 @@ type boardSignal struct {
 // errBadBoardValue is a value at offer or answer that is not pypeer's shape.
 var errBadBoardValue = errors.New("not a {payload, timestamp} object")
 
-// parseBoardSignal decodes a board value without trusting it.
+// parseBoardSignal decodes a board value without trusting it: a payload
+// string is needed, a timestamp may be missing but not be other than a
+// number.
 func parseBoardSignal(v json.RawMessage) (boardSignal, error) {
-	var raw struct {
-		Payload   *string      `json:"payload"`
-		Timestamp *json.Number `json:"timestamp"`
-	}
-	d := json.NewDecoder(bytes.NewReader(v))
-	d.UseNumber()
-	if err := d.Decode(&raw); err != nil || raw.Payload == nil {
+	tree, err := treeDecode(v)
+	payload, isString := treeGet(tree, []string{pypeerPayload}).(string)
+	if err != nil || !isString {
 		return boardSignal{}, errBadBoardValue
 	}
-	bs := boardSignal{Payload: *raw.Payload}
-	if raw.Timestamp != nil {
-		if f, err := raw.Timestamp.Float64(); err == nil {
-			bs.Timestamp = int64(f)
-		}
+	ms, isNumber := slotTimestamp(tree)
+	if !isNumber && treeGet(tree, []string{pypeerTimestamp}) != nil {
+		return boardSignal{}, errBadBoardValue
 	}
-	return bs, nil
+	return boardSignal{Payload: payload, Timestamp: int64(ms)}, nil
+}
+
+// slotTimestamp is the time a slot value claims to have been written, in
+// milliseconds, from the value in the data model's form; ok is false when
+// it has no numeric timestamp.
+func slotTimestamp(v any) (ms float64, ok bool) {
+	return treeNumber(treeGet(v, []string{pypeerTimestamp}))
+}
+
+// validSlotValue reports whether v, in the data model's form, is exactly
+// pypeer's slot value: {"payload": a non-empty string of at most
+// maxPayload bytes (0 for any), "timestamp": a number} and nothing else.
+// The board's rules hold anonymous writers to it.
+func validSlotValue(v any, maxPayload int) bool {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 2 {
+		return false
+	}
+	payload, ok := m[pypeerPayload].(string)
+	if !ok || payload == "" || (maxPayload > 0 && len(payload) > maxPayload) {
+		return false
+	}
+	_, ok = slotTimestamp(m)
+	return ok
 }
 
 // signal is one side's session description, exactly the two keys pypeer

@@ -156,6 +156,13 @@ func (s *tmuxSession) captureJoined() string {
 	return s.run("capture-pane", "-p", "-J", "-t", s.target)
 }
 
+// captureHistory returns all the pane ever showed, scrolled-off lines
+// included, wrapped lines joined.
+func (s *tmuxSession) captureHistory() string {
+	s.t.Helper()
+	return s.run("capture-pane", "-p", "-J", "-S", "-", "-t", s.target)
+}
+
 // waitForJoinedText waits until the screen, wrapped lines joined, contains
 // text.
 func (s *tmuxSession) waitForJoinedText(text string) string {
@@ -617,7 +624,9 @@ func TestTerminalEditing(t *testing.T) {
 
 	draft := "ghost-" + strings.Repeat("g", 80)
 	s.send(draft)
-	s.waitForText("ghost-")
+	s.waitFor("the whole draft drawn at 100 columns", func(screen string) bool {
+		return tmuxLastLine(screen) == "> "+draft
+	})
 	s.run("resize-window", "-t", s.target, "-x", "40", "-y", "30")
 	screen = s.waitFor("the draft redrawn at 40 columns", func(screen string) bool {
 		lines := tmuxLines(screen)
@@ -663,7 +672,7 @@ func TestTerminalMenuBoards(t *testing.T) {
 			t.Fatalf("round %d: no room code on screen", round)
 		}
 		s.waitForText("waiting for a peer to join")
-		screen := s.captureJoined()
+		screen := s.captureHistory()
 		if n := strings.Count(screen, "serving a board here at http://127.0.0.1:"); n != round+1 {
 			t.Fatalf("round %d: %d fallback boards on screen, want %d:\n%s", round, n, round+1, screen)
 		}
@@ -685,10 +694,10 @@ func TestTerminalMenuBoards(t *testing.T) {
 	s.key("Enter")
 	s.waitForText("Password (optional, hidden):")
 	s.key("Enter")
-	screen := s.waitForJoinedText("! Cannot reach the board at http://127.0.0.1:9")
-	afterHosts := screen[strings.LastIndex(screen, "Cancelled; room "):]
-	if strings.Contains(afterHosts, "serving a board") {
-		t.Errorf("the join served a board of its own:\n%s", afterHosts)
+	s.waitForJoinedText("! Cannot reach the board at http://127.0.0.1:9")
+	screen := s.captureHistory()
+	if n := strings.Count(screen, "serving a board here"); n != 2 {
+		t.Errorf("%d boards of its own served, want the two hosts' and none for the join:\n%s", n, screen)
 	}
 	s.waitForText("Choose h, j or q:")
 	s.send("q")

@@ -79,10 +79,12 @@ func runTerminal(ctx context.Context, cfg config, e env) int {
 	t.goSafe(func() { t.readKeys(e.stdin) })
 	stopResize := watchResize(func() {
 		if w, _, err := term.GetSize(t.fd); err == nil {
+			// The newest width wins: drop one not yet taken.
 			select {
-			case t.sizes <- w:
+			case <-t.sizes:
 			default:
 			}
+			t.sizes <- w
 		}
 	})
 	defer stopResize()
@@ -97,9 +99,9 @@ func runTerminal(ctx context.Context, cfg config, e env) int {
 func (t *tui) exit(err error) int {
 	var f *failure
 	switch {
+	case errors.As(err, &f):
 	case err == nil, errors.Is(err, errQuit):
 		return exitOK
-	case errors.As(err, &f):
 	case errors.Is(err, errBack), errors.Is(err, context.Canceled):
 		f = &failure{kind: kindCancelled, msg: "cancelled", err: err}
 	default:
@@ -234,8 +236,9 @@ func (t *tui) menu(ctx context.Context) (mode, error) {
 	}
 }
 
-// prompt reads one line at the given prompt; Esc or Ctrl-C go back, and
-// Ctrl-D on an empty line quits.
+// prompt reads one line at the given prompt; Esc or Ctrl-C go back (for
+// -host and -join, that cancels), and Ctrl-D on an empty line quits the
+// menu, or cancels the one task.
 func (t *tui) prompt(ctx context.Context, prompt string, hidden bool) (string, error) {
 	t.ed.setPrompt(prompt, hidden)
 	defer t.ed.setPrompt("", true)
@@ -247,10 +250,16 @@ func (t *tui) prompt(ctx context.Context, prompt string, hidden bool) (string, e
 		switch {
 		case k.kind == keyEsc, k.kind == keyInterrupt:
 			return "", errBack
-		case k.kind == keyEOF && t.ed.empty():
+		case k.kind == keyEOF && t.ed.empty() && t.cfg.mode == modeMenu:
 			return "", errQuit
+		case k.kind == keyEOF && t.ed.empty():
+			return "", errBack
 		}
-		if ed := t.ed.handle(k); ed.done {
+		ed := t.ed.handle(k)
+		if ed.refused != "" {
+			t.ed.printAbove(t.yellow("! " + sentence(ed.refused)))
+		}
+		if ed.done {
 			return ed.line, nil
 		}
 	}
@@ -357,7 +366,6 @@ type tuiNotes struct{ t *tui }
 
 func (n tuiNotes) status(msg string) { n.t.ed.printAbove(sanitize(msg)) }
 func (n tuiNotes) warn(msg string)   { n.t.ed.printAbove(n.t.yellow("! " + capitalize(sanitize(msg)))) }
-func (n tuiNotes) roomPosted(string) {}
 
 // flowEvent is what a room flow reports to the screen.
 type flowEvent struct {
@@ -448,7 +456,7 @@ func (t *tui) statusLine(frame int, status string, waited time.Duration) string 
 // password (or its lack) means.
 func (t *tui) roomBanner(code, boardURL string, password bool) string {
 	return "\r\nRoom ready! Share this code:  " + t.bold(code) + "\r\n" +
-		"The other person runs:        " + t.cfg.joinCommand(code, boardURL) + "\r\n" +
+		"The other person runs:        " + sanitizeLine(t.cfg.joinCommand(code, boardURL)) + "\r\n" +
 		sentence(passwordNote(password)) + "\r\n" +
 		"Press c to copy the code to the clipboard.\r\n"
 }
@@ -482,6 +490,7 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) e
 	t.ed.setLimit(link.rules.maxBytes)
 	t.ed.setPrompt("> ", false)
 	defer t.ed.setPrompt("", true)
+	lastRefused := "" // said once, not for every key typed into a full draft
 	for {
 		select {
 		case m := <-link.incoming:
@@ -491,9 +500,10 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) e
 				return t.leave(ctx, link)
 			}
 			ed := t.ed.handle(k)
-			if ed.refused != "" {
+			if ed.refused != "" && ed.refused != lastRefused {
 				t.ed.printAbove(t.yellow("! " + sentence(ed.refused)))
 			}
+			lastRefused = ed.refused
 			if !ed.done {
 				continue
 			}
@@ -520,13 +530,12 @@ func (t *tui) peerGone(link *peerLink) error {
 	if t.cfg.mode == modeMenu {
 		then = " Back to the menu."
 	}
-	if errors.Is(link.err(), errConnectionLost) {
+	if err := link.endFailure(); err != nil {
 		t.ed.printAbove(t.red("Peer connection lost.") + then)
 		if t.cfg.mode == modeMenu {
 			return nil
 		}
-		return &failure{kind: kindConnection, msg: "the connection to the peer was lost", err: link.err(),
-			hint: "the peer's network went away, or their gopeer was killed; host or join again"}
+		return err
 	}
 	t.ed.printAbove(t.yellow("The peer left the chat.") + then)
 	return nil
@@ -679,13 +688,13 @@ func truncateForDisplay(s string) (string, string) {
 		len(s), strings.Count(s, "\n")+1)
 }
 
-// leave ends the chat at the user's request: deliver what was sent, close.
+// leave ends the chat at the user's request: deliver what was sent, close,
+// and quit. A failure to deliver ends gopeer as it does line mode.
 func (t *tui) leave(ctx context.Context, link *peerLink) error {
 	t.ed.setPrompt("", true)
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
-	defer cancel()
-	_ = link.drain(dctx)
-	link.close()
+	if err := link.leave(ctx); err != nil {
+		return errors.Join(errQuit, err)
+	}
 	t.ed.printAbove("You left.")
 	return errQuit
 }

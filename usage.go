@@ -65,7 +65,7 @@ func versionString() string {
 		v = info.Main.Version
 	}
 	if !ok {
-		return "gopeer " + v
+		return "gopeer " + v + "; speaks " + pypeerDialectVersion
 	}
 	var rev, modified string
 	for _, s := range info.Settings {
@@ -81,5 +81,5 @@ func versionString() string {
 	if v == "dev" && rev != "" {
 		v = fmt.Sprintf("dev (%s%s)", rev, modified)
 	}
-	return fmt.Sprintf("gopeer %s, %s", v, info.GoVersion)
+	return fmt.Sprintf("gopeer %s, %s; speaks %s", v, info.GoVersion, pypeerDialectVersion)
 }

@@ -2,7 +2,7 @@
 """An aiortc peer that speaks pypeer's protocol, for gopeer's interop tests
 and benchmarks.
 
-It follows /work/shared/PROTOCOL.md (pypeer 0.1.0) on the wire:
+It follows docs/PROTOCOL.md (pypeer 0.1.0) on the wire:
 
 - key = base64url(SHA-256(utf8(ROOM + PASSWORD))), a Fernet key; a signal is
   Fernet(zlib(json.dumps({"sdp": ..., "type": ...}))), the token padded with =;
