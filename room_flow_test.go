@@ -305,6 +305,14 @@ func waitForGoroutines(t *testing.T, baseline int) {
 	}
 }
 
+// permissionDenied answers as Firebase's rules refuse a request, and says
+// the request was handled.
+func permissionDenied(w http.ResponseWriter) bool {
+	w.WriteHeader(http.StatusUnauthorized)
+	w.Write([]byte(`{"error":"Permission denied"}`))
+	return true
+}
+
 // TestFlowsOnBoardThatHidesRooms: on a board whose rules let a client read a
 // room's offer and answer but not the room itself (as some Firebase rules
 // may), the host follows the answer alone and the peers still connect.
@@ -316,9 +324,7 @@ func TestFlowsOnBoardThatHidesRooms(t *testing.T) {
 			return false
 		}
 		denied <- struct{}{}
-		w.WriteHeader(http.StatusUnauthorized)
-		w.Write([]byte(`{"error":"Permission denied"}`))
-		return true
+		return permissionDenied(w)
 	}
 	srv := httptest.NewServer(rb)
 	defer srv.Close()
@@ -379,9 +385,7 @@ func TestJoinAnswerRefused(t *testing.T) {
 			return false
 		}
 		puts.Add(1)
-		w.WriteHeader(http.StatusUnauthorized)
-		w.Write([]byte(`{"error":"Permission denied"}`))
-		return true
+		return permissionDenied(w)
 	}
 	srv := httptest.NewServer(rb)
 	defer srv.Close()
