@@ -195,6 +195,11 @@ func startProc(t testing.TB, cmd *exec.Cmd) *proc {
 		close(p.done)
 	}()
 	t.Cleanup(func() {
+		if t.Failed() {
+			// A process still running when its test failed may be the
+			// one that hung: have it print its stacks on the way out.
+			askForStacks(cmd.Process, p.done)
+		}
 		_ = cmd.Process.Kill()
 		<-p.done
 		if t.Failed() {

@@ -43,6 +43,7 @@ Exit status: 0 done, 1 failed, 3 wrong password, 130 interrupted.
 import argparse
 import asyncio
 import base64
+import faulthandler
 import hashlib
 import json
 import os
@@ -446,6 +447,9 @@ async def run(args, out: Out) -> int:
 
 
 def main() -> int:
+    # On SIGQUIT, print every thread's stack (the tests ask a peer that
+    # hung for them), as a Go program does.
+    faulthandler.register(signal.SIGQUIT, all_threads=True)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     role = p.add_mutually_exclusive_group(required=True)
     role.add_argument("--host", metavar="ROOM", help="host ROOM (6 characters A-Z0-9)")
