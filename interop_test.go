@@ -458,3 +458,35 @@ func TestInteropStrangerAnswer(t *testing.T) {
 		t.Errorf("host received %q", got)
 	}
 }
+
+// TestInteropKeepAliveRacesMessages: gopeer's keep-alive and its messages
+// are written by two goroutines. pion gives a message its stream sequence
+// number, then queues it for a TSN, with nothing holding the two together,
+// so two writers at once could go out with the two numbers in opposite
+// orders; aiortc's reassembly then waits forever for the lower sequence
+// number, and the pypeer peer never sees another message from gopeer.
+// gopeer sends one message at a time. Here its keep-alives go every 10 ms
+// while it sends thousands of messages: every one must arrive, in order.
+func TestInteropKeepAliveRacesMessages(t *testing.T) {
+	t.Parallel()
+	pypeerPeer(t)
+	board := startTestBoard(t)
+	const room, password = "RACE01", "pw"
+	host := startPypeer(t, []string{"PYPEER_PASSWORD=" + password}, board, "--host", room, "--ping-interval", "60")
+	nextEvent(host, "room")
+	guest := startGopeer(t, []string{"GOPEER_PING_INTERVAL=10ms", "GOPEER_PASSWORD=" + password},
+		"-json", "-ice", "none", "-db", board, "-join", room)
+	nextEvent(guest, "connected")
+	nextEvent(host, "connected")
+	const n = 5000
+	texts := make([]string, n)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("message %d of %d", i, n)
+	}
+	sendAll(guest, texts)
+	for i, want := range texts {
+		if got := nextEvent(host, "message")["text"]; got != want {
+			t.Fatalf("aiortc host: message %d is %q, want %q", i, abbreviate(got), want)
+		}
+	}
+}

@@ -250,6 +250,15 @@ type peerLink struct {
 	reason error // why the link ended: errPeerLeft or errConnectionLost
 	once   sync.Once
 	open   sync.Once
+
+	// writing lets one message onto the channel at a time (write). pion
+	// numbers a message in its stream, then queues it for the association,
+	// with nothing holding the two steps together: two writers at once (the
+	// keep-alive and a chat message) could leave with the numbers in
+	// opposite orders, and aiortc, pypeer's stack, then waits forever for
+	// the lower one and never delivers another message from us
+	// (TestInteropKeepAliveRacesMessages).
+	writing sync.Mutex
 }
 
 var (
@@ -397,7 +406,7 @@ func (l *peerLink) keepAlive() {
 	for {
 		select {
 		case <-t.C:
-			_ = l.dc.SendText(l.rules.keepAlive)
+			_ = l.write(l.rules.keepAlive)
 		case <-l.closed:
 			return
 		}
@@ -418,6 +427,13 @@ func (l *peerLink) send(ctx context.Context, text string) error {
 			return ctx.Err()
 		}
 	}
+	return l.write(text)
+}
+
+// write puts one text message on the channel, one writer at a time.
+func (l *peerLink) write(text string) error {
+	l.writing.Lock()
+	defer l.writing.Unlock()
 	return l.dc.SendText(text)
 }
 
