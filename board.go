@@ -307,6 +307,10 @@ func newBoardHTTPServer(b *board, opts boardOptions) *http.Server {
 // it serves HTTPS. Meanwhile it expires rooms and, when opts.logw is set,
 // logs counts there. It returns nil after a clean shutdown.
 func serveBoard(ctx context.Context, ln net.Listener, b *board, opts boardOptions, tlsCfg *tls.Config) error {
+	// The log counts from here, before the first request can arrive: a
+	// snapshot taken later, by the log's goroutine, could already count
+	// some and never report them.
+	logFrom := b.snapshot()
 	srv := newBoardHTTPServer(b, opts)
 	srv.TLSConfig = tlsCfg
 	served := make(chan error, 1)
@@ -323,7 +327,7 @@ func serveBoard(ctx context.Context, ln net.Listener, b *board, opts boardOption
 	var background sync.WaitGroup
 	background.Go(func() { b.runExpiry(bgCtx) })
 	if opts.logw != nil {
-		background.Go(func() { b.runLog(bgCtx, opts.logw, boardLogEvery) })
+		background.Go(func() { b.runLog(bgCtx, opts.logw, boardLogEvery, logFrom) })
 	}
 	defer func() {
 		stopBackground()

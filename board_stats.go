@@ -124,9 +124,9 @@ func (cur boardSnapshot) logLine(prev boardSnapshot, over time.Duration) string 
 }
 
 // runLog writes a line of counts every interval in which something
-// happened, and a last one when ctx ends.
-func (b *board) runLog(ctx context.Context, w io.Writer, every time.Duration) {
-	prev, since := b.snapshot(), time.Now()
+// happened since prev, and a last one when ctx ends.
+func (b *board) runLog(ctx context.Context, w io.Writer, every time.Duration, prev boardSnapshot) {
+	since := time.Now()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
