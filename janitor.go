@@ -138,7 +138,13 @@ func runJanitor(ctx context.Context, jo janitorOptions, e env) int {
 		printFailure(e.stderr, usageError("-janitor: %v", err))
 		return exitUsage
 	}
-	j.warn = func(msg string) { fmt.Fprintf(e.stderr, "gopeer: janitor: %s\n", msg) }
+	// Every line goes through the sanitizer: a board's words, an x509
+	// error quoting a certificate's names, anything not written here could
+	// hold escape sequences, or a newline that forges lines in a CI log.
+	say := func(format string, args ...any) {
+		fmt.Fprintln(e.stderr, "gopeer: janitor: "+sanitizeLine(fmt.Sprintf(format, args...)))
+	}
+	j.warn = func(msg string) { say("%s", msg) }
 	runCtx, cancel := context.WithTimeoutCause(ctx, janitorRunBudget, errJanitorBudget)
 	err = j.run(runCtx)
 	if err != nil && runCtx.Err() != nil {
@@ -150,15 +156,14 @@ func runJanitor(ctx context.Context, jo janitorOptions, e env) int {
 	case err == nil && j.errors == 0:
 		return exitOK
 	case err == nil:
-		fmt.Fprintf(e.stderr, "gopeer: janitor: %d rooms could not be checked or deleted (%s); the next run tries again\n",
-			j.errors, janitorCause(j.lastErr))
+		say("%d rooms could not be checked or deleted (%s); the next run tries again", j.errors, janitorCause(j.lastErr))
 	case ctx.Err() != nil:
-		fmt.Fprintln(e.stderr, "gopeer: janitor: interrupted")
+		say("interrupted")
 		return exitInterrupted
 	case errors.Is(err, errJanitorBudget):
-		fmt.Fprintf(e.stderr, "gopeer: janitor: stopped: %v; the next run goes on\n", err)
+		say("stopped: %v; the next run goes on", err)
 	default:
-		fmt.Fprintf(e.stderr, "gopeer: janitor: could not finish: %s\n", janitorCause(err))
+		say("could not finish: %s", janitorCause(err))
 	}
 	return exitFailure
 }

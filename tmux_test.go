@@ -742,3 +742,21 @@ func TestTerminalSingleTaskFails(t *testing.T) {
 		tmuxCheckExit(t, s, out, tc.code)
 	}
 }
+
+// TestTerminalHostileCertificate: a board whose certificate names carry
+// escape sequences is refused on a terminal too, and the names show as
+// text: the pane's title is unchanged and nothing was cleared.
+func TestTerminalHostileCertificate(t *testing.T) {
+	t.Parallel()
+	board := hostileTLSBoard(t)
+	s, out := tmuxStart(t, []string{"GOPEER_PASSWORD=x"}, "-ice", "none", "-db", board, "-join", "ABC123")
+	s.waitForText("[gopeer exited ")
+	screen := s.captureJoined()
+	if !strings.Contains(screen, "evil␛]0;pwned␇␛[2J") || strings.Contains(screen, "\nFORGED") {
+		t.Errorf("the screen does not show the names inert:\n%s", screen)
+	}
+	if title := s.run("display-message", "-p", "-t", s.target, "#{pane_title}"); strings.Contains(title, "pwned") {
+		t.Errorf("the certificate changed the terminal title to %q", title)
+	}
+	tmuxCheckExit(t, s, out, exitFailure)
+}
