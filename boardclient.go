@@ -54,6 +54,11 @@ const (
 	// ends up on the user's terminal.
 	clientMaxMessage = 200
 
+	// clientMaxPatchKeys bounds the children one patch event may set. A
+	// room has two; the widest patch a board sends a room's stream is a
+	// few. A hostile board's 40,000-key patch is refused, not applied.
+	clientMaxPatchKeys = 1000
+
 	// clientMaxRedirects bounds redirects: Firebase redirects a stream once,
 	// to the database's current host; a chain means something is wrong.
 	clientMaxRedirects = 5
@@ -704,6 +709,9 @@ func (c *boardClient) streamOnce(ctx context.Context, u *url.URL, idle time.Dura
 	defer body.Close()
 	st.tree = nil // the first event describes the whole value afresh
 	err = readStreamEvents(&streamIdleReader{r: body, dog: dog}, streamMaxLine, func(ev streamEvent) error {
+		if err := ctx.Err(); err != nil {
+			return err // a board that sends fast must not outlast the caller
+		}
 		dog.pause() // time spent in onValue is not the board's silence
 		defer dog.kick()
 		return st.handle(ev)
@@ -895,6 +903,9 @@ func clientEventChanges(ev streamEvent) ([]clientChange, error) {
 	children, ok := data.(map[string]any)
 	if !ok && data != nil {
 		return nil, errors.New("data is not an object")
+	}
+	if len(children) > clientMaxPatchKeys {
+		return nil, fmt.Errorf("a patch of %d keys, over %d", len(children), clientMaxPatchKeys)
 	}
 	changes := make([]clientChange, 0, len(children))
 	for _, k := range slices.Sorted(maps.Keys(children)) {

@@ -1263,3 +1263,41 @@ func TestBoardWatchRedirectLoop(t *testing.T) {
 		t.Errorf("%d requests, want %d", n, clientMaxRedirects+1)
 	}
 }
+
+// TestBoardWatchRefusesHostileEvents: a hostile board's patch of 40,000
+// keys and a put at a path of 520,000 segments are refused as garbled (the
+// watch reconnects) without applying them, and the next stream is
+// followed as usual. (They once cost minutes of CPU and 512 MiB of stack.)
+func TestBoardWatchRefusesHostileEvents(t *testing.T) {
+	b := newTestStreamBoard(t, nil)
+	c := newClientForTest(t, b.srv.URL)
+	w := startTestBoardWatch(t, c, "rooms/ABC123", 0, nil)
+
+	var wide strings.Builder
+	wide.WriteString("{")
+	for i := range 40000 {
+		if i > 0 {
+			wide.WriteString(",")
+		}
+		fmt.Fprintf(&wide, `"k%d":%d`, i, i)
+	}
+	wide.WriteString("}")
+	deep := strings.Repeat("/a", 520000)
+	for i, hostile := range []string{testStreamPatch("/", wide.String()), testStreamPut(deep, "1")} {
+		conn := b.accept(t)
+		want := fmt.Sprintf(`{"offer":%d}`, i) // a new value, so it is delivered
+		conn.send(t, testStreamPut("/", want))
+		if got := w.next(t); got != want {
+			t.Fatalf("value %s, want %s", got, want)
+		}
+		conn.send(t, hostile)
+		if err := w.reconnect(t); !errors.Is(err, errStreamGarbled) {
+			t.Errorf("reconnect after a hostile event: %v, want errStreamGarbled", err)
+		}
+	}
+	conn := b.accept(t)
+	conn.send(t, testStreamPut("/", `{"offer":9}`))
+	if got := w.next(t); got != `{"offer":9}` {
+		t.Errorf("after the hostile events, value %s", got)
+	}
+}

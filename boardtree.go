@@ -77,13 +77,13 @@ func treeSplitPath(p string) ([]string, error) {
 		if key == "" {
 			continue
 		}
+		if len(keys) == treeMaxDepth { // a hostile path stops here, not at its end
+			return nil, errTreeTooDeep
+		}
 		if err := treeCheckKey(key); err != nil {
 			return nil, err
 		}
 		keys = append(keys, key)
-	}
-	if len(keys) > treeMaxDepth {
-		return nil, errTreeTooDeep
 	}
 	return keys, nil
 }
