@@ -65,6 +65,8 @@ func TestBoardHostileBodies(t *testing.T) {
 		{"a body over the cap", "/rooms/ABC123/answer.json", `{"payload":"` + strings.Repeat("x", 1<<20) + `","timestamp":1}`, 413},
 		{"a key over 768 bytes", "/x.json?auth=" + boardTestSecret, `{"` + strings.Repeat("k", 769) + `":1}`, 400},
 		{"a number out of range", "/x.json?auth=" + boardTestSecret, `1e400`, 400},
+		{"a number of 60,000 digits, even from the admin", "/x.json?auth=" + boardTestSecret, "0." + strings.Repeat("7", 60000), 400},
+		{"an offer stamped with 60,000 digits", "/rooms/ABC123/offer.json", `{"payload":"a","timestamp":1.` + strings.Repeat("5", 60000) + `}`, 400},
 		{"a wrong type for the payload", "/rooms/ABC123/answer.json", `{"payload":{"sdp":"x"},"timestamp":1}`, 401},
 		{"not JSON at all", "/rooms/ABC123/answer.json", "\x00\x01\x02", 400},
 		{"two values", "/rooms/ABC123/answer.json", `{"payload":"a","timestamp":1} {}`, 400},

@@ -30,6 +30,11 @@ const (
 	treeMaxKeyBytes = 768      // UTF-8 bytes of one key
 	treeMaxDepth    = 32       // levels of a location, counted from the root
 	treeMaxString   = 10 << 20 // bytes of a string value
+	// treeMaxNumber bounds a number's text. Firebase stores doubles, and
+	// the longest shortest form of a double is 24 characters; a number of
+	// 60,000 digits would only make comparing it slow (queries compare
+	// numbers under the board's lock).
+	treeMaxNumber = 40
 )
 
 // Why a key, a location or a value is refused. The board answers them
@@ -43,6 +48,7 @@ var (
 	errTreeTooDeep     = fmt.Errorf("the location is deeper than %d levels", treeMaxDepth)
 	errTreeStringLong  = errors.New("a string value must be at most 10 MB")
 	errTreeNumberRange = errors.New("a number is out of range")
+	errTreeNumberLong  = fmt.Errorf("a number is longer than %d characters, more than any double needs", treeMaxNumber)
 	errTreeServerValue = errors.New("unsupported server value")
 	errTreeNotJSON     = errors.New("not a JSON value")
 )
@@ -121,6 +127,9 @@ func treeNormalize(v any, depth int, resolve treeResolver) (any, error) {
 		return v, nil
 	case json.Number:
 		// Firebase numbers are doubles: refuse what no client could read.
+		if len(v) > treeMaxNumber {
+			return nil, errTreeNumberLong
+		}
 		if _, err := strconv.ParseFloat(string(v), 64); err != nil {
 			return nil, errTreeNumberRange
 		}

@@ -74,6 +74,8 @@ func TestTreeNormalize(t *testing.T) {
 		{"arrays become objects", `["x",null,"z"]`, `{"0":"x","2":"z"}`, nil},
 		{"integers stay exact", `9007199254740993`, `9007199254740993`, nil},
 		{"a number no double holds", `1e400`, "", errTreeNumberRange},
+		{"a number of 60,000 digits", "0." + strings.Repeat("1", 60000), "", errTreeNumberLong},
+		{"the longest double", `-2.2250738585072014e-308`, `-2.2250738585072014e-308`, nil},
 		{"a bad key", `{"a.b":1}`, "", errTreeKeyChar},
 		{"a server value without a resolver is a bad key", `{".sv":"timestamp"}`, "", errTreeKeyChar},
 		{"too deep", strings.Repeat(`{"a":`, treeMaxDepth+1) + "1" + strings.Repeat("}", treeMaxDepth+1), "", errTreeTooDeep},
