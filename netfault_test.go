@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // vethPairs makes interface names unique within this test process.
@@ -248,5 +251,52 @@ func exchangeInOrder(t *testing.T, host, guest *proc, n int) {
 		if got, want := host.event("message")["text"], fmt.Sprintf("guest %d", i); got != want {
 			t.Fatalf("host's message %d: got %q, want %q", i, got, want)
 		}
+	}
+}
+
+// TestJoinFacesCandidateFlood: an offer of 1,500 candidates, each a
+// different loopback address, once made a joiner send STUN checks to all
+// 1,500 (12,000 packets in 25 s). The joiner now takes at most
+// maxRemoteCandidates of them, and says so; nftables counts the addresses
+// it really sent to.
+func TestJoinFacesCandidateFlood(t *testing.T) {
+	gopeerBin(t) // the namespace: nft and the checks stay in it
+	nftPath(t)
+	table := fmt.Sprintf("gopeer_flood_%d", vethPairs.Add(1))
+	nft := func(args ...string) string { return nftIn(t, "", args...) }
+	nft("add", "table", "inet", table)
+	t.Cleanup(func() { nftIn(t, "", "delete", "table", "inet", table) })
+	nft("add", "set", "inet", table, "targets", "{ type ipv4_addr; flags dynamic; }")
+	nft("add", "chain", "inet", table, "out", "{ type filter hook output priority 0; }")
+	nft("add", "rule", "inet", table, "out", "ip", "daddr", "127.42.0.0/16", "udp", "dport", "!=", "0", "add", "@targets", "{ ip daddr }")
+
+	flow, ev, admin := hostileBoard(t)
+	sdp, err := os.ReadFile("testdata/aiortc-1.4-offer.sdp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flood strings.Builder
+	for i := range 1500 {
+		fmt.Fprintf(&flood, "a=candidate:%d 1 udp 2130706431 127.42.%d.%d %d typ host\r\n", i+2, i/250, i%250+1, 5000+i)
+	}
+	offer := strings.Replace(string(sdp), "a=end-of-candidates", flood.String()+"a=end-of-candidates", 1)
+	value, err := newPypeerDialect("FLOOD1", "pw", time.Now).seal(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.put(context.Background(), "rooms/FLOOD1/offer", value); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := flow.join(ctx, "FLOOD1", "pw"); err == nil {
+		t.Fatal("joined a host that is not there")
+	}
+	if !ev.warned(fmt.Sprintf("ignored %d network candidates in the host's offer", 1500+1-maxRemoteCandidates)) {
+		t.Errorf("the joiner did not say it ignored candidates: %q", ev.said())
+	}
+	listing := nft("list", "set", "inet", table, "targets")
+	if n := strings.Count(listing, "127.42."); n == 0 || n > maxRemoteCandidates {
+		t.Errorf("checks went to %d addresses of the offer, want 1 to %d:\n%s", n, maxRemoteCandidates, listing)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -218,6 +219,50 @@ func gatherLocal(ctx context.Context, pc *webrtc.PeerConnection, desc webrtc.Ses
 		return "", errors.New("no network address to offer the peer: is a network interface up?")
 	}
 	return sdp, nil
+}
+
+// maxRemoteCandidates bounds the candidates taken from one description.
+// A peer offers a few (host addresses, a reflexive one or two, a relay);
+// every one taken is a target of ICE checks, so a hostile offer of 1,500
+// once made a joiner send 12,000 STUN packets to 1,500 addresses.
+const maxRemoteCandidates = 32
+
+// trimCandidates keeps the candidates of a peer's description worth
+// checking: at most maxRemoteCandidates, none at a multicast, broadcast or
+// unspecified address, and none named by a host name (gopeer and pypeer
+// send addresses; a name would send a DNS query wherever the peer likes).
+// It returns the description and how many candidates it dropped.
+func trimCandidates(sdp string) (string, int) {
+	lines := strings.SplitAfter(sdp, "\n")
+	kept, dropped := 0, 0
+	out := lines[:0]
+	for _, line := range lines {
+		if strings.HasPrefix(line, "a=candidate:") {
+			if kept == maxRemoteCandidates || !usableCandidate(line) {
+				dropped++
+				continue
+			}
+			kept++
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, ""), dropped
+}
+
+// usableCandidate reports whether an a=candidate line names an address
+// worth sending checks to.
+func usableCandidate(line string) bool {
+	// a=candidate:FOUNDATION COMPONENT TRANSPORT PRIORITY ADDRESS PORT typ TYPE ...
+	fields := strings.Fields(line)
+	if len(fields) < 8 {
+		return false
+	}
+	addr, err := netip.ParseAddr(fields[4])
+	if err != nil {
+		return false // a host name
+	}
+	addr = addr.Unmap()
+	return !addr.IsMulticast() && !addr.IsUnspecified() && addr != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
 // peerMessage is one message from the peer's data channel.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -57,6 +58,49 @@ func TestCheckMessage(t *testing.T) {
 	for _, tt := range tests {
 		if err := l.checkMessage(tt.text); !errors.Is(err, tt.want) {
 			t.Errorf("checkMessage(%q) = %v, want %v", abbreviate(tt.text), err, tt.want)
+		}
+	}
+}
+
+// TestTrimCandidates: a description keeps at most maxRemoteCandidates
+// candidates, and none at a multicast, broadcast or unspecified address,
+// or named by a host name; nothing else in it changes.
+func TestTrimCandidates(t *testing.T) {
+	cand := func(addr string, port int) string {
+		return fmt.Sprintf("a=candidate:1 1 udp 2130706431 %s %d typ host\r\n", addr, port)
+	}
+	head := "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+	tail := "a=end-of-candidates\r\na=ice-ufrag:abcd\r\n"
+	tests := []struct {
+		name    string
+		cands   []string
+		kept    []string
+		dropped int
+	}{
+		{"ordinary", []string{cand("127.0.0.2", 4000), cand("192.168.1.20", 4001), cand("::1", 4002)},
+			[]string{cand("127.0.0.2", 4000), cand("192.168.1.20", 4001), cand("::1", 4002)}, 0},
+		{"unusable addresses", []string{cand("224.0.0.1", 1), cand("ff02::1", 2), cand("0.0.0.0", 3), cand("::", 4),
+			cand("255.255.255.255", 5), cand("evil.example", 6), cand("x.local", 7), "a=candidate:1 1 udp\r\n", cand("10.0.0.1", 8)},
+			[]string{cand("10.0.0.1", 8)}, 8},
+	}
+	var many, first []string
+	for i := range 1500 {
+		c := cand(fmt.Sprintf("127.42.%d.%d", i/250, i%250+1), 5000+i)
+		many = append(many, c)
+		if i < maxRemoteCandidates {
+			first = append(first, c)
+		}
+	}
+	tests = append(tests, struct {
+		name    string
+		cands   []string
+		kept    []string
+		dropped int
+	}{"1,500 candidates", many, first, 1500 - maxRemoteCandidates})
+	for _, tt := range tests {
+		got, dropped := trimCandidates(head + strings.Join(tt.cands, "") + tail)
+		if want := head + strings.Join(tt.kept, "") + tail; got != want || dropped != tt.dropped {
+			t.Errorf("%s: dropped %d (want %d), kept\n%s\nwant\n%s", tt.name, dropped, tt.dropped, got, want)
 		}
 	}
 }

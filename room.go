@@ -200,6 +200,7 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 			close(attached)
 		}
 	})
+	offer.SDP = f.trimCandidates(offer.SDP, "the host's offer")
 	if err := pc.SetRemoteDescription(offer); err != nil {
 		return nil, &failure{kind: kindConnection, msg: "the host's offer could not be used: " + err.Error(), err: err,
 			hint: "the host's program wrote an offer gopeer cannot use; ask them to try again, or to update it"}
@@ -273,6 +274,17 @@ func (f *roomFlow) sealLocal(ctx context.Context, pc *webrtc.PeerConnection, d d
 		return nil, err
 	}
 	return d.seal(webrtc.SessionDescription{Type: typ, SDP: sdp})
+}
+
+// trimCandidates keeps the candidates of a peer's description worth
+// checking (peer.go), and says so when it drops some.
+func (f *roomFlow) trimCandidates(sdp, whose string) string {
+	sdp, dropped := trimCandidates(sdp)
+	if dropped > 0 {
+		f.events.warn(fmt.Sprintf("ignored %d network candidates in %s: at most %d are tried, and none at a multicast, broadcast, unspecified or named address",
+			dropped, whose, maxRemoteCandidates))
+	}
+	return sdp
 }
 
 // checkRoomFree refuses a chosen code whose room holds a live offer, so a host
@@ -368,6 +380,7 @@ func (f *roomFlow) awaitAnswer(ctx context.Context, d dialect, code string, pc *
 		}
 		desc, err := d.open(v, webrtc.SDPTypeAnswer)
 		if err == nil {
+			desc.SDP = f.trimCandidates(desc.SDP, "the answer")
 			err = pc.SetRemoteDescription(desc)
 		}
 		if err == nil {
