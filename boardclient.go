@@ -209,12 +209,41 @@ func (c *boardClient) checkRedirect(prev func(*http.Request, []*http.Request) er
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 			return fmt.Errorf("%w: from https to %s", errBoardRedirect, req.URL.Scheme)
 		}
+		if len(c.query) > 0 && !credentialMayFollow(c.base, req.URL) {
+			return fmt.Errorf("%w: to %s, which would get the credential in -db's query; "+
+				"only a redirect within %s, or over https to a sibling of it, is followed",
+				errBoardRedirect, redactURL(req.URL), c.base.Host)
+		}
 		clientKeepQuery(req.URL, c.query)
 		if prev != nil {
 			return prev(req, via)
 		}
 		return nil
 	}
+}
+
+// credentialMayFollow reports whether a client whose base URL carries a
+// credential (a secret, a token) in its query may follow a redirect to
+// target: within its own origin, or, from https, over https to a sibling
+// host under the same parent domain, as Firebase redirects a stream from
+// NAME.firebaseio.com to its database's current host. Never to plain http
+// elsewhere, nor to an unrelated host, which would be handed the secret.
+func credentialMayFollow(base, target *url.URL) bool {
+	if target.Scheme == base.Scheme && target.Host == base.Host {
+		return true
+	}
+	if base.Scheme != "https" || target.Scheme != "https" {
+		return false
+	}
+	parent := func(host string) string {
+		_, rest, ok := strings.Cut(host, ".")
+		if !ok || !strings.Contains(rest, ".") {
+			return "" // a bare name or a top-level domain: no family
+		}
+		return rest
+	}
+	p := parent(base.Hostname())
+	return p != "" && p == parent(target.Hostname()) && target.Port() == base.Port()
 }
 
 // clientKeepQuery adds to u every parameter of want that u lacks, leaving

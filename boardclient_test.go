@@ -1301,3 +1301,32 @@ func TestBoardWatchRefusesHostileEvents(t *testing.T) {
 		t.Errorf("after the hostile events, value %s", got)
 	}
 }
+
+// TestCredentialMayFollow: a client carrying a credential follows a
+// redirect only within its origin, or over https to a sibling host (as
+// Firebase redirects streams); never to plain http elsewhere, nor away.
+func TestCredentialMayFollow(t *testing.T) {
+	tests := []struct {
+		base, target string
+		want         bool
+	}{
+		{"https://p.firebaseio.com", "https://p.firebaseio.com/x.json", true},
+		{"https://p.firebaseio.com", "https://s-usc1c-nss-2.firebaseio.com/x.json", true},
+		{"https://p.firebaseio.com", "https://s.firebaseio.com:8443/x.json", false},
+		{"https://p.firebaseio.com", "http://s.firebaseio.com/x.json", false},
+		{"https://p.firebaseio.com", "https://evil.example/x.json", false},
+		{"https://p.firebaseio.com", "https://firebaseio.com.evil.example/x.json", false},
+		{"https://localhost:8443", "https://other:8443/x.json", false},
+		{"http://127.0.0.1:8765", "http://127.0.0.1:8765/moved.json", true},
+		{"http://127.0.0.1:8765", "http://127.0.0.2:8765/x.json", false},
+		{"http://127.0.0.1:8765", "http://127.0.0.1:9999/x.json", false},
+		{"http://127.0.0.1:8765", "https://127.0.0.1:8765/x.json", false},
+	}
+	for _, tt := range tests {
+		base, _ := url.Parse(tt.base)
+		target, _ := url.Parse(tt.target)
+		if got := credentialMayFollow(base, target); got != tt.want {
+			t.Errorf("credentialMayFollow(%s, %s) = %v, want %v", tt.base, tt.target, got, tt.want)
+		}
+	}
+}

@@ -987,3 +987,30 @@ func TestJanitorLongKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestJanitorRefusesRedirectWithSecret: a board that redirects the
+// janitor to another origin (here another port; in the review, plain http
+// on another host) gets its redirect refused, with a reason, and the other
+// origin never sees the secret.
+func TestJanitorRefusesRedirectWithSecret(t *testing.T) {
+	t.Parallel()
+	var leaked atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.RawQuery, janitorTestSecret) {
+			leaked.Add(1)
+		}
+		io.WriteString(w, "null")
+	}))
+	defer elsewhere.Close()
+	board := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect) // the query dropped, as Firebase does
+	}))
+	defer board.Close()
+	res := janitorTestRun(t, janitorOptions{}, janitorTestEnv(board.URL))
+	if res.code != exitFailure || !strings.Contains(res.stderr, "redirect refused") || !strings.Contains(res.stderr, "credential") {
+		t.Errorf("exit %d, stderr:\n%s\nwant a refused redirect that says why", res.code, res.stderr)
+	}
+	if n := leaked.Load(); n != 0 {
+		t.Errorf("the other origin got the secret %d times", n)
+	}
+}
