@@ -3,7 +3,9 @@ package main
 // Rooms expire by themselves: the board remembers when each room appeared,
 // by its own clock, and removes it once it is older than the TTL, as
 // pypeer's hourly janitor would (docs/PROTOCOL.md, "Cleanup"), so a self-hoster
-// needs no janitor. The writers' timestamps are not trusted for this: any
+// needs no janitor. It remembers too when each slot was last written, by
+// its own clock, to judge whether an offer or answer is stale enough to be
+// replaced. The writers' timestamps are not trusted for either: any
 // stranger can write one.
 
 import (
@@ -22,26 +24,67 @@ type boardRooms struct {
 type boardRoom struct {
 	code    string
 	created time.Time
-	index   int // in the heap
+	index   int             // in the heap
+	slots   [2]boardWritten // offer, answer, as boardRoomSlots orders them
+}
+
+// boardWritten is what a slot was last written with, and when.
+type boardWritten struct {
+	value any // a copy, so an admin's write inside it still counts as new
+	at    time.Time
+}
+
+// stamp records, for a room as it now is, when each slot got its value:
+// now for a slot whose value changed, as before for one that did not.
+func (r *boardRoom) stamp(room any, now time.Time) {
+	for i, slot := range boardRoomSlots {
+		v := treeGet(room, []string{slot})
+		switch {
+		case v == nil:
+			r.slots[i] = boardWritten{}
+		case r.slots[i].value == nil || !treeEqual(r.slots[i].value, v):
+			r.slots[i] = boardWritten{value: treeClone(v), at: now}
+		}
+	}
+}
+
+// writtenAt is when the slot got its value, by the board's clock; zero
+// for a slot the board does not know.
+func (rs *boardRooms) writtenAt(code, slot string) time.Time {
+	r := rs.byCode[code]
+	if r == nil {
+		return time.Time{}
+	}
+	for i, s := range boardRoomSlots {
+		if s == slot {
+			return r.slots[i].at
+		}
+	}
+	return time.Time{}
 }
 
 func (rs *boardRooms) len() int { return len(rs.byCode) }
 
-// sync makes the record of code match whether the room exists.
-func (rs *boardRooms) sync(code string, exists bool, now time.Time) {
+// sync makes the record of code match the room as it now is (nil when it
+// is gone).
+func (rs *boardRooms) sync(code string, room any, now time.Time) {
 	r, known := rs.byCode[code]
 	switch {
-	case exists && !known:
+	case room != nil && !known:
 		if rs.byCode == nil {
 			rs.byCode = make(map[string]*boardRoom)
 		}
 		r = &boardRoom{code: code, created: now}
 		rs.byCode[code] = r
 		heap.Push(&rs.heap, r)
-	case !exists && known:
+	case room == nil && known:
 		delete(rs.byCode, code)
 		heap.Remove(&rs.heap, r.index)
+		return
+	case room == nil:
+		return
 	}
+	r.stamp(room, now)
 }
 
 // oldest returns the room created first, or nil.
@@ -79,7 +122,7 @@ func (h *boardRoomHeap) Pop() any {
 func (b *board) trackRoomsLocked(wr boardWrite) {
 	now := b.now()
 	rooms, _ := treeGet(b.root, []string{pypeerRooms}).(map[string]any)
-	syncCode := func(code string) { b.rooms.sync(code, rooms[code] != nil, now) }
+	syncCode := func(code string) { b.rooms.sync(code, rooms[code], now) }
 	switch {
 	case len(wr.at) >= 2:
 		if wr.at[0] == pypeerRooms {
@@ -111,11 +154,11 @@ func (b *board) trackRoomsLocked(wr boardWrite) {
 	// The whole of rooms/ may have been replaced.
 	for code := range b.rooms.byCode {
 		if rooms[code] == nil {
-			b.rooms.sync(code, false, now)
+			b.rooms.sync(code, nil, now)
 		}
 	}
-	for code := range rooms {
-		b.rooms.sync(code, true, now)
+	for code, room := range rooms {
+		b.rooms.sync(code, room, now)
 	}
 }
 
@@ -140,7 +183,7 @@ func (b *board) expireRooms() {
 		if err := b.applyLocked(wr); err != nil {
 			// Only encoding a path can fail, and a room code always
 			// encodes; forget the record so expiry cannot spin.
-			b.rooms.sync(r.code, false, now)
+			b.rooms.sync(r.code, nil, now)
 		}
 		b.stats.roomsExpired.Add(1)
 	}

@@ -102,7 +102,7 @@ func (b *board) checkRoom(code string, oldRoom, newRoom any) error {
 		switch {
 		case treeEqual(before, after), after == nil:
 			// An identical retry, or a delete.
-		case before != nil && !b.staleSignal(before):
+		case before != nil && !b.staleSlot(code, slot):
 			return boardDenied() // write-once
 		case !isRoomCode(code), !validSlotValue(after, b.maxPayload):
 			return boardDenied()
@@ -113,11 +113,13 @@ func (b *board) checkRoom(code string, oldRoom, newRoom any) error {
 	return nil
 }
 
-// staleSignal reports whether a stored offer or answer says it is older
-// than the room TTL (10 minutes when rooms do not expire), so that a host
-// may replace an offer left behind, as database.rules.json allows.
-func (b *board) staleSignal(v any) bool {
-	ms, ok := slotTimestamp(v)
+// staleSlot reports whether a slot was written longer ago than the room
+// TTL (10 minutes when rooms do not expire), by the board's own clock, so
+// that a host may replace an offer left behind. The timestamp inside the
+// value is the writer's, and a stranger could write one that is already
+// old (database.rules.json can only bound it near the server's time).
+func (b *board) staleSlot(code, slot string) bool {
+	at := b.rooms.writtenAt(code, slot)
 	age := cmp.Or(b.roomTTL, boardDefaultRoomTTL)
-	return ok && ms < float64(b.now().Add(-age).UnixMilli())
+	return !at.IsZero() && b.now().Sub(at) > age
 }

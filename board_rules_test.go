@@ -16,7 +16,8 @@ import (
 // may do, each rule once. Every case starts from the same board and checks
 // the whole tree afterwards (read with the secret).
 func TestBoardAnonymousRules(t *testing.T) {
-	// The offer is fresh by the injected clock; STALE1's is older than the TTL.
+	// The offer is fresh by the injected clock; STALE1's says it is older
+	// than the TTL, though the board got both at once.
 	const offer = `{"payload":"o","timestamp":1700000000000}`
 	const stale = `{"payload":"s","timestamp":1699999000000}`
 	const seed = `{"rooms":{"ABC123":{"offer":` + offer + `},"STALE1":{"offer":` + stale + `}},"n":1}`
@@ -76,8 +77,9 @@ func TestBoardAnonymousRules(t *testing.T) {
 		{"write offer of a room with a long code", boardTestReq{method: "PUT", path: "/rooms/ABC1234/offer.json", body: valid}, 401, "", ""},
 		{"answer with no offer", boardTestReq{method: "PUT", path: "/rooms/NEW123/answer.json", body: valid}, 401, "", ""},
 		{"replace the offer", boardTestReq{method: "PUT", path: "/rooms/ABC123/offer.json", body: `{"payload":"evil","timestamp":1700000000000}`}, 401, `{"error":"Permission denied"}`, ""},
-		{"replace an offer older than the TTL", boardTestReq{method: "PUT", path: "/rooms/STALE1/offer.json", body: valid},
-			200, "", `{"rooms":{"ABC123":{"offer":` + offer + `},"STALE1":{"offer":` + valid + `}},"n":1}`},
+		// The board's clock decides staleness, not the writer's timestamp:
+		// STALE1's offer claims to be old, but the board got it just now.
+		{"replace an offer that only claims to be old", boardTestReq{method: "PUT", path: "/rooms/STALE1/offer.json", body: valid}, 401, "", ""},
 		{"replace the offer's payload", boardTestReq{method: "PUT", path: "/rooms/ABC123/offer/payload.json", body: `"evil"`}, 401, "", ""},
 		{"patch the offer", boardTestReq{method: "PATCH", path: "/rooms/ABC123/offer.json", body: `{"timestamp":5}`}, 401, "", ""},
 		{"retry the offer identically", boardTestReq{method: "PUT", path: "/rooms/ABC123/offer.json", body: `{"timestamp":1700000000000,"payload":"o"}`}, 200, offer, ""},
@@ -330,5 +332,31 @@ func boardTestEventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestBoardStaleByItsOwnClock: whether an offer is stale enough to be
+// replaced is judged by when the board got it, never by the timestamp its
+// writer put in it: one stamped 1 (1970) cannot be replaced at once, and
+// one the board has held for longer than the TTL can.
+func TestBoardStaleByItsOwnClock(t *testing.T) {
+	clock := newBoardTestClock()
+	srv, _ := newBoardTestServer(t, boardOptions{now: clock.now, roomTTL: -1})
+	put := func(body string) int {
+		status, _, _ := boardTestDo(t, srv, boardTestReq{method: "PUT", path: "/rooms/OLD123/offer.json", body: body, anon: true})
+		return status
+	}
+	if status := put(`{"payload":"first","timestamp":1}`); status != 200 {
+		t.Fatalf("first offer: status %d", status)
+	}
+	if status := put(`{"payload":"second","timestamp":2}`); status != 401 {
+		t.Errorf("replacing an offer that only claims to be from 1970: status %d, want 401", status)
+	}
+	clock.add(boardDefaultRoomTTL + time.Second)
+	if status := put(`{"payload":"third","timestamp":3}`); status != 200 {
+		t.Errorf("replacing an offer held longer than the TTL: status %d, want 200", status)
+	}
+	if status := put(`{"payload":"fourth","timestamp":4}`); status != 401 {
+		t.Errorf("replacing the offer just written: status %d, want 401", status)
 	}
 }

@@ -95,6 +95,21 @@ test('an identical retry succeeds, and an offer the janitor would purge may be r
   allowed(db().write('/rooms/OLD123/offer', signal('fresh', NOW)));
 });
 
+// The limit of Firebase rules: they cannot know when a slot was written,
+// only what timestamp its writer put in it, which they bound to the last
+// 10 minutes (and 2 ahead) at write time. So an offer stamped from 1970
+// cannot be written at all, but one stamped 9.5 minutes back is written
+// and may be replaced half a minute later. gopeer's own board judges by
+// its own clock instead (TestBoardStaleByItsOwnClock).
+test('staleness is judged by the writer\'s timestamp, bounded at write time', () => {
+  denied(db().write('/rooms/NEW123/offer', signal('from 1970', 1)));
+  const early = signal('stamped back', NOW - 9.5 * MIN);
+  allowed(db().write('/rooms/NEW123/offer', early));
+  const later = targaryen.database(rules, {rooms: {NEW123: {offer: early}}}, NOW).as(null);
+  const result = later.write('/rooms/NEW123/offer', signal('a stranger', NOW + MIN), {now: NOW + MIN});
+  assert.ok(result.allowed, `replacing an offer stamped 10.5 minutes back was denied:\n${result.info}`);
+});
+
 test('a bad shape is refused', () => {
   const bad = {
     'no timestamp': {payload: 'token'},
