@@ -129,28 +129,37 @@ func (k fernetKey) encrypt(plain []byte, now time.Time, iv []byte) (string, erro
 // always reports errFernetBadMAC and the clock checks only ever judge a
 // timestamp the sender really wrote.
 func (k fernetKey) decrypt(token string, now time.Time, ttl, maxSkew time.Duration) ([]byte, error) {
+	plain, _, err := k.decryptAt(token, now, ttl, maxSkew)
+	return plain, err
+}
+
+// decryptAt is decrypt that also returns the token's timestamp, which the
+// MAC authenticates: when the sealer says it sealed it.
+func (k fernetKey) decryptAt(token string, now time.Time, ttl, maxSkew time.Duration) ([]byte, time.Time, error) {
 	raw, err := fernetDecodeBase64(token)
 	if err != nil {
-		return nil, fmt.Errorf("%w: invalid base64", errFernetMalformed)
+		return nil, time.Time{}, fmt.Errorf("%w: invalid base64", errFernetMalformed)
 	}
 	if err := fernetCheckLayout(raw); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	body, sum := raw[:len(raw)-fernetMACLen], raw[len(raw)-fernetMACLen:]
 	if !hmac.Equal(sum, k.fernetMAC(body)) {
-		return nil, errFernetBadMAC
+		return nil, time.Time{}, errFernetBadMAC
 	}
-	if err := fernetCheckTime(binary.BigEndian.Uint64(body[1:]), now, ttl, maxSkew); err != nil {
-		return nil, err
+	ts := binary.BigEndian.Uint64(body[1:])
+	if err := fernetCheckTime(ts, now, ttl, maxSkew); err != nil {
+		return nil, time.Time{}, err
 	}
 	block, err := aes.NewCipher(k.encryption[:])
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	iv, ciphertext := body[1+fernetTSLen:fernetHeaderLen], body[fernetHeaderLen:]
 	plain := make([]byte, len(ciphertext))
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(plain, ciphertext)
-	return fernetUnpad(plain)
+	plain, err = fernetUnpad(plain)
+	return plain, time.Unix(int64(ts), 0), err
 }
 
 // fernetMAC is HMAC-SHA256 under the signing half over everything before the

@@ -66,50 +66,53 @@ type hostileSlotCase struct {
 	// waiting (until the test's short timeout) after warning with warn.
 	kind string
 	warn string
+	// hostWarn is what a host facing it in the answer slot must say,
+	// besides that it ignored an answer.
+	hostWarn string
 }
 
 func board1(payload string) any { return map[string]any{"payload": payload, "timestamp": 1} }
 
 var hostileOffers = []hostileSlotCase{
-	{"not base64", func(*testing.T, string, time.Time) any { return board1("%%%not a token%%%") }, "", "ignored the offer"},
+	{"not base64", func(*testing.T, string, time.Time) any { return board1("%%%not a token%%%") }, "", "ignored the offer", ""},
 	{"truncated token", func(t *testing.T, room string, now time.Time) any {
 		tok := sealRaw(t, room, "pw", []byte(`{"sdp":"v=0","type":"offer"}`), now)
 		return board1(tok[:len(tok)/2])
-	}, "", "ignored the offer"},
+	}, "", "ignored the offer", ""},
 	{"another password", func(t *testing.T, room string, now time.Time) any {
 		return board1(sealRaw(t, room, "other", []byte(`{"sdp":"v=0","type":"offer"}`), now))
-	}, kindWrongPassword, ""},
+	}, kindWrongPassword, "", ""},
 	{"tampered token", func(t *testing.T, room string, now time.Time) any {
 		// A ciphertext byte, changed in the decoded token: flipping a
 		// base64 character instead sometimes made it invalid base64,
 		// which is garbage to be ignored, not a wrong password.
 		return board1(signalTestFlip(t, sealRaw(t, room, "pw", []byte(`{"sdp":"v=0","type":"offer"}`), now), 30))
-	}, kindWrongPassword, ""},
+	}, kindWrongPassword, "", ""},
 	{"replayed: older than the TTL", func(t *testing.T, room string, now time.Time) any {
 		return board1(sealRaw(t, room, "pw", []byte(`{"sdp":"v=0","type":"offer"}`), now.Add(-11*time.Minute)))
-	}, "", "ignored the offer"},
+	}, "", "ignored the offer", ""},
 	{"from the future", func(t *testing.T, room string, now time.Time) any {
 		return board1(sealRaw(t, room, "pw", []byte(`{"sdp":"v=0","type":"offer"}`), now.Add(10*time.Minute)))
-	}, "", "ignored the offer"},
+	}, "", "ignored the offer", ""},
 	{"zlib bomb", func(t *testing.T, room string, now time.Time) any {
 		return board1(zlibBomb(t, room, "pw", now))
-	}, "", "ignored the offer"},
+	}, "", "ignored the offer", ""},
 	{"plaintext not JSON", func(t *testing.T, room string, now time.Time) any {
 		return board1(sealRaw(t, room, "pw", []byte("hello"), now))
-	}, "", "ignored the offer"},
+	}, "", "ignored the offer", ""},
 	{"missing sdp", func(t *testing.T, room string, now time.Time) any {
 		return board1(sealRaw(t, room, "pw", []byte(`{"type":"offer"}`), now))
-	}, "", "ignored the offer"},
+	}, "", "ignored the offer", ""},
 	{"an answer in the offer slot", func(t *testing.T, room string, now time.Time) any {
 		return board1(sealRaw(t, room, "pw", []byte(`{"sdp":"v=0","type":"answer"}`), now))
-	}, "", "ignored the offer"},
+	}, "", "ignored the offer", ""},
 	{"SDP garbage, extra keys", func(t *testing.T, room string, now time.Time) any {
 		return board1(sealRaw(t, room, "pw", []byte(`{"sdp":"not an sdp","type":"offer","x":1}`), now))
-	}, kindConnection, ""},
-	{"not an object", func(*testing.T, string, time.Time) any { return "just a string" }, "", "ignored the offer"},
+	}, kindConnection, "", ""},
+	{"not an object", func(*testing.T, string, time.Time) any { return "just a string" }, "", "ignored the offer", ""},
 	{"payload not a string", func(*testing.T, string, time.Time) any {
 		return map[string]any{"payload": 12, "timestamp": 1}
-	}, "", "ignored the offer"},
+	}, "", "ignored the offer", ""},
 }
 
 // TestJoinFacesHostileOffers: a joiner meeting each hostile offer either
@@ -144,6 +147,14 @@ func TestHostFacesHostileAnswers(t *testing.T) {
 		value: func(t *testing.T, room string, now time.Time) any {
 			return board1(sealRaw(t, room, "pw", []byte(`{"sdp":"not an sdp","type":"answer"}`), now))
 		},
+	}, hostileSlotCase{
+		// A stranger who recorded a joiner's answer in an earlier session
+		// with the same code and password posts it again.
+		name: "an answer replayed from an earlier session",
+		value: func(t *testing.T, room string, now time.Time) any {
+			return board1(sealRaw(t, room, "pw", []byte(`{"sdp":"v=0","type":"answer"}`), now.Add(-5*time.Minute)))
+		},
+		hostWarn: "sealed before this room's offer",
 	})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -170,8 +181,8 @@ func TestHostFacesHostileAnswers(t *testing.T) {
 			if !errors.As(err, &fl) || fl.kind != kindTimeout {
 				t.Errorf("host ended with %v, want to wait until its timeout", err)
 			}
-			if !ev.warned("ignored an answer") {
-				t.Errorf("host did not warn about the answer; it said %q", ev.said())
+			if !ev.warned("ignored an answer") || !ev.warned(c.hostWarn) {
+				t.Errorf("host did not warn about the answer (%q); it said %q", c.hostWarn, ev.said())
 			}
 			if v, _ := admin.get(context.Background(), "rooms"); !isNull(v) {
 				t.Errorf("board after the host gave up holds %s", v)

@@ -127,34 +127,44 @@ type pypeerDialect struct {
 	code string
 	key  fernetKey
 	now  func() time.Time
+	// offered is when this side sealed its offer; an answer sealed well
+	// before it (beyond clock skew) is one replayed from an earlier
+	// session with the same code and password.
+	offered time.Time
 }
+
+// errReplayed means an answer was sealed before this room's offer.
+var errReplayed = errors.New("it was sealed before this room's offer: an answer replayed from an earlier session")
 
 // newPypeerDialect binds pypeer's dialect to the room code and password.
 func newPypeerDialect(code, password string, now func() time.Time) dialect {
-	return pypeerDialect{code: code, key: roomKey(code, password), now: now}
+	return &pypeerDialect{code: code, key: roomKey(code, password), now: now}
 }
 
-func (d pypeerDialect) slots() roomSlots {
+func (d *pypeerDialect) slots() roomSlots {
 	return roomSlots{room: pypeerRooms + "/" + d.code, offer: pypeerOffer, answer: pypeerAnswer}
 }
 
-func (d pypeerDialect) channel() channelRules { return pypeerChannel }
+func (d *pypeerDialect) channel() channelRules { return pypeerChannel }
 
-func (d pypeerDialect) seal(desc webrtc.SessionDescription) (any, error) {
+func (d *pypeerDialect) seal(desc webrtc.SessionDescription) (any, error) {
 	now := d.now()
 	token, err := sealSignal(d.key, signal{SDP: desc.SDP, Type: desc.Type.String()}, now)
 	if err != nil {
 		return nil, err
 	}
+	if desc.Type == webrtc.SDPTypeOffer {
+		d.offered = now
+	}
 	return boardSignal{Payload: token, Timestamp: now.UnixMilli()}, nil
 }
 
-func (d pypeerDialect) open(v json.RawMessage, want webrtc.SDPType) (webrtc.SessionDescription, error) {
+func (d *pypeerDialect) open(v json.RawMessage, want webrtc.SDPType) (webrtc.SessionDescription, error) {
 	bs, err := parseBoardSignal(v)
 	if err != nil {
 		return webrtc.SessionDescription{}, err
 	}
-	sig, err := openSignal(d.key, bs.Payload, d.now())
+	sig, sealed, err := openSignalAt(d.key, bs.Payload, d.now())
 	if errors.Is(err, errFernetBadMAC) {
 		return webrtc.SessionDescription{}, errWrongKey
 	}
@@ -164,10 +174,15 @@ func (d pypeerDialect) open(v json.RawMessage, want webrtc.SDPType) (webrtc.Sess
 	if sig.Type != want.String() {
 		return webrtc.SessionDescription{}, fmt.Errorf("it is an %s, not an %s", sig.Type, want)
 	}
+	// Fernet's timestamp is authenticated and in whole seconds; pypeer's
+	// joiner stamps it too, so this costs a pypeer peer nothing.
+	if want == webrtc.SDPTypeAnswer && !d.offered.IsZero() && sealed.Before(d.offered.Truncate(time.Second).Add(-signalMaxSkew)) {
+		return webrtc.SessionDescription{}, errReplayed
+	}
 	return webrtc.SessionDescription{Type: want, SDP: sig.SDP}, nil
 }
 
-func (d pypeerDialect) stale(v json.RawMessage) bool {
+func (d *pypeerDialect) stale(v json.RawMessage) bool {
 	bs, err := parseBoardSignal(v)
 	return err == nil && d.now().Sub(time.UnixMilli(bs.Timestamp)) > signalTTL
 }
@@ -284,18 +299,26 @@ func sealSignal(k fernetKey, s signal, now time.Time) (string, error) {
 // pypeer it applies signalTTL, so an old offer cannot be replayed, and it
 // caps every size, so a stranger's payload costs little to reject.
 func openSignal(k fernetKey, token string, now time.Time) (signal, error) {
+	s, _, err := openSignalAt(k, token, now)
+	return s, err
+}
+
+// openSignalAt is openSignal that also says when the signal was sealed,
+// by the sealer's clock: the token's authenticated timestamp.
+func openSignalAt(k fernetKey, token string, now time.Time) (signal, time.Time, error) {
 	if len(token) > signalMaxToken {
-		return signal{}, fmt.Errorf("%w: token of %d bytes, limit %d", errFernetMalformed, len(token), signalMaxToken)
+		return signal{}, time.Time{}, fmt.Errorf("%w: token of %d bytes, limit %d", errFernetMalformed, len(token), signalMaxToken)
 	}
-	packed, err := k.decrypt(token, now, signalTTL, signalMaxSkew)
+	packed, sealed, err := k.decryptAt(token, now, signalTTL, signalMaxSkew)
 	if err != nil {
-		return signal{}, err
+		return signal{}, time.Time{}, err
 	}
 	js, err := signalInflate(packed)
 	if err != nil {
-		return signal{}, err
+		return signal{}, time.Time{}, err
 	}
-	return signalDecode(js)
+	s, err := signalDecode(js)
+	return s, sealed, err
 }
 
 // signalInflate undoes zlib, reading at most signalMaxPlain+1 bytes so that a

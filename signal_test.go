@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // signalVector is a board value sealed by pypeer's own code.
@@ -432,6 +434,36 @@ func TestParseBoardSignal(t *testing.T) {
 		got, err := parseBoardSignal([]byte(c.in))
 		if c.ok != (err == nil) || got.Payload != c.payload || got.Timestamp != c.ts {
 			t.Errorf("parseBoardSignal(%s) = %+v, %v; want ok=%v payload=%q ts=%d", c.in, got, err, c.ok, c.payload, c.ts)
+		}
+	}
+}
+
+// TestPypeerDialectRefusesReplayedAnswer: an answer sealed before this
+// room's offer, beyond the clock skew a joiner may have, is one replayed
+// from an earlier session with the same code and password.
+func TestPypeerDialectRefusesReplayedAnswer(t *testing.T) {
+	offered := time.Unix(1_800_000_000, 0)
+	d := newPypeerDialect("RPLAY1", "pw", func() time.Time { return offered })
+	if _, err := d.seal(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: "v=0"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		sealed time.Duration // relative to the offer
+		want   error
+	}{
+		{-5 * time.Minute, errReplayed},
+		{-signalMaxSkew - time.Second, errReplayed},
+		{-signalMaxSkew, nil}, // a joiner's clock two minutes behind
+		{0, nil},
+		{time.Minute, nil},
+	} {
+		token, err := sealSignal(roomKey("RPLAY1", "pw"), signal{SDP: "v=0", Type: "answer"}, offered.Add(tt.sealed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		value, _ := json.Marshal(boardSignal{Payload: token, Timestamp: 1})
+		if _, err := d.open(value, webrtc.SDPTypeAnswer); !errors.Is(err, tt.want) {
+			t.Errorf("an answer sealed %v from the offer: %v, want %v", tt.sealed, err, tt.want)
 		}
 	}
 }
