@@ -362,8 +362,9 @@ type lineEvents struct {
 	password    bool
 }
 
-func (ev lineEvents) status(msg string) { ev.ui.status(msg) }
-func (ev lineEvents) warn(msg string)   { ev.ui.warn(msg) }
+func (ev lineEvents) status(msg string)    { ev.ui.status(msg) }
+func (ev lineEvents) warn(msg string)      { ev.ui.warn(msg) }
+func (ev lineEvents) wrongKey(code string) { ev.ui.warn(wrongKeyNote(code) + " until -timeout") }
 func (ev lineEvents) roomPosted(code string) {
 	ev.ui.status("room " + code + " is ready; the other person runs: " + ev.joinCommand(code))
 	ev.ui.status(passwordNote(ev.password))

@@ -450,7 +450,10 @@ func TestEndToEndWrongPassword(t *testing.T) {
 	host.event("room")
 	before := boardRoot(t, board)
 
-	guest := startGopeer(t, []string{"GOPEER_PASSWORD=wrong"}, append(common, "-join", "PWD123")...)
+	// The joiner says at once that the offer does not open, and watches
+	// the room (a stranger may have replaced the offer) until -timeout.
+	guest := startGopeer(t, []string{"GOPEER_PASSWORD=wrong"}, append(common, "-join", "PWD123", "-timeout", "2s")...)
+	guest.warning("does not open with this password: a wrong password, or someone replaced it")
 	ev := guest.event("error")
 	if ev["kind"] != "wrong_password" || !strings.Contains(ev["message"], "wrong password") {
 		t.Errorf("joiner error event %v, want kind wrong_password", ev)

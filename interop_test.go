@@ -379,7 +379,10 @@ func TestInteropWrongPasswordGopeerJoiner(t *testing.T) {
 	nextEvent(host, "room")
 	before := interopRoom(t, board, "PWDGO1")
 
-	wrong := startGopeer(t, []string{"GOPEER_PASSWORD=wrong"}, "-json", "-ice", "none", "-db", board, "-join", "PWDGO1")
+	wrong := startGopeer(t, []string{"GOPEER_PASSWORD=wrong"}, "-json", "-ice", "none", "-db", board, "-join", "PWDGO1", "-timeout", "2s")
+	if ev := nextEvent(wrong, "warning"); !strings.Contains(ev["message"], "does not open with this password") {
+		t.Errorf("gopeer joiner warning %v, want one saying the offer does not open", ev)
+	}
 	if ev := nextEvent(wrong, "error"); ev["kind"] != kindWrongPassword || !strings.Contains(ev["message"], "wrong password") {
 		t.Errorf("gopeer joiner error %v, want kind wrong_password", ev)
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,10 @@ type notifier interface {
 type roomEvents interface {
 	notifier
 	roomPosted(code string) // the host's offer is on the board
+	// wrongKey says the room's offer does not open with this password: a
+	// wrong password, or a stranger's offer in its place. The joiner
+	// keeps watching the room for one that opens.
+	wrongKey(code string)
 }
 
 // noRoomNotice is how long a joiner waits in silence for a room that is
@@ -313,7 +318,7 @@ func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (webr
 	seen, stopNotice := f.noticeNoRoom(ctx, code)
 	defer stopNotice()
 	var offer webrtc.SessionDescription
-	waiting := false
+	waiting, wrongKey := false, false
 	err := f.watch(ctx, path, func(v json.RawMessage) error {
 		if isNull(v) {
 			if !waiting {
@@ -329,13 +334,25 @@ func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (webr
 			offer = desc
 			return errStopWatch
 		case errors.Is(err, errWrongKey):
-			return &failure{kind: kindWrongPassword, msg: "wrong password for room " + code + ": its offer does not open with it", err: err,
-				hint: "check the password, and the code, with the host"}
+			// A wrong password, or a stranger who replaced the host's
+			// offer: only the room's next offer can tell, so say so at
+			// once and keep watching.
+			if !wrongKey {
+				wrongKey = true
+				f.events.wrongKey(code)
+			}
+			f.events.status("waiting for an offer in room " + code + " that opens with this password")
+			return nil
 		default:
 			f.events.warn("ignored the offer in room " + code + ": " + err.Error() + "; waiting for a fresh one")
 			return nil
 		}
 	})
+	if err != nil && wrongKey && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return offer, &failure{kind: kindWrongPassword, err: errWrongKey,
+			msg:  "wrong password for room " + code + ", or someone replaced its offer: no offer there opened with it",
+			hint: "check the password, and the code, with the host"}
+	}
 	return offer, err
 }
 
@@ -394,17 +411,27 @@ func (f *roomFlow) awaitAnswer(ctx context.Context, d dialect, code string, pc *
 		}
 		return nil
 	}
-	err := f.watch(ctx, slots.room, func(v json.RawMessage) error {
+	ours, err := valueTree(offer)
+	if err != nil {
+		return err
+	}
+	restore := boardBackoff
+	err = f.watch(ctx, slots.room, func(v json.RawMessage) error {
 		offerNow, answer := slots.split(v)
-		if isNull(offerNow) {
+		switch {
+		case isNull(offerNow):
 			f.events.warn("the offer for room " + code + " is gone from the board (did it restart?); posting it again")
 			if err := f.put(ctx, slots.offerPath(), offer); err != nil {
 				return err
 			}
+		case !sameValue(offerNow, ours):
+			f.restoreOffer(ctx, slots, code, offer, &restore)
+		default:
+			restore.reset()
 		}
 		return onAnswer(answer)
 	})
-	if refused(err) {
+	if refusedRead(err) {
 		// A board whose rules let a client read only a room's offer and
 		// answer, not the room: follow the answer alone, as pypeer does.
 		return f.watch(ctx, slots.answerPath(), onAnswer)
@@ -467,6 +494,55 @@ func (f *roomFlow) postAnswer(ctx context.Context, slots roomSlots, code string,
 			return false, err
 		}
 	}
+}
+
+// restoreOffer puts the host's offer back in place of a stranger's: it
+// deletes theirs and writes its own again, waiting between tries so that a
+// stranger who keeps replacing it costs the board little. A refusal (the
+// stranger wrote again first) is said, and the next change tries again.
+func (f *roomFlow) restoreOffer(ctx context.Context, slots roomSlots, code string, offer any, wait *backoff) {
+	f.events.warn("the offer in room " + code + " was replaced by someone else; putting ours back")
+	if wait.wait(ctx) != nil {
+		return
+	}
+	err := f.board.delete(ctx, slots.offerPath())
+	if err == nil {
+		err = f.board.put(ctx, slots.offerPath(), offer)
+	}
+	if err != nil && ctx.Err() == nil {
+		f.events.warn("could not put the offer back yet (" + err.Error() + "); trying again")
+	}
+}
+
+// valueTree is v as the board holds it, in the data model's form.
+func valueTree(v any) (any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := treeDecode(raw)
+	if err != nil {
+		return nil, err
+	}
+	return treeNormalize(tree, 0, nil)
+}
+
+// sameValue reports whether a board value is the one this side wrote.
+func sameValue(v json.RawMessage, ours any) bool {
+	theirs, err := treeDecode(v)
+	if err == nil {
+		theirs, err = treeNormalize(theirs, 0, nil)
+	}
+	return err == nil && treeEqual(theirs, ours)
+}
+
+// refusedRead reports a board's rules refusing a read: a board that lets
+// clients read a room's slots but not the room itself. A refused write is
+// something else (a slot taken, an offer replaced) and must not be read as
+// that.
+func refusedRead(err error) bool {
+	var se *statusError
+	return refused(err) && errors.As(err, &se) && se.Method == http.MethodGet
 }
 
 // refused reports a board's rules refusing a request: 401 (Firebase's

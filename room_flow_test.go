@@ -83,6 +83,7 @@ func (r *recordedEvents) warn(msg string) {
 	r.warns = append(r.warns, msg)
 }
 func (r *recordedEvents) roomPosted(code string) { r.posted <- code }
+func (r *recordedEvents) wrongKey(code string)   { r.warn(wrongKeyNote(code)) }
 
 // said returns the warnings so far.
 func (r *recordedEvents) said() []string {

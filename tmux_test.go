@@ -415,7 +415,8 @@ var tmuxRoomCode = regexp.MustCompile(`Share this code:\s+([A-Z0-9]{6})`)
 
 // TestTerminalTwoPeers runs both peers in terminals, through the menus: the
 // host picks h and a password; the joiner picks j, mistypes the password,
-// is sent back to the code prompt, and gets in on the retry. Then a
+// is told the offer does not open (a wrong password, or a replaced offer),
+// presses p to type it again, and gets in. Then a
 // multi-line message (Ctrl-J), a bracketed paste that looks like a command,
 // a resize with wide characters, and Ctrl-D to quit.
 func TestTerminalTwoPeers(t *testing.T) {
@@ -452,13 +453,12 @@ func TestTerminalTwoPeers(t *testing.T) {
 	guest.waitForText("Password (optional, hidden):")
 	guest.send("wrong")
 	guest.key("Enter")
-	guest.waitForText("Incorrect password for room " + code)
-	guest.waitFor("the code prompt again", func(screen string) bool {
-		return tmuxLastLine(screen) == "Room code:"
+	guest.waitForJoinedText("does not open with this password: a wrong password, or someone replaced it")
+	guest.waitForJoinedText("Press p to type the password again.")
+	guest.send("p")
+	guest.waitFor("the password prompt again", func(screen string) bool {
+		return tmuxLastLine(screen) == "Password (optional, hidden):"
 	})
-	guest.send(code)
-	guest.key("Enter")
-	guest.waitForText("Password (optional, hidden):")
 	guest.send("s3cret")
 	guest.key("Enter")
 	guest.waitForText("Secure P2P tunnel established. Room " + code + ", a direct path.")

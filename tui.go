@@ -318,6 +318,9 @@ func (t *tui) join(ctx context.Context) (*peerLink, string, string, error) {
 		link, url, err := t.runFlow(ctx, joinSide, code, pw != "", func(ctx context.Context, f *roomFlow) (*peerLink, error) {
 			return f.join(ctx, code, pw)
 		})
+		if errors.Is(err, errRetype) {
+			continue // the same code, a new password
+		}
 		var fl *failure
 		if errors.As(err, &fl) && fl.kind == kindWrongPassword && !passwordGiven(t.cfg, t.e.getenv) {
 			t.ed.printAbove(t.red("! Incorrect password for room "+code+".") + " " + t.dim("Check it, and the code, with the host."))
@@ -369,9 +372,13 @@ func (n tuiNotes) warn(msg string)   { n.t.ed.printAbove(n.t.yellow("! " + capit
 
 // flowEvent is what a room flow reports to the screen.
 type flowEvent struct {
-	kind string // "status", "warn", "room"
+	kind string // "status", "warn", "room", "wrongkey"
 	text string
 }
+
+// errRetype is the user asking to type the password again, after a
+// room's offer did not open with it.
+var errRetype = errors.New("type the password again")
 
 // tuiEvents passes a flow's reports to the screen loop.
 type tuiEvents chan flowEvent
@@ -379,6 +386,7 @@ type tuiEvents chan flowEvent
 func (c tuiEvents) status(msg string)      { c <- flowEvent{"status", msg} }
 func (c tuiEvents) warn(msg string)        { c <- flowEvent{"warn", msg} }
 func (c tuiEvents) roomPosted(code string) { c <- flowEvent{"room", code} }
+func (c tuiEvents) wrongKey(code string)   { c <- flowEvent{"wrongkey", code} }
 
 // runFlow runs a host or join flow on a board chosen for it, and shows its
 // progress on a status line that updates in place, with a spinner and the
@@ -408,6 +416,8 @@ func (t *tui) runFlow(ctx context.Context, s side, code string, password bool, r
 	keys := t.keys
 	start := time.Now()
 	status := "starting"
+	retype := false   // the offer did not open: p types the password again
+	retyping := false // p was pressed: the flow is ending for that
 	spin := time.NewTicker(150 * time.Millisecond)
 	defer spin.Stop()
 	defer t.ed.setPrompt("", true)
@@ -422,6 +432,13 @@ func (t *tui) runFlow(ctx context.Context, s side, code string, password bool, r
 				t.ed.printAbove(t.yellow("! " + capitalize(sanitize(ev.text))))
 			case "room":
 				t.ed.printAbove(t.roomBanner(ev.text, m.url, password))
+			case "wrongkey":
+				note := t.yellow("! " + capitalize(wrongKeyNote(ev.text)) + ".")
+				if !passwordGiven(t.cfg, t.e.getenv) {
+					retype = true
+					note += " Press p to type the password again."
+				}
+				t.ed.printAbove(note)
 			}
 		case k, ok := <-keys:
 			if !ok {
@@ -434,11 +451,18 @@ func (t *tui) runFlow(ctx context.Context, s side, code string, password bool, r
 			case k.kind == keyRune && (k.r == 'c' || k.r == 'C') && s == hostSide:
 				t.ed.write(osc52(code))
 				t.ed.printAbove("Copied " + code + " to the clipboard (if your terminal allows it).")
+			case k.kind == keyRune && (k.r == 'p' || k.r == 'P') && retype:
+				cancel() // the flow's end says what it removed; then the prompt
+				retyping = true
+				status = "cancelling"
 			}
 		case w := <-t.sizes:
 			t.ed.setWidth(w)
 		case <-spin.C:
 		case r := <-done:
+			if retyping && r.err != nil {
+				return nil, m.url, errRetype
+			}
 			return r.link, m.url, r.err
 		}
 	}

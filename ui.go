@@ -12,6 +12,12 @@ func passwordNote(set bool) string {
 	return "no password: anyone who learns the code can read the offer and join in the other person's place; set one for anything private"
 }
 
+// wrongKeyNote says what a joiner meets when the room's offer does not
+// open with its password.
+func wrongKeyNote(code string) string {
+	return "the offer in room " + code + " does not open with this password: a wrong password, or someone replaced it; still watching the room"
+}
+
 // pathDescription names the kind of path the chat takes, plainly.
 func pathDescription(candidateType string) string {
 	switch candidateType {
