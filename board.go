@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -401,6 +402,10 @@ type boardRequest struct {
 	wantETag bool
 	ifMatch  string      // "" when absent
 	filter   *boardQuery // orderBy and its companions; nil when absent
+	// claim asks to own the room the write's offer creates; roomToken is
+	// the token of an owned room (board_rules.go, checkOwner).
+	claim     bool
+	roomToken string
 
 	// For writes: what to set, the event data a stream at path receives,
 	// and the reply body (POST builds its own).
@@ -534,6 +539,8 @@ func (req *boardRequest) parseOptions(r *http.Request) error {
 		}
 	}
 	req.wantETag = strings.EqualFold(r.Header.Get("X-Firebase-ETag"), "true")
+	req.claim = r.Header.Get(roomClaimHeader) != ""
+	req.roomToken = r.Header.Get(roomTokenHeader)
 	req.ifMatch = r.Header.Get("If-Match")
 	if req.ifMatch != "" && req.method != http.MethodPut && req.method != http.MethodDelete {
 		return boardErrorf(http.StatusBadRequest, "if-match is only supported for PUT and DELETE")
@@ -730,8 +737,12 @@ func (b *board) write(req *boardRequest) boardResponse {
 	if err := b.checkWriteLocked(req, wr); err != nil {
 		return boardErrorResponse(err)
 	}
+	hadOffer := len(wr.at) >= 2 && treeGet(b.root, []string{wr.at[0], wr.at[1], pypeerOffer}) != nil
 	if err := b.applyLocked(wr); err != nil {
 		return boardErrorResponse(err)
+	}
+	if token := b.claimLocked(req, wr, hadOffer); token != "" {
+		resp.header = http.Header{roomTokenHeader: {token}}
 	}
 	if req.wantETag {
 		cur, err := treeEncode(treeGet(b.root, req.path))
@@ -771,6 +782,7 @@ func (b *board) respond(w http.ResponseWriter, req *boardRequest, resp boardResp
 		return
 	}
 	if req.silent && req.method != http.MethodDelete {
+		maps.Copy(w.Header(), resp.header)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -781,7 +793,7 @@ func (b *board) respond(w http.ResponseWriter, req *boardRequest, resp boardResp
 			body = buf.Bytes()
 		}
 	}
-	boardWriteJSON(w, resp.status, nil, body)
+	boardWriteJSON(w, resp.status, resp.header, body)
 }
 
 // fail answers a request refused before it reached the tree.

@@ -11,6 +11,7 @@ package main
 import (
 	"container/heap"
 	"context"
+	"crypto/sha256"
 	"time"
 )
 
@@ -26,6 +27,10 @@ type boardRoom struct {
 	created time.Time
 	index   int             // in the heap
 	slots   [2]boardWritten // offer, answer, as boardRoomSlots orders them
+	// owned says a host claimed the room when its offer created it; owner
+	// is the SHA-256 of the token it got (board_rules.go, checkOwner).
+	owned bool
+	owner [sha256.Size]byte
 }
 
 // boardWritten is what a slot was last written with, and when.

@@ -24,6 +24,10 @@ package main
 
 import (
 	"cmp"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"net/http"
 	"slices"
 )
@@ -73,6 +77,9 @@ func (b *board) checkWriteLocked(req *boardRequest, wr boardWrite) error {
 	if len(wr.at) == 2 && newRoom != nil {
 		return boardDenied()
 	}
+	if err := b.checkOwner(req, wr.at[1], oldRoom, newRoom); err != nil {
+		return err
+	}
 	if err := b.checkRoom(wr.at[1], oldRoom, newRoom); err != nil {
 		return err
 	}
@@ -81,6 +88,45 @@ func (b *board) checkWriteLocked(req *boardRequest, wr boardWrite) error {
 			"Service unavailable: the board holds its maximum of %d rooms; try again later", b.maxRooms)
 	}
 	return nil
+}
+
+// checkOwner refuses a change to an owned room's offer (replacing or
+// deleting it, or the room) without the room's token. A host that asked
+// for ownership got the token when its offer created the room; a
+// stranger who knows only the code cannot take the room from it. Rooms of
+// pypeer, which asks for nothing, stay as open as on Firebase.
+func (b *board) checkOwner(req *boardRequest, code string, oldRoom, newRoom any) error {
+	r := b.rooms.byCode[code]
+	if r == nil || !r.owned {
+		return nil
+	}
+	before, after := treeGet(oldRoom, []string{pypeerOffer}), treeGet(newRoom, []string{pypeerOffer})
+	if treeEqual(before, after) {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(req.roomToken))
+	if subtle.ConstantTimeCompare(sum[:], r.owner[:]) != 1 {
+		return boardErrorf(http.StatusUnauthorized, "Permission denied: the room's host owns its offer")
+	}
+	return nil
+}
+
+// claimLocked makes the room whose offer wr just created the property of
+// the anonymous writer who asked (req.claim), and returns its token for
+// the answer; "" when nothing was claimed.
+func (b *board) claimLocked(req *boardRequest, wr boardWrite, hadOffer bool) string {
+	if !req.claim || req.admin || hadOffer || len(wr.at) < 2 || wr.at[0] != pypeerRooms {
+		return ""
+	}
+	r := b.rooms.byCode[wr.at[1]]
+	if r == nil || r.owned || treeGet(b.root, []string{pypeerRooms, wr.at[1], pypeerOffer}) == nil {
+		return ""
+	}
+	var raw [16]byte
+	_, _ = rand.Read(raw[:]) // never fails; see crypto/rand.Read
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	r.owner, r.owned = sha256.Sum256([]byte(token)), true
+	return token
 }
 
 // checkRoom compares a room before and after an anonymous write.

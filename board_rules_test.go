@@ -360,3 +360,67 @@ func TestBoardStaleByItsOwnClock(t *testing.T) {
 		t.Errorf("replacing the offer just written: status %d, want 401", status)
 	}
 }
+
+// TestBoardRoomOwner: a host that claims its room gets a token, and only a
+// request carrying it may replace or delete the room's offer (or the
+// room); the answer slot stays open to joiners, and a room nobody claimed
+// (pypeer's) stays as open as on Firebase.
+func TestBoardRoomOwner(t *testing.T) {
+	srv, _ := newBoardTestServer(t, boardOptions{now: boardTestNow})
+	const offer = `{"payload":"o","timestamp":1700000000000}`
+	const answer = `{"payload":"a","timestamp":1700000000000}`
+	send := func(method, path, body, token string, claim bool) (int, http.Header) {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if claim {
+			req.Header.Set(roomClaimHeader, "room")
+		}
+		if token != "" {
+			req.Header.Set(roomTokenHeader, token)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	status, h := send("PUT", "/rooms/OWNED1/offer.json", offer, "", true)
+	token := h.Get(roomTokenHeader)
+	if status != 200 || len(token) < 20 {
+		t.Fatalf("claiming: status %d, token %q", status, token)
+	}
+	steps := []struct {
+		name         string
+		method, path string
+		body, token  string
+		want         int
+	}{
+		{"a stranger deletes the room", "DELETE", "/rooms/OWNED1.json", "", "", 401},
+		{"a stranger deletes the offer", "DELETE", "/rooms/OWNED1/offer.json", "", "", 401},
+		{"a stranger with a wrong token", "DELETE", "/rooms/OWNED1.json", "", "not-the-token-at-all-xx", 401},
+		{"a stranger patches the offer away", "PATCH", "/rooms/OWNED1.json", `{"offer":null}`, "", 401},
+		{"a joiner answers", "PUT", "/rooms/OWNED1/answer.json", answer, "", 200},
+		{"the host clears the answer", "DELETE", "/rooms/OWNED1/answer.json", "", "", 200},
+		{"the host deletes its room", "DELETE", "/rooms/OWNED1.json", "", token, 200},
+	}
+	for _, s := range steps {
+		if status, _ := send(s.method, s.path, s.body, s.token, false); status != s.want {
+			t.Errorf("%s: status %d, want %d", s.name, status, s.want)
+		}
+	}
+	// A room nobody claimed: anyone may delete its offer, as on Firebase;
+	// and a claim on an offer that did not create the room gets no token.
+	if status, h := send("PUT", "/rooms/OPEN01/offer.json", offer, "", false); status != 200 || h.Get(roomTokenHeader) != "" {
+		t.Errorf("an unclaimed offer: status %d, token %q", status, h.Get(roomTokenHeader))
+	}
+	if status, h := send("PUT", "/rooms/OPEN01/offer.json", offer, "", true); status != 200 || h.Get(roomTokenHeader) != "" {
+		t.Errorf("claiming someone else's room by writing its offer again: status %d, token %q", status, h.Get(roomTokenHeader))
+	}
+	if status, _ := send("DELETE", "/rooms/OPEN01/offer.json", "", "", false); status != 200 {
+		t.Errorf("deleting an unclaimed offer: status %d", status)
+	}
+}

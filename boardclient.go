@@ -298,7 +298,7 @@ func (c *boardClient) endpoint(path string) (*url.URL, error) {
 // get returns the value at path, "null" when nothing is there.
 func (c *boardClient) get(ctx context.Context, path string) (json.RawMessage, error) {
 	var v json.RawMessage
-	err := c.do(ctx, http.MethodGet, path, nil, nil, func(u *url.URL, body io.Reader) (err error) {
+	_, err := c.do(ctx, http.MethodGet, path, nil, nil, nil, func(u *url.URL, body io.Reader) (err error) {
 		v, err = clientReadValue(u, body)
 		return err
 	})
@@ -311,7 +311,7 @@ func (c *boardClient) get(ctx context.Context, path string) (json.RawMessage, er
 // large to hold twice. A body cut off midway is a network error, which
 // retryable accepts; one that decode refuses is not.
 func (c *boardClient) getQuery(ctx context.Context, path string, params url.Values, limit int64, decode func(*json.Decoder) error) error {
-	return c.do(ctx, http.MethodGet, path, params, nil, func(u *url.URL, body io.Reader) error {
+	_, err := c.do(ctx, http.MethodGet, path, params, nil, nil, func(u *url.URL, body io.Reader) error {
 		d := json.NewDecoder(&clientLimitReader{r: body, left: limit})
 		d.UseNumber()
 		err := decode(d)
@@ -324,6 +324,7 @@ func (c *boardClient) getQuery(ctx context.Context, path string, params url.Valu
 		}
 		return fmt.Errorf("GET %s: the board sent an unexpected value: %w", redactURL(u), err)
 	})
+	return err
 }
 
 // put replaces the value at path with v encoded as JSON.
@@ -339,25 +340,67 @@ func (c *boardClient) patch(ctx context.Context, path string, v any) error {
 
 // delete removes the value at path.
 func (c *boardClient) delete(ctx context.Context, path string) error {
-	return c.do(ctx, http.MethodDelete, path, nil, nil, nil)
+	_, err := c.do(ctx, http.MethodDelete, path, nil, nil, nil, nil)
+	return err
 }
 
 // write sends v as the JSON body of a PUT or PATCH.
 func (c *boardClient) write(ctx context.Context, method, path string, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("%s %s: encoding the value: %w", method, path, err)
-	}
-	return c.do(ctx, method, path, nil, body, nil)
+	_, err := c.writeWith(ctx, method, path, nil, v)
+	return err
 }
 
-// do sends one request, bounded by the client's timeout, and hands a 2xx
-// answer's body to read. A nil read is for writes: a write the board
-// accepted has succeeded whatever it echoes back.
-func (c *boardClient) do(ctx context.Context, method, path string, params url.Values, body []byte, read func(*url.URL, io.Reader) error) error {
+// writeWith is write with extra request headers, returning the answer's.
+func (c *boardClient) writeWith(ctx context.Context, method, path string, header http.Header, v any) (http.Header, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: encoding the value: %w", method, path, err)
+	}
+	return c.do(ctx, method, path, nil, header, body, nil)
+}
+
+// The headers of a room's owner on gopeer's board (board_rules.go): a
+// host that asks (roomClaimHeader) gets a token back when its offer
+// creates the room (roomTokenHeader), and only requests that carry it may
+// change or delete that offer. Firebase ignores both.
+const (
+	roomClaimHeader = "X-Gopeer-Claim"
+	roomTokenHeader = "X-Gopeer-Room-Token"
+)
+
+// putOwned writes a room's offer as its owner: it claims the room, and
+// carries the token it has ("" for none). It returns the token the board
+// gave, or the one it had when the board gave none.
+func (c *boardClient) putOwned(ctx context.Context, path string, v any, token string) (string, error) {
+	h := http.Header{roomClaimHeader: {"room"}}
+	if token != "" {
+		h.Set(roomTokenHeader, token)
+	}
+	got, err := c.writeWith(ctx, http.MethodPut, path, h, v)
+	if t := got.Get(roomTokenHeader); err == nil && t != "" {
+		return t, nil
+	}
+	return token, err
+}
+
+// deleteOwned deletes path as the owner of its room.
+func (c *boardClient) deleteOwned(ctx context.Context, path, token string) error {
+	var h http.Header
+	if token != "" {
+		h = http.Header{roomTokenHeader: {token}}
+	}
+	_, err := c.do(ctx, http.MethodDelete, path, nil, h, nil, nil)
+	return err
+}
+
+// do sends one request, with extra headers, bounded by the client's
+// timeout, and hands a 2xx answer's body to read; it returns the answer's
+// headers. A nil read is for writes: a write the board accepted has
+// succeeded whatever it echoes back.
+func (c *boardClient) do(ctx context.Context, method, path string, params url.Values, header http.Header, body []byte, read func(*url.URL, io.Reader) error) (http.Header, error) {
 	u, err := c.endpoint(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(params) > 0 {
 		q, _ := url.ParseQuery(u.RawQuery) // newBoardClient parsed it already
@@ -368,8 +411,9 @@ func (c *boardClient) do(ctx context.Context, method, path string, params url.Va
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("%s %s: cannot build the request", method, redactURL(u))
+		return nil, fmt.Errorf("%s %s: cannot build the request", method, redactURL(u))
 	}
+	maps.Copy(req.Header, header)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "gopeer/"+version)
 	if body != nil {
@@ -377,20 +421,20 @@ func (c *boardClient) do(ctx context.Context, method, path string, params url.Va
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return clientNetError(method, u, err)
+		return nil, clientNetError(method, u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newStatusError(method, u, resp)
+		return nil, newStatusError(method, u, resp)
 	}
 	if read != nil {
 		if err := read(u, resp.Body); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// Drain what little may follow, so the connection is reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, clientMaxErrorBody))
-	return nil
+	return resp.Header, nil
 }
 
 // clientReadValue reads a bounded JSON value; an empty body (204) is null.

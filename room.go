@@ -145,21 +145,22 @@ func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode b
 	if err != nil {
 		return nil, err
 	}
+	h := &hosted{slots: slots, offer: offer}
 	defer func() {
 		// Host-led deletion: whatever happens from here, leave nothing
 		// behind, unless nothing can be there.
 		if p.posted {
-			p.cleaned = f.remove(ctx, slots.room)
+			p.cleaned = f.removeHosted(ctx, h)
 		}
 	}()
-	err = f.put(ctx, slots.offerPath(), offer)
+	err = f.postOffer(ctx, h)
 	p.posted = err == nil || f.mayHaveLanded(err)
 	if err != nil {
 		return nil, err
 	}
 	f.events.roomPosted(code)
 	f.events.status("waiting for a peer to join")
-	if err := f.awaitAnswer(ctx, d, code, pc, offer); err != nil {
+	if err := f.awaitAnswer(ctx, d, code, pc, h); err != nil {
 		return nil, err
 	}
 	f.events.status("connecting to the peer")
@@ -233,10 +234,43 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 	}
 	// pypeer's joiner never does its part here (docs/PROTOCOL.md,
 	// "Cleanup"); gopeer's does: the room leaves the board as soon as the
-	// channel is up.
-	f.remove(ctx, slots.room)
+	// channel is up. A room its host owns (gopeer's board) is the host's
+	// to delete; the joiner takes its answer away.
+	if err := f.board.delete(ctx, slots.room); refused(err) {
+		f.remove(ctx, slots.answerPath())
+	} else if err != nil {
+		f.events.warn("could not clean up the board: " + err.Error())
+	}
 	go link.keepAlive()
 	return link, nil
+}
+
+// hosted is what a host keeps of the room it posted.
+type hosted struct {
+	slots roomSlots
+	offer any    // the value posted, and posted again as it is
+	token string // the room's token, on a board that hands one out (gopeer's own)
+}
+
+// postOffer writes the host's offer, claiming the room on a board that
+// lets its host own it, and keeps the token it gets.
+func (f *roomFlow) postOffer(ctx context.Context, h *hosted) error {
+	return f.retry(ctx, func(ctx context.Context) (err error) {
+		h.token, err = f.board.putOwned(ctx, h.slots.offerPath(), h.offer, h.token)
+		return err
+	})
+}
+
+// removeHosted deletes the host's room, as its owner, and reports whether
+// it did.
+func (f *roomFlow) removeHosted(ctx context.Context, h *hosted) bool {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := f.board.deleteOwned(dctx, h.slots.room, h.token); err != nil {
+		f.events.warn("could not clean up the board: " + err.Error())
+		return false
+	}
+	return true
 }
 
 // mayHaveLanded reports whether a write that failed may still have reached
@@ -389,8 +423,8 @@ func (f *roomFlow) noticeNoRoom(ctx context.Context, code string) (seen, stop fu
 // off the board and the wait goes on: unlike pypeer's host, one bad write
 // must not kill the room. If the offer vanishes (a board restarted empty),
 // it is posted again.
-func (f *roomFlow) awaitAnswer(ctx context.Context, d dialect, code string, pc *webrtc.PeerConnection, offer any) error {
-	slots := d.slots()
+func (f *roomFlow) awaitAnswer(ctx context.Context, d dialect, code string, pc *webrtc.PeerConnection, h *hosted) error {
+	slots := h.slots
 	onAnswer := func(v json.RawMessage) error {
 		if isNull(v) {
 			return nil
@@ -411,7 +445,7 @@ func (f *roomFlow) awaitAnswer(ctx context.Context, d dialect, code string, pc *
 		}
 		return nil
 	}
-	ours, err := valueTree(offer)
+	ours, err := valueTree(h.offer)
 	if err != nil {
 		return err
 	}
@@ -421,11 +455,16 @@ func (f *roomFlow) awaitAnswer(ctx context.Context, d dialect, code string, pc *
 		switch {
 		case isNull(offerNow):
 			f.events.warn("the offer for room " + code + " is gone from the board (did it restart?); posting it again")
-			if err := f.put(ctx, slots.offerPath(), offer); err != nil {
+			h.token = "" // a board that lost the room lost its owner too
+			err := f.postOffer(ctx, h)
+			switch {
+			case refused(err): // someone wrote in the slot first
+				f.restoreOffer(ctx, h, code, &restore)
+			case err != nil:
 				return err
 			}
 		case !sameValue(offerNow, ours):
-			f.restoreOffer(ctx, slots, code, offer, &restore)
+			f.restoreOffer(ctx, h, code, &restore)
 		default:
 			restore.reset()
 		}
@@ -500,14 +539,14 @@ func (f *roomFlow) postAnswer(ctx context.Context, slots roomSlots, code string,
 // deletes theirs and writes its own again, waiting between tries so that a
 // stranger who keeps replacing it costs the board little. A refusal (the
 // stranger wrote again first) is said, and the next change tries again.
-func (f *roomFlow) restoreOffer(ctx context.Context, slots roomSlots, code string, offer any, wait *backoff) {
+func (f *roomFlow) restoreOffer(ctx context.Context, h *hosted, code string, wait *backoff) {
 	f.events.warn("the offer in room " + code + " was replaced by someone else; putting ours back")
 	if wait.wait(ctx) != nil {
 		return
 	}
-	err := f.board.delete(ctx, slots.offerPath())
+	err := f.board.deleteOwned(ctx, h.slots.offerPath(), h.token)
 	if err == nil {
-		err = f.board.put(ctx, slots.offerPath(), offer)
+		h.token, err = f.board.putOwned(ctx, h.slots.offerPath(), h.offer, "")
 	}
 	if err != nil && ctx.Err() == nil {
 		f.events.warn("could not put the offer back yet (" + err.Error() + "); trying again")
