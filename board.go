@@ -90,11 +90,16 @@ type boardOptions struct {
 	maxBody           int64         // request body bytes
 	maxPayload        int           // bytes of an offer's or answer's payload, for anonymous writers
 	maxRooms          int           // rooms held at once
+	maxRoomsPerAddr   int           // rooms one client address created that are still held
+	maxBytes          int64         // bytes of JSON held in rooms, overall
 	roomTTL           time.Duration // a room is removed this long after it appears
 	maxStreams        int           // open streams, overall
 	maxStreamsPerAddr int           // open streams per client address
+	maxConnsPerAddr   int           // open connections per client address
 	writeRate         float64       // sustained writes per second per client address
 	writeBurst        int           // writes a client address may make at once
+	readRate          float64       // sustained reads of known rooms per second per client address
+	readBurst         int           // reads a client address may make at once
 	headerTimeout     time.Duration // to read a request's headers
 	readTimeout       time.Duration // to read a whole request, body included
 	idleTimeout       time.Duration // a keep-alive connection waiting for its next request
@@ -106,15 +111,30 @@ const (
 	boardDefaultMaxBody           = 64 << 10
 	boardDefaultMaxPayload        = 16 << 10
 	boardDefaultMaxRooms          = 10000
+	boardDefaultMaxRoomsPerAddr   = 32
+	boardDefaultMaxBytes          = 64 << 20
 	boardDefaultRoomTTL           = 10 * time.Minute
 	boardDefaultMaxStreams        = 10000
-	boardDefaultMaxStreamsPerAddr = 64
+	boardDefaultMaxStreamsPerAddr = 16
+	boardDefaultMaxConnsPerAddr   = 32
 	boardDefaultWriteRate         = 10
 	boardDefaultWriteBurst        = 100
+	boardDefaultReadRate          = 20
+	boardDefaultReadBurst         = 200
 	boardDefaultHeaderTimeout     = 10 * time.Second
 	boardDefaultReadTimeout       = 30 * time.Second
-	boardDefaultIdleTimeout       = 2 * time.Minute
+	boardDefaultIdleTimeout       = 15 * time.Second
 )
+
+// boardMissCost is what reading a room that does not exist costs, in
+// reads of one that does: following a room whose code you know is cheap,
+// guessing codes is slow (20 reads a second allow 2 guesses).
+const boardMissCost = 10
+
+// boardRetrySoon is the Retry-After of a refusal that ends when a client
+// leaves (a stream or a room of its address), at no time the board can
+// foresee.
+const boardRetrySoon = 10 * time.Second
 
 // boardLimit resolves a limit field: zero is the default, and a negative
 // value (off) becomes zero, which is how the board spells "no limit".
@@ -140,11 +160,14 @@ type board struct {
 	maxBody    int64
 	maxPayload int
 	maxRooms   int
+	roomsPer   int   // rooms per creating address; 0 => no cap
+	maxBytes   int64 // 0 => no budget
 	roomTTL    time.Duration
 	maxStreams int
 	perAddr    int
 	trustProxy bool
-	rate       *boardRateLimiter // nil when writes are not limited
+	rate       *boardRateLimiter // writes; nil when not limited
+	reads      *boardRateLimiter // reads; nil when not limited
 	stats      boardStats
 	// Open streams, counted so that a shutdown can wait for those on
 	// hijacked connections, which net/http no longer knows. Only
@@ -175,6 +198,8 @@ func newBoard(opts boardOptions) *board {
 		maxBody:     boardLimit(opts.maxBody, boardDefaultMaxBody),
 		maxPayload:  boardLimit(opts.maxPayload, boardDefaultMaxPayload),
 		maxRooms:    boardLimit(opts.maxRooms, boardDefaultMaxRooms),
+		roomsPer:    boardLimit(opts.maxRoomsPerAddr, boardDefaultMaxRoomsPerAddr),
+		maxBytes:    boardLimit(opts.maxBytes, boardDefaultMaxBytes),
 		roomTTL:     boardLimit(opts.roomTTL, boardDefaultRoomTTL),
 		maxStreams:  boardLimit(opts.maxStreams, boardDefaultMaxStreams),
 		perAddr:     boardLimit(opts.maxStreamsPerAddr, boardDefaultMaxStreamsPerAddr),
@@ -188,12 +213,19 @@ func newBoard(opts boardOptions) *board {
 	if b.maxBody == 0 {
 		b.maxBody = math.MaxInt64 - 1 // "off" still needs a number for MaxBytesReader
 	}
-	rate := boardLimit(opts.writeRate, boardDefaultWriteRate)
-	burst := boardLimit(opts.writeBurst, boardDefaultWriteBurst)
-	if rate > 0 && burst > 0 {
-		b.rate = newBoardRateLimiter(rate, burst)
-	}
+	b.rate = newBoardLimiterOption(opts.writeRate, boardDefaultWriteRate, opts.writeBurst, boardDefaultWriteBurst, "writes")
+	b.reads = newBoardLimiterOption(opts.readRate, boardDefaultReadRate, opts.readBurst, boardDefaultReadBurst, "reads")
 	return b
+}
+
+// newBoardLimiterOption resolves a rate and burst pair of options into a
+// limiter, or nil when either is off.
+func newBoardLimiterOption(rate, defRate float64, burst, defBurst int, what string) *boardRateLimiter {
+	rate, burst = boardLimit(rate, defRate), boardLimit(burst, defBurst)
+	if rate <= 0 || burst <= 0 {
+		return nil
+	}
+	return newBoardRateLimiter(rate, burst, what)
 }
 
 // ServeHTTP answers one REST request or serves one event stream.
@@ -233,10 +265,8 @@ func (b *board) admit(w http.ResponseWriter, r *http.Request) (*boardRequest, er
 		if err := boardAnonymousAccess(req); err != nil {
 			return nil, err
 		}
-		if req.method != http.MethodGet && b.rate != nil {
-			if err := b.rate.allow(req.addr, b.now()); err != nil {
-				return nil, err
-			}
+		if err := b.charge(req); err != nil {
+			return nil, err
 		}
 	}
 	maxBody := b.maxBody
@@ -249,6 +279,34 @@ func (b *board) admit(w http.ResponseWriter, r *http.Request) (*boardRequest, er
 		return nil, err
 	}
 	return req, nil
+}
+
+// charge takes an anonymous request's cost from its address's budget: a
+// write costs a write; a read, stream or not, costs one read of a room that
+// exists and boardMissCost reads of one that does not, so that following
+// a room is cheap and guessing codes is slow.
+func (b *board) charge(req *boardRequest) error {
+	if req.method != http.MethodGet {
+		if b.rate == nil {
+			return nil
+		}
+		return b.rate.allow(req.addr, b.now(), 1)
+	}
+	if b.reads == nil {
+		return nil
+	}
+	cost := 1.0
+	if !b.roomHeld(req.path[1]) { // boardAnonymousAccess saw to the path
+		cost = boardMissCost
+	}
+	return b.reads.allow(req.addr, b.now(), cost)
+}
+
+func (b *board) roomHeld(code string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, held := b.rooms.byCode[code]
+	return held
 }
 
 // authenticate makes req an admin request when it carries the admin
@@ -266,7 +324,7 @@ func (b *board) authenticate(req *boardRequest, r *http.Request) error {
 		return nil
 	}
 	if b.rate != nil {
-		if err := b.rate.allow(req.addr, b.now()); err != nil {
+		if err := b.rate.allow(req.addr, b.now(), 1); err != nil {
 			return err
 		}
 	}
@@ -296,7 +354,7 @@ func newBoardHTTPServer(b *board, opts boardOptions) *http.Server {
 		Handler:           b,
 		ReadHeaderTimeout: boardLimit(opts.headerTimeout, boardDefaultHeaderTimeout),
 		ReadTimeout:       boardLimit(opts.readTimeout, boardDefaultReadTimeout),
-		IdleTimeout:       boardLimit(opts.idleTimeout, boardDefaultIdleTimeout),
+		IdleTimeout:       boardLimit(opts.idleTimeout, boardDefaultIdleTimeout), // short: a client's idle connection holds one of its few places
 		MaxHeaderBytes:    boardMaxHeaderBytes,
 		ErrorLog:          log.New(&b.stats.serverErrors, "", 0),
 	}
@@ -312,6 +370,7 @@ func serveBoard(ctx context.Context, ln net.Listener, b *board, opts boardOption
 	// snapshot taken later, by the log's goroutine, could already count
 	// some and never report them.
 	logFrom := b.snapshot()
+	ln = newBoardListener(ln, boardLimit(opts.maxConnsPerAddr, boardDefaultMaxConnsPerAddr), opts.trustProxy, &b.stats.connsRefused)
 	srv := newBoardHTTPServer(b, opts)
 	srv.TLSConfig = tlsCfg
 	served := make(chan error, 1)
@@ -725,6 +784,9 @@ func (b *board) write(req *boardRequest) boardResponse {
 		}
 	}
 	wr := boardWrite{patch: req.method == http.MethodPatch, at: req.path, changes: req.changes, data: req.data}
+	if !req.admin {
+		wr.by = req.addr
+	}
 	resp := boardResponse{status: http.StatusOK, body: req.reply}
 	if req.method == http.MethodPost {
 		id := b.pushIDs.next(b.now().UnixMilli())
@@ -993,14 +1055,14 @@ func (b *board) subscribe(req *boardRequest) (*boardStream, []byte, error) {
 		return nil, nil, boardErrorf(http.StatusServiceUnavailable, boardErrClosed)
 	}
 	if b.maxStreams > 0 && len(b.live) >= b.maxStreams {
-		return nil, nil, boardErrorf(http.StatusServiceUnavailable,
-			"Service unavailable: the board holds its maximum of %d streams; try again later", b.maxStreams)
+		return nil, nil, boardRetryLater(http.StatusServiceUnavailable, boardRetrySoon,
+			"Service unavailable: the board is full, with its maximum of %d streams open", b.maxStreams)
 	}
 	addr := ""
 	if !req.admin {
 		addr = req.addr
 		if b.perAddr > 0 && b.addrStreams[addr] >= b.perAddr {
-			return nil, nil, boardErrorf(http.StatusTooManyRequests,
+			return nil, nil, boardRetryLater(http.StatusTooManyRequests, boardRetrySoon,
 				"Too many requests: at most %d streams may be open from one address", b.perAddr)
 		}
 	}
@@ -1158,6 +1220,7 @@ type boardWrite struct {
 	at      []string
 	changes []boardChange // a put has exactly one, with an empty rel
 	data    []byte        // event data for a stream at at
+	by      string        // the anonymous writer's address; "" for the admin and the board
 }
 
 // boardDelivery is one frame for one stream.

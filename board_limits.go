@@ -1,6 +1,8 @@
 package main
 
-// Per-client-address limits: who a client is, and how fast it may write.
+// Per-client-address limits: who a client is, how many connections it may
+// hold, and how fast it may read and write. What each limit stops, and its
+// figures, is in docs/BOARD.md, "Limits".
 
 import (
 	"fmt"
@@ -11,34 +13,123 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // clientAddr names the client for per-address limits. Behind a reverse
 // proxy on this machine (-trust-proxy), the proxy's X-Forwarded-For names
 // it; a peer elsewhere could forge that header, so it is only believed from
-// loopback. IPv6 clients are grouped by /64, the block one subscriber
-// usually gets, or else one machine could pose as countless addresses.
+// loopback.
 func (b *board) clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	addr, ok := boardRemoteIP(r.RemoteAddr)
+	if !ok {
+		return r.RemoteAddr // not an IP (a test's ResponseRecorder, say): use as is
 	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return host // not an IP (a test's ResponseRecorder, say): use as is
-	}
-	addr = addr.Unmap()
 	if b.trustProxy && addr.IsLoopback() {
 		if fwd, ok := boardForwardedFor(r.Header); ok {
 			addr = fwd
 		}
 	}
+	return boardAddrKey(addr)
+}
+
+// boardRemoteIP parses a connection's remote address.
+func boardRemoteIP(hostport string) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	addr, err := netip.ParseAddr(host)
+	return addr.Unmap(), err == nil
+}
+
+// boardAddrKey is the name under which an address is limited. IPv6
+// clients are grouped by /48, the most a site is usually given: grouping
+// by /64 would let one site with a /48 pose as 65,536 clients.
+func boardAddrKey(addr netip.Addr) string {
 	if addr.Is6() {
-		prefix, _ := addr.Prefix(64)
+		prefix, _ := addr.Prefix(boardIPv6Prefix)
 		return prefix.String()
 	}
 	return addr.String()
+}
+
+const boardIPv6Prefix = 48
+
+// boardListener caps the connections one address holds open, so that one
+// client cannot take every file descriptor with idle keep-alive
+// connections. A connection past the cap is closed as soon as it is
+// accepted: nothing has been read from it, and under TLS no HTTP answer
+// could be sent before a handshake that would cost more than the
+// connection itself. Loopback is not capped behind a trusted proxy, which
+// holds every client's connections.
+type boardListener struct {
+	net.Listener
+	perAddr       int
+	trustLoopback bool
+	refused       *atomic.Int64 // connections closed at once, for the log
+
+	mu   sync.Mutex
+	open map[string]int
+}
+
+func newBoardListener(ln net.Listener, perAddr int, trustLoopback bool, refused *atomic.Int64) net.Listener {
+	if perAddr <= 0 {
+		return ln
+	}
+	return &boardListener{Listener: ln, perAddr: perAddr, trustLoopback: trustLoopback, refused: refused, open: make(map[string]int)}
+}
+
+func (l *boardListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		addr, ok := boardRemoteIP(c.RemoteAddr().String())
+		if !ok || (l.trustLoopback && addr.IsLoopback()) {
+			return c, nil
+		}
+		key := boardAddrKey(addr)
+		if l.take(key) {
+			return &boardLimitedConn{Conn: c, release: func() { l.give(key) }}, nil
+		}
+		l.refused.Add(1)
+		_ = c.Close()
+	}
+}
+
+func (l *boardListener) take(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open[key] >= l.perAddr {
+		return false
+	}
+	l.open[key]++
+	return true
+}
+
+func (l *boardListener) give(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open[key]--; l.open[key] <= 0 {
+		delete(l.open, key)
+	}
+}
+
+// boardLimitedConn gives its place back once, on its first Close: net/http
+// and a hijacked stream may both close it.
+type boardLimitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *boardLimitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }
 
 // boardForwardedFor returns the last address in X-Forwarded-For: the one
@@ -59,10 +150,11 @@ func boardForwardedFor(h http.Header) (netip.Addr, bool) {
 
 // boardRateLimiter is a token bucket per client address. Buckets that
 // have refilled are forgotten, so its memory follows the number of
-// addresses that wrote recently, not all that ever did.
+// addresses that used it recently, not all that ever did.
 type boardRateLimiter struct {
 	rate  float64 // tokens per second
 	burst float64
+	what  string // what a token buys, for the refusal: "writes", "reads"
 
 	mu        sync.Mutex
 	buckets   map[string]*boardBucket
@@ -76,17 +168,18 @@ type boardBucket struct {
 
 const boardRateSweepMin = 1024
 
-func newBoardRateLimiter(rate float64, burst int) *boardRateLimiter {
+func newBoardRateLimiter(rate float64, burst int, what string) *boardRateLimiter {
 	return &boardRateLimiter{
 		rate:      rate,
 		burst:     float64(burst),
+		what:      what,
 		buckets:   make(map[string]*boardBucket),
 		nextSweep: boardRateSweepMin,
 	}
 }
 
-// allow takes one token from addr's bucket, or says when to come back.
-func (l *boardRateLimiter) allow(addr string, now time.Time) error {
+// allow takes cost tokens from addr's bucket, or says when to come back.
+func (l *boardRateLimiter) allow(addr string, now time.Time, cost float64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	bk := l.buckets[addr]
@@ -99,15 +192,22 @@ func (l *boardRateLimiter) allow(addr string, now time.Time) error {
 	}
 	bk.tokens = l.refill(bk, now)
 	bk.last = now
-	if bk.tokens >= 1 {
-		bk.tokens--
+	if bk.tokens >= cost {
+		bk.tokens -= cost
 		return nil
 	}
-	wait := time.Duration((1 - bk.tokens) / l.rate * float64(time.Second))
+	wait := time.Duration((cost - bk.tokens) / l.rate * float64(time.Second))
+	return boardRetryLater(http.StatusTooManyRequests, wait,
+		"Too many requests: at most %g %s per second from one address", l.rate, l.what)
+}
+
+// boardRetryLater is a refusal that says when to come back, in its text
+// and in Retry-After (whole seconds, at least one).
+func boardRetryLater(status int, wait time.Duration, format string, args ...any) error {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	return &boardHTTPError{
-		status: http.StatusTooManyRequests,
-		text:   fmt.Sprintf("Too many requests: at most %g writes per second from one address; try again in %ds", l.rate, secs),
+		status: status,
+		text:   fmt.Sprintf(format, args...) + fmt.Sprintf("; try again in %ds", secs),
 		header: http.Header{"Retry-After": {strconv.Itoa(secs)}},
 	}
 }

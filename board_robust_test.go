@@ -92,7 +92,7 @@ func TestBoardSlowClients(t *testing.T) {
 	const n = 2000
 	baseline := runtime.NumGoroutine()
 	base, _, cancel, served := boardTestStartServer(t, boardOptions{
-		writeRate: -1, maxStreamsPerAddr: -1,
+		writeRate: -1, readRate: -1, maxStreamsPerAddr: -1, maxConnsPerAddr: -1,
 		headerTimeout: 500 * time.Millisecond, readTimeout: time.Second,
 	})
 	addr := strings.TrimPrefix(base, "http://")
@@ -175,7 +175,7 @@ func boardTestRawStream(t *testing.T, addr, path string) net.Conn {
 // the way to them, leave no stream and no goroutine behind.
 func TestBoardClientVanishes(t *testing.T) {
 	baseline := runtime.NumGoroutine()
-	base, b, cancel, served := boardTestStartServer(t, boardOptions{keepAlive: time.Hour, writeRate: -1, maxStreamsPerAddr: -1})
+	base, b, cancel, served := boardTestStartServer(t, boardOptions{keepAlive: time.Hour, writeRate: -1, readRate: -1, maxStreamsPerAddr: -1, maxConnsPerAddr: -1, maxRoomsPerAddr: -1})
 	addr := strings.TrimPrefix(base, "http://")
 	var conns []net.Conn
 	for i := range 200 {
@@ -208,7 +208,7 @@ func TestBoardClientVanishes(t *testing.T) {
 // connection), and serveBoard returns nil.
 func TestBoardGracefulShutdown(t *testing.T) {
 	baseline := runtime.NumGoroutine()
-	base, b, cancel, served := boardTestStartServer(t, boardOptions{keepAlive: time.Hour, writeRate: -1, maxStreamsPerAddr: -1})
+	base, b, cancel, served := boardTestStartServer(t, boardOptions{keepAlive: time.Hour, writeRate: -1, readRate: -1, maxStreamsPerAddr: -1, maxConnsPerAddr: -1, maxRoomsPerAddr: -1})
 	client := boardTestClient(t)
 	const n = 50
 	bodies := make([]io.ReadCloser, n)

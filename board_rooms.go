@@ -6,7 +6,9 @@ package main
 // needs no janitor. It remembers too when each slot was last written, by
 // its own clock, to judge whether an offer or answer is stale enough to be
 // replaced. The writers' timestamps are not trusted for either: any
-// stranger can write one.
+// stranger can write one. And it counts what the rooms hold, in bytes and
+// by the address that created each, for the limits that keep a crowd of
+// anonymous writers from filling the board (board_rules.go, checkRoomLimits).
 
 import (
 	"container/heap"
@@ -18,13 +20,17 @@ import (
 // boardRooms records when each room under rooms/ appeared, in a min-heap
 // by that time so the next to expire is always on top.
 type boardRooms struct {
-	byCode map[string]*boardRoom
-	heap   boardRoomHeap
+	byCode    map[string]*boardRoom
+	heap      boardRoomHeap
+	bytes     int64          // what all rooms hold, by treeSize
+	byCreator map[string]int // rooms held, by the address that created them
 }
 
 type boardRoom struct {
 	code    string
 	created time.Time
+	creator string          // the anonymous address that created it; "" for the admin
+	bytes   int64           // what it holds, by treeSize
 	index   int             // in the heap
 	slots   [2]boardWritten // offer, answer, as boardRoomSlots orders them
 	// owned says a host claimed the room when its offer created it; owner
@@ -33,10 +39,12 @@ type boardRoom struct {
 	owner [sha256.Size]byte
 }
 
-// boardWritten is what a slot was last written with, and when.
+// boardWritten is what a slot was last written with, and when. A digest
+// stands for the value: a copy would double what a room costs, and a
+// reference would change with an admin's write inside it.
 type boardWritten struct {
-	value any // a copy, so an admin's write inside it still counts as new
-	at    time.Time
+	sum [sha256.Size]byte
+	at  time.Time // zero for an empty slot
 }
 
 // stamp records, for a room as it now is, when each slot got its value:
@@ -44,13 +52,22 @@ type boardWritten struct {
 func (r *boardRoom) stamp(room any, now time.Time) {
 	for i, slot := range boardRoomSlots {
 		v := treeGet(room, []string{slot})
-		switch {
-		case v == nil:
+		if v == nil {
 			r.slots[i] = boardWritten{}
-		case r.slots[i].value == nil || !treeEqual(r.slots[i].value, v):
-			r.slots[i] = boardWritten{value: treeClone(v), at: now}
+			continue
+		}
+		sum := treeDigest(v)
+		if r.slots[i].at.IsZero() || sum != r.slots[i].sum {
+			r.slots[i] = boardWritten{sum: sum, at: now}
 		}
 	}
+}
+
+// treeDigest identifies a normalized value: equal values encode to equal
+// bytes (treeEncode sorts keys).
+func treeDigest(v any) [sha256.Size]byte {
+	data, _ := treeEncode(v) // a normalized value always encodes
+	return sha256.Sum256(data)
 }
 
 // writtenAt is when the slot got its value, by the board's clock; zero
@@ -71,25 +88,49 @@ func (rs *boardRooms) writtenAt(code, slot string) time.Time {
 func (rs *boardRooms) len() int { return len(rs.byCode) }
 
 // sync makes the record of code match the room as it now is (nil when it
-// is gone).
-func (rs *boardRooms) sync(code string, room any, now time.Time) {
+// is gone); by is who wrote it, the creator if the room is new.
+func (rs *boardRooms) sync(code string, room any, now time.Time, by string) {
 	r, known := rs.byCode[code]
 	switch {
 	case room != nil && !known:
 		if rs.byCode == nil {
 			rs.byCode = make(map[string]*boardRoom)
+			rs.byCreator = make(map[string]int)
 		}
-		r = &boardRoom{code: code, created: now}
+		r = &boardRoom{code: code, created: now, creator: by}
 		rs.byCode[code] = r
 		heap.Push(&rs.heap, r)
+		if by != "" {
+			rs.byCreator[by]++
+		}
 	case room == nil && known:
 		delete(rs.byCode, code)
 		heap.Remove(&rs.heap, r.index)
+		rs.bytes -= r.bytes
+		if r.creator != "" {
+			if rs.byCreator[r.creator]--; rs.byCreator[r.creator] <= 0 {
+				delete(rs.byCreator, r.creator)
+			}
+		}
 		return
 	case room == nil:
 		return
 	}
+	size := treeSize(room)
+	rs.bytes += size - r.bytes
+	r.bytes = size
 	r.stamp(room, now)
+}
+
+// createdBy is how many rooms held were created by the address.
+func (rs *boardRooms) createdBy(addr string) int { return rs.byCreator[addr] }
+
+// held is what the room holds now, by treeSize; 0 for no room.
+func (rs *boardRooms) held(code string) int64 {
+	if r := rs.byCode[code]; r != nil {
+		return r.bytes
+	}
+	return 0
 }
 
 // oldest returns the room created first, or nil.
@@ -127,7 +168,7 @@ func (h *boardRoomHeap) Pop() any {
 func (b *board) trackRoomsLocked(wr boardWrite) {
 	now := b.now()
 	rooms, _ := treeGet(b.root, []string{pypeerRooms}).(map[string]any)
-	syncCode := func(code string) { b.rooms.sync(code, rooms[code], now) }
+	syncCode := func(code string) { b.rooms.sync(code, rooms[code], now, wr.by) }
 	switch {
 	case len(wr.at) >= 2:
 		if wr.at[0] == pypeerRooms {
@@ -159,11 +200,11 @@ func (b *board) trackRoomsLocked(wr boardWrite) {
 	// The whole of rooms/ may have been replaced.
 	for code := range b.rooms.byCode {
 		if rooms[code] == nil {
-			b.rooms.sync(code, nil, now)
+			b.rooms.sync(code, nil, now, wr.by)
 		}
 	}
 	for code, room := range rooms {
-		b.rooms.sync(code, room, now)
+		b.rooms.sync(code, room, now, wr.by)
 	}
 }
 
@@ -188,7 +229,7 @@ func (b *board) expireRooms() {
 		if err := b.applyLocked(wr); err != nil {
 			// Only encoding a path can fail, and a room code always
 			// encodes; forget the record so expiry cannot spin.
-			b.rooms.sync(r.code, nil, now)
+			b.rooms.sync(r.code, nil, now, "")
 		}
 		b.stats.roomsExpired.Add(1)
 	}

@@ -30,6 +30,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // The two values a room holds.
@@ -63,7 +64,7 @@ func boardAnonymousAccess(req *boardRequest) error {
 
 // checkWriteLocked applies the rules that need the current tree: for an
 // anonymous writer, each slot of the room ends up unchanged, deleted, or
-// newly holding a well-formed value; and a new room must fit under the cap.
+// newly holding a well-formed value; and the room must fit the board.
 func (b *board) checkWriteLocked(req *boardRequest, wr boardWrite) error {
 	if req.admin {
 		return nil
@@ -83,11 +84,44 @@ func (b *board) checkWriteLocked(req *boardRequest, wr boardWrite) error {
 	if err := b.checkRoom(wr.at[1], oldRoom, newRoom); err != nil {
 		return err
 	}
-	if oldRoom == nil && newRoom != nil && b.maxRooms > 0 && b.rooms.len() >= b.maxRooms {
-		return boardErrorf(http.StatusServiceUnavailable,
-			"Service unavailable: the board holds its maximum of %d rooms; try again later", b.maxRooms)
+	return b.checkRoomLimits(req, wr.at[1], oldRoom, newRoom)
+}
+
+// checkRoomLimits keeps anonymous writers, however many addresses they
+// write from, from filling the board: a room fits under the room cap and
+// the byte budget, and one address holds a few rooms at most. The board
+// is full (503) until its oldest room expires; an address at its cap
+// (429) waits for one of its rooms to go.
+func (b *board) checkRoomLimits(req *boardRequest, code string, oldRoom, newRoom any) error {
+	if newRoom == nil {
+		return nil
+	}
+	if oldRoom == nil {
+		switch {
+		case b.maxRooms > 0 && b.rooms.len() >= b.maxRooms:
+			return boardRetryLater(http.StatusServiceUnavailable, b.untilRoomExpiresLocked(),
+				"Service unavailable: the board is full, with its maximum of %d rooms", b.maxRooms)
+		case b.roomsPer > 0 && b.rooms.createdBy(req.addr) >= b.roomsPer:
+			return boardRetryLater(http.StatusTooManyRequests, boardRetrySoon,
+				"Too many requests: at most %d rooms at once from one address", b.roomsPer)
+		}
+	}
+	grow := treeSize(newRoom) - b.rooms.held(code)
+	if b.maxBytes > 0 && grow > 0 && b.rooms.bytes+grow > b.maxBytes {
+		return boardRetryLater(http.StatusServiceUnavailable, b.untilRoomExpiresLocked(),
+			"Service unavailable: the board is full, with its maximum of %d bytes in rooms", b.maxBytes)
 	}
 	return nil
+}
+
+// untilRoomExpiresLocked is how long until the oldest room expires and
+// frees its place: the Retry-After of a full board.
+func (b *board) untilRoomExpiresLocked() time.Duration {
+	r := b.rooms.oldest()
+	if r == nil || b.roomTTL <= 0 {
+		return boardRetrySoon
+	}
+	return max(time.Second, r.created.Add(b.roomTTL).Sub(b.now()))
 }
 
 // checkOwner refuses a change to an owned room's offer (replacing or

@@ -250,10 +250,10 @@ func TestBoardWriteRate(t *testing.T) {
 // TestBoardRateLimiterForgets: the limiter's memory follows the addresses
 // that wrote recently.
 func TestBoardRateLimiterForgets(t *testing.T) {
-	l := newBoardRateLimiter(10, 5)
+	l := newBoardRateLimiter(10, 5, "writes")
 	t0 := time.UnixMilli(boardTestMs)
 	for i := range 5 * boardRateSweepMin {
-		_ = l.allow(fmt.Sprintf("198.51.100.%d/%d", i%256, i), t0.Add(time.Duration(i)*time.Second))
+		_ = l.allow(fmt.Sprintf("198.51.100.%d/%d", i%256, i), t0.Add(time.Duration(i)*time.Second), 1)
 	}
 	if n := l.size(); n > 2*boardRateSweepMin {
 		t.Errorf("the limiter remembers %d addresses, want at most %d", n, 2*boardRateSweepMin)
@@ -267,13 +267,15 @@ func TestBoardClientAddr(t *testing.T) {
 		want              string
 	}{
 		{"192.0.2.7:5000", "", false, "192.0.2.7"},
-		{"[2001:db8:1:2:3:4:5:6]:5000", "", false, "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:3:4:5:6]:5000", "", false, "2001:db8:1::/48"},
+		{"[2001:db8:1:ffff::9]:5000", "", false, "2001:db8:1::/48"}, // another /64 of the same /48: one client
+		{"[2001:db8:2::9]:5000", "", false, "2001:db8:2::/48"},
 		{"[::ffff:192.0.2.7]:5000", "", false, "192.0.2.7"},
 		{"192.0.2.7:5000", "203.0.113.9", true, "192.0.2.7"},             // not from loopback: not believed
 		{"127.0.0.1:5000", "203.0.113.9", false, "127.0.0.1"},            // not trusted
 		{"127.0.0.1:5000", "10.9.9.9, 203.0.113.9", true, "203.0.113.9"}, // the proxy's own entry
 		{"127.0.0.1:5000", "garbage", true, "127.0.0.1"},
-		{"[::1]:5000", "2001:db8::1", true, "2001:db8::/64"},
+		{"[::1]:5000", "2001:db8::1", true, "2001:db8::/48"},
 	}
 	for _, tc := range tests {
 		b := newBoard(boardOptions{trustProxy: tc.trust})

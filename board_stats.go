@@ -22,6 +22,7 @@ type boardStats struct {
 	writes        atomic.Int64
 	streamsOpened atomic.Int64
 	roomsExpired  atomic.Int64
+	connsRefused  atomic.Int64      // closed at once: the address held its maximum
 	status        [600]atomic.Int64 // answers by HTTP status
 	serverErrors  boardServerErrors
 }
@@ -51,10 +52,10 @@ func (e *boardServerErrors) Write(p []byte) (int, error) {
 
 // boardSnapshot is the state of the counters at one moment.
 type boardSnapshot struct {
-	requests, writes, streamsOpened, roomsExpired int64
-	status                                        map[int]int64 // non-zero counts of 4xx and 5xx
-	tlsErrors, serverErrors                       int64
-	streamsOpen, rooms                            int
+	requests, writes, streamsOpened, roomsExpired, connsRefused int64
+	status                                                      map[int]int64 // non-zero counts of 4xx and 5xx
+	tlsErrors, serverErrors                                     int64
+	streamsOpen, rooms                                          int
 }
 
 func (b *board) snapshot() boardSnapshot {
@@ -64,6 +65,7 @@ func (b *board) snapshot() boardSnapshot {
 		writes:        s.writes.Load(),
 		streamsOpened: s.streamsOpened.Load(),
 		roomsExpired:  s.roomsExpired.Load(),
+		connsRefused:  s.connsRefused.Load(),
 		status:        make(map[int]int64),
 		tlsErrors:     s.serverErrors.tls.Load(),
 		serverErrors:  s.serverErrors.other.Load(),
@@ -87,7 +89,7 @@ var boardStatusWords = map[int]string{
 	http.StatusMethodNotAllowed:      "bad method",
 	http.StatusPreconditionFailed:    "etag mismatch",
 	http.StatusRequestEntityTooLarge: "too large",
-	http.StatusTooManyRequests:       "rate or stream limit",
+	http.StatusTooManyRequests:       "rate or per-address limit",
 	http.StatusInternalServerError:   "internal error",
 	http.StatusServiceUnavailable:    "full or closing",
 }
@@ -95,7 +97,8 @@ var boardStatusWords = map[int]string{
 // logLine describes what changed since prev, or "" when nothing did.
 func (cur boardSnapshot) logLine(prev boardSnapshot, over time.Duration) string {
 	if cur.requests == prev.requests && cur.tlsErrors == prev.tlsErrors &&
-		cur.serverErrors == prev.serverErrors && cur.roomsExpired == prev.roomsExpired {
+		cur.serverErrors == prev.serverErrors && cur.roomsExpired == prev.roomsExpired &&
+		cur.connsRefused == prev.connsRefused {
 		return ""
 	}
 	var refused []string
@@ -113,6 +116,9 @@ func (cur boardSnapshot) logLine(prev boardSnapshot, over time.Duration) string 
 		cur.streamsOpened-prev.streamsOpened, cur.roomsExpired-prev.roomsExpired, cur.streamsOpen, cur.rooms)
 	if len(refused) > 0 {
 		line += "; refused: " + strings.Join(refused, ", ")
+	}
+	if n := cur.connsRefused - prev.connsRefused; n > 0 {
+		line += fmt.Sprintf("; %d connections closed at once (too many from one address)", n)
 	}
 	if n := cur.tlsErrors - prev.tlsErrors; n > 0 {
 		line += fmt.Sprintf("; %d failed TLS handshakes", n)

@@ -96,7 +96,13 @@ func boardHijackStream(w http.ResponseWriter, r *http.Request) (*boardConnOut, <
 	if err != nil {
 		return nil, nil, false // the writer cannot be hijacked; nothing was written
 	}
-	out := &boardConnOut{conn: conn, header: []byte(boardStreamHeader + "Date: " + time.Now().UTC().Format(http.TimeFormat) + "\r\n\r\n")}
+	out := &boardConnOut{conn: conn, wire: conn, header: []byte(boardStreamHeader + "Date: " + time.Now().UTC().Format(http.TimeFormat) + "\r\n\r\n")}
+	if lc, ok := conn.(*boardLimitedConn); ok {
+		// Write to the TCP connection itself: only it has writev, and a
+		// send through the wrapper would be a system call per buffer.
+		// (Never unwrap a TLS connection: that would skip the encryption.)
+		out.wire = lc.Conn
+	}
 	gone := make(chan struct{})
 	go func() {
 		defer close(gone)
@@ -109,8 +115,9 @@ func boardHijackStream(w http.ResponseWriter, r *http.Request) (*boardConnOut, <
 // boardConnOut writes a chunked response straight to a hijacked
 // connection. Each send is one writev: chunk size, frames, CRLF.
 type boardConnOut struct {
-	conn   net.Conn
-	header []byte // the response header, until the first send
+	conn   net.Conn // closed when the stream ends
+	wire   net.Conn // written to: conn, or the connection it wraps
+	header []byte   // the response header, until the first send
 }
 
 func (o *boardConnOut) send(frames ...[]byte) error {
@@ -129,8 +136,8 @@ func (o *boardConnOut) send(frames ...[]byte) error {
 	bufs = append(bufs, strconv.AppendInt(nil, int64(size), 16), []byte("\r\n"))
 	bufs = append(bufs, frames...)
 	bufs = append(bufs, []byte("\r\n"))
-	_ = o.conn.SetWriteDeadline(time.Now().Add(boardStreamWriteTimeout))
-	_, err := bufs.WriteTo(o.conn)
+	_ = o.wire.SetWriteDeadline(time.Now().Add(boardStreamWriteTimeout))
+	_, err := bufs.WriteTo(o.wire)
 	return err
 }
 
@@ -138,8 +145,8 @@ func (o *boardConnOut) send(frames ...[]byte) error {
 // the connection: a client that was streaming reconnects anyway.
 func (o *boardConnOut) finish(clean bool) {
 	if clean {
-		_ = o.conn.SetWriteDeadline(time.Now().Add(boardStreamWriteTimeout))
-		_, _ = o.conn.Write([]byte("0\r\n\r\n"))
+		_ = o.wire.SetWriteDeadline(time.Now().Add(boardStreamWriteTimeout))
+		_, _ = o.wire.Write([]byte("0\r\n\r\n"))
 	}
 	_ = o.conn.Close()
 }

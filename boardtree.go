@@ -290,6 +290,26 @@ func treeClone(v any) any {
 	return out
 }
 
+// treeSize is about the length of a normalized value encoded, without
+// counting escapes: what the board weighs a room by.
+func treeSize(v any) int64 {
+	switch v := v.(type) {
+	case bool:
+		return 5
+	case json.Number:
+		return int64(len(v))
+	case string:
+		return int64(len(v)) + 2
+	case map[string]any:
+		n := int64(2)
+		for k, c := range v {
+			n += int64(len(k)) + 4 + treeSize(c)
+		}
+		return n
+	}
+	return 4 // null
+}
+
 // treeHasPrefix reports whether path lies at or below prefix.
 func treeHasPrefix(path, prefix []string) bool {
 	return len(path) >= len(prefix) && slices.Equal(path[:len(prefix)], prefix)

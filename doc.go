@@ -149,16 +149,22 @@
 //	-max-body BYTES           largest request body (65536)
 //	-max-payload BYTES        largest offer or answer payload (16384)
 //	-max-rooms N              rooms held at once (10000)
+//	-max-rooms-per-addr N     rooms created by one address held at once (32)
+//	-max-bytes BYTES          bytes of JSON held in all rooms (67108864: 64 MiB)
 //	-max-streams N            streams open at once (10000)
-//	-max-streams-per-addr N   streams from one address, an IPv6 /64 counting as one (64)
+//	-max-streams-per-addr N   streams from one address (16)
+//	-max-conns-per-addr N     connections from one address (32)
 //	-write-rate N             writes per second from one address (10)
 //	-write-burst N            and in a burst (100)
+//	-read-rate N              reads per second from one address; a room that does not exist costs 10 (20)
+//	-read-burst N             and in a burst (200)
 //	-header-timeout DURATION  time to send a request's headers (10s)
 //	-read-timeout DURATION    time to send a whole request (30s)
-//	-idle-timeout DURATION    time a connection may wait between requests (2m)
+//	-idle-timeout DURATION    time a connection may wait between requests (15s)
 //	-trust-proxy              take the client address from X-Forwarded-For on loopback
 //
-// A limit of 0 turns it off. The board logs counts to stderr once a
+// An address is an IPv4 address or an IPv6 /48. A limit of 0 turns it
+// off. The board logs counts to stderr once a
 // minute, never room codes, payloads, addresses or secrets. See
 // docs/BOARD.md.
 //

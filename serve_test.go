@@ -161,18 +161,24 @@ func TestServeSecretAndLogs(t *testing.T) {
 }
 
 func TestBoardFlags(t *testing.T) {
-	o, err := parseConfig([]string{"-serve", ":0", "-max-streams", "0", "-room-ttl", "5m", "-write-rate", "2.5", "-max-body", "1000", "-trust-proxy"},
+	o, err := parseConfig([]string{"-serve", ":0", "-max-streams", "0", "-room-ttl", "5m", "-write-rate", "2.5", "-max-body", "1000", "-trust-proxy",
+		"-read-rate", "0", "-max-bytes", "1048576", "-max-rooms-per-addr", "3", "-max-conns-per-addr", "0"},
 		env{getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bo := o.boardOpts
 	if bo.maxStreams >= 0 || bo.roomTTL != 5*time.Minute || bo.writeRate != 2.5 || bo.maxBody != 1000 || !bo.trustProxy ||
-		bo.maxStreamsPerAddr != boardDefaultMaxStreamsPerAddr || bo.idleTimeout != boardDefaultIdleTimeout {
+		bo.maxStreamsPerAddr != boardDefaultMaxStreamsPerAddr || bo.idleTimeout != boardDefaultIdleTimeout ||
+		bo.readRate >= 0 || bo.readBurst != boardDefaultReadBurst || bo.maxBytes != 1<<20 || bo.maxRoomsPerAddr != 3 || bo.maxConnsPerAddr >= 0 {
 		t.Errorf("options %+v", bo)
 	}
-	if b := newBoard(bo); b.maxStreams != 0 || b.roomTTL != 5*time.Minute {
-		t.Errorf("board: max streams %d (want 0: no cap), TTL %v", b.maxStreams, b.roomTTL)
+	if b := newBoard(bo); b.maxStreams != 0 || b.roomTTL != 5*time.Minute || b.reads != nil || b.maxBytes != 1<<20 || b.roomsPer != 3 {
+		t.Errorf("board: max streams %d (want 0: no cap), TTL %v, read limiter %v (want none), bytes %d, rooms per address %d",
+			b.maxStreams, b.roomTTL, b.reads, b.maxBytes, b.roomsPer)
+	}
+	if b := newBoard(boardOptions{}); b.reads == nil || b.maxBytes != boardDefaultMaxBytes || b.roomsPer != boardDefaultMaxRoomsPerAddr {
+		t.Errorf("default board: read limiter %v, bytes %d, rooms per address %d", b.reads, b.maxBytes, b.roomsPer)
 	}
 	for _, bad := range [][]string{{"-max-rooms", "-1"}, {"-write-rate", "fast"}, {"-room-ttl", "10"}, {"-max-body", "1e3"}} {
 		if _, err := parseConfig(append([]string{"-serve", ":0"}, bad...), env{getenv: func(string) string { return "" }}); err == nil {
