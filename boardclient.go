@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -492,6 +493,7 @@ type statusError struct {
 	Method, URL string
 	Status      int
 	Message     string
+	RetryAfter  time.Duration // what the board asked a busy client to wait; 0 when it did not
 }
 
 // Error reads like "PUT http://host/rooms/ABC123/offer.json: 401 Permission denied".
@@ -511,11 +513,23 @@ func newStatusError(method string, u *url.URL, resp *http.Response) *statusError
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, clientMaxErrorBody))
 	return &statusError{
-		Method:  method,
-		URL:     redactURL(u),
-		Status:  resp.StatusCode,
-		Message: clientErrorText(resp.StatusCode, body),
+		Method:     method,
+		URL:        redactURL(u),
+		Status:     resp.StatusCode,
+		Message:    clientErrorText(resp.StatusCode, body),
+		RetryAfter: clientRetryAfter(resp.Header.Get("Retry-After")),
 	}
+}
+
+// clientRetryAfter reads a Retry-After given in seconds (the board's form;
+// an HTTP date is ignored), bounded so that a hostile board cannot make a
+// client wait past its own timeout's sense.
+func clientRetryAfter(v string) time.Duration {
+	secs, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || secs <= 0 {
+		return 0
+	}
+	return time.Duration(min(secs, int(retryAfterMax/time.Second))) * time.Second
 }
 
 // clientErrorText extracts Firebase's {"error": "..."}; any other body (a
@@ -736,7 +750,7 @@ func (c *boardClient) watch(ctx context.Context, path string, opts watchOptions,
 		if opts.onReconnect != nil {
 			opts.onReconnect(err)
 		}
-		if err := wait.wait(ctx); err != nil {
+		if err := wait.wait(ctx, err); err != nil {
 			return err
 		}
 	}

@@ -319,21 +319,30 @@ func TestBoardClientErrorStatus(t *testing.T) {
 		status      int
 		body        string
 		wantMessage string
+		retryAfter  string
+		wantWait    time.Duration
 	}{
-		{"permission denied", 401, `{"error": "Permission denied"}`, "Permission denied"},
+		{"permission denied", 401, `{"error": "Permission denied"}`, "Permission denied", "", 0},
 		{"missing index", 400, `{"error": "Index not defined, add \".indexOn\": \"x\", for path \"/y\", to the rules"}`,
-			`Index not defined, add ".indexOn": "x", for path "/y", to the rules`},
-		{"html page", 502, "<html><body>Bad gateway</body></html>", "Bad Gateway"},
-		{"empty body", 503, "", "Service Unavailable"},
-		{"json without error", 500, `{"status": "down"}`, "Internal Server Error"},
-		{"unknown status", 599, "oops", "unexpected status"},
-		{"terminal escapes", 403, `{"error": "no\u001b[2J\u202eway\nmore"}`, "no␛[2J<U+202E>way␤more"},
-		{"huge body", 500, `{"error": "` + strings.Repeat("x", 2*clientMaxErrorBody) + `"}`, "Internal Server Error"},
-		{"long message", 400, `{"error": "` + strings.Repeat("é", clientMaxMessage) + `"}`, strings.Repeat("é", clientMaxMessage/2) + "..."},
+			`Index not defined, add ".indexOn": "x", for path "/y", to the rules`, "", 0},
+		{"html page", 502, "<html><body>Bad gateway</body></html>", "Bad Gateway", "", 0},
+		{"empty body", 503, "", "Service Unavailable", "", 0},
+		{"json without error", 500, `{"status": "down"}`, "Internal Server Error", "", 0},
+		{"unknown status", 599, "oops", "unexpected status", "", 0},
+		{"terminal escapes", 403, `{"error": "no\u001b[2J\u202eway\nmore"}`, "no␛[2J<U+202E>way␤more", "", 0},
+		{"huge body", 500, `{"error": "` + strings.Repeat("x", 2*clientMaxErrorBody) + `"}`, "Internal Server Error", "", 0},
+		{"long message", 400, `{"error": "` + strings.Repeat("é", clientMaxMessage) + `"}`, strings.Repeat("é", clientMaxMessage/2) + "...", "", 0},
+		{"full, retry later", 503, `{"error": "full"}`, "full", "7", 7 * time.Second},
+		{"retry after an hour", 429, "", "Too Many Requests", "3600", retryAfterMax},
+		{"retry at a date", 503, "", "Service Unavailable", "Wed, 21 Oct 2037 07:28:00 GMT", 0},
+		{"retry garbled", 503, "", "Service Unavailable", "-5", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.retryAfter != "" {
+					w.Header().Set("Retry-After", tt.retryAfter)
+				}
 				w.WriteHeader(tt.status)
 				io.WriteString(w, tt.body)
 			}))
@@ -352,7 +361,7 @@ func TestBoardClientErrorStatus(t *testing.T) {
 				if !errors.As(err, &be) {
 					t.Fatalf("%s error = %v (%T), want *statusError", method, err, err)
 				}
-				want := statusError{method, srv.URL + "/rooms/ABC123/offer.json", tt.status, tt.wantMessage}
+				want := statusError{Method: method, URL: srv.URL + "/rooms/ABC123/offer.json", Status: tt.status, Message: tt.wantMessage, RetryAfter: tt.wantWait}
 				if *be != want {
 					t.Errorf("%s error = %+v, want %+v", method, *be, want)
 				}
@@ -370,9 +379,9 @@ func TestBoardErrorString(t *testing.T) {
 		err  statusError
 		want string
 	}{
-		{statusError{"PUT", "http://127.0.0.1:8765/rooms/ABC123/offer.json", 401, "Permission denied"},
+		{statusError{Method: "PUT", URL: "http://127.0.0.1:8765/rooms/ABC123/offer.json", Status: 401, Message: "Permission denied"},
 			"PUT http://127.0.0.1:8765/rooms/ABC123/offer.json: 401 Permission denied"},
-		{statusError{"GET", "https://x.firebaseio.com/rooms.json", 503, ""},
+		{statusError{Method: "GET", URL: "https://x.firebaseio.com/rooms.json", Status: 503},
 			"GET https://x.firebaseio.com/rooms.json: 503 Service Unavailable"},
 	}
 	for _, tt := range tests {
@@ -513,7 +522,7 @@ func TestIsBoardUnreachable(t *testing.T) {
 		want bool
 	}{
 		{"nil", nil, false},
-		{"board error", &statusError{"GET", "http://h/x.json", 503, "Service Unavailable"}, false},
+		{"board error", &statusError{Method: "GET", URL: "http://h/x.json", Status: 503, Message: "Service Unavailable"}, false},
 		{"cancelled", wrap(context.Canceled), false},
 		{"plain", errors.New("something"), false},
 		{"deadline", wrap(context.DeadlineExceeded), true},

@@ -413,7 +413,7 @@ func (j *janitor) drain(ctx context.Context, sel janitorSelection) error {
 		if failures++; !retryable(err) || failures >= janitorAttempts {
 			return err
 		}
-		if err := wait.wait(ctx); err != nil {
+		if err := wait.wait(ctx, err); err != nil {
 			return err
 		}
 	}
@@ -598,7 +598,7 @@ func (j *janitor) purgeChecked(ctx context.Context, stale []string) error {
 			j.errors += len(left)
 			return err
 		}
-		if err := wait.wait(ctx); err != nil {
+		if err := wait.wait(ctx, err); err != nil {
 			j.errors += len(left)
 			return err
 		}

@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -37,16 +38,30 @@ var (
 	janitorBackoff = backoff{first: 500 * time.Millisecond, max: 10 * time.Second}
 )
 
-// wait sleeps for the coming wait, unless ctx ends first, and doubles the
-// one after it.
-func (b *backoff) wait(ctx context.Context) error {
+// wait sleeps for the coming wait after the failure failed (nil for
+// none), or for as long as the board asked in its Retry-After if that is
+// longer, unless ctx ends first, and doubles the one after it.
+func (b *backoff) wait(ctx context.Context, failed error) error {
+	return sleep(ctx, b.delay(failed))
+}
+
+// delay is the coming wait after failed; it doubles the one after it.
+func (b *backoff) delay(failed error) time.Duration {
 	if b.next <= 0 {
 		b.next = b.first
 	}
-	d := jitter(b.next)
+	var asked time.Duration
+	if se, ok := errors.AsType[*statusError](failed); ok {
+		asked = se.RetryAfter
+	}
+	d := max(jitter(b.next), min(asked, retryAfterMax))
 	b.next = min(2*b.next, b.max)
-	return sleep(ctx, d)
+	return d
 }
+
+// retryAfterMax caps how long a board's Retry-After makes a client wait
+// between two tries: a board's word, not a command to wait forever.
+const retryAfterMax = time.Minute
 
 // reset starts the waits over, after a success.
 func (b *backoff) reset() { b.next = 0 }
@@ -70,15 +85,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // retry calls call until it succeeds, fails in a way that trying again
 // cannot fix, or more (told how many tries were made) says to stop,
-// waiting with b between tries. It returns the last call's error.
+// waiting with b between tries. It returns the last call's error; when ctx
+// ends during a wait, ctx's error with the last call's, so that the caller
+// can say both why it stopped and what kept failing.
 func retry(ctx context.Context, b backoff, more func(tries int) bool, call func(context.Context) error) error {
 	for tries := 1; ; tries++ {
 		err := call(ctx)
 		if err == nil || !retryable(err) || !more(tries) || ctx.Err() != nil {
 			return err
 		}
-		if err := b.wait(ctx); err != nil {
-			return err
+		if werr := b.wait(ctx, err); werr != nil {
+			return fmt.Errorf("%w (the last try: %w)", werr, err)
 		}
 	}
 }

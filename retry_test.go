@@ -77,7 +77,7 @@ func TestBackoffDoubles(t *testing.T) {
 	var seen []time.Duration
 	for range 5 {
 		seen = append(seen, max(b.next, b.first))
-		if err := b.wait(context.Background()); err != nil {
+		if err := b.wait(context.Background(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,6 +88,49 @@ func TestBackoffDoubles(t *testing.T) {
 	b.reset()
 	if b.next != 0 {
 		t.Errorf("after reset the next wait is %v, want the first", b.next)
+	}
+}
+
+// TestBackoffHonoursRetryAfter: a board's Retry-After lengthens a wait
+// (up to retryAfterMax), never shortens one, and does not change the
+// doubling.
+func TestBackoffHonoursRetryAfter(t *testing.T) {
+	tests := []struct {
+		name    string
+		failed  error
+		atLeast time.Duration
+		atMost  time.Duration
+	}{
+		{"no error", nil, 0, 2 * time.Millisecond},
+		{"network error", errors.New("reset"), 0, 2 * time.Millisecond},
+		{"asked for 7s", &statusError{Status: 503, RetryAfter: 7 * time.Second}, 7 * time.Second, 7 * time.Second},
+		{"asked for an hour", &statusError{Status: 429, RetryAfter: time.Hour}, retryAfterMax, retryAfterMax},
+		{"wrapped", fmt.Errorf("put: %w", &statusError{Status: 503, RetryAfter: 3 * time.Second}), 3 * time.Second, 3 * time.Second},
+	}
+	for _, tt := range tests {
+		b := backoff{first: time.Millisecond, max: time.Second}
+		if d := b.delay(tt.failed); d < tt.atLeast || d > tt.atMost {
+			t.Errorf("%s: wait %v, want within [%v, %v]", tt.name, d, tt.atLeast, tt.atMost)
+		}
+		if b.next != 2*time.Millisecond {
+			t.Errorf("%s: the next wait is %v, want it doubled as usual", tt.name, b.next)
+		}
+	}
+}
+
+// TestRetryKeepsLastError: when time runs out during a wait, retry says
+// both: the context's error, and what kept failing (so a host can say
+// "the board is full", not only "timed out").
+func TestRetryKeepsLastError(t *testing.T) {
+	full := &statusError{Status: 503, Message: "the board is full"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	err := retry(ctx, backoff{first: time.Hour, max: time.Hour}, tries(5), func(context.Context) error { return full })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("retry = %v, want it to wrap context.DeadlineExceeded", err)
+	}
+	if se, ok := errors.AsType[*statusError](err); !ok || se != full {
+		t.Errorf("retry = %v, want it to wrap the last try's error", err)
 	}
 }
 

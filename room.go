@@ -541,7 +541,7 @@ func (f *roomFlow) postAnswer(ctx context.Context, slots roomSlots, code string,
 // stranger wrote again first) is said, and the next change tries again.
 func (f *roomFlow) restoreOffer(ctx context.Context, h *hosted, code string, wait *backoff) {
 	f.events.warn("the offer in room " + code + " was replaced by someone else; putting ours back")
-	if wait.wait(ctx) != nil {
+	if wait.wait(ctx, nil) != nil {
 		return
 	}
 	err := f.board.deleteOwned(ctx, h.slots.offerPath(), h.token)
@@ -613,13 +613,21 @@ func (f *roomFlow) getWithRetry(ctx context.Context, path string) (json.RawMessa
 // the board's address, so a wrong URL fails fast, and until ctx ends once
 // something has (even a 503), so a board restart or a bad minute is ridden
 // out.
+//
+// A board that is full or limiting this address says so once, so that the
+// user knows what is being waited for.
 func (f *roomFlow) retry(ctx context.Context, call func(context.Context) error) error {
 	more := func(tries int) bool { return tries < 3 || f.reached.Load() }
+	told := false
 	return retry(ctx, boardBackoff, more, func(ctx context.Context) error {
 		err := call(ctx)
 		var refused *statusError
 		if err == nil || errors.As(err, &refused) {
 			f.reached.Store(true) // it answered: a board is there
+		}
+		if busy := boardBusy(err); busy != nil && !told {
+			told = true
+			f.events.warn(busyWords(busy) + " (" + busy.Message + "); trying again until -timeout")
 		}
 		return err
 	})
@@ -705,6 +713,13 @@ const hintTURN = "a strict NAT or firewall on one side? a TURN server may help: 
 func timedOut(s side, code string, p progress, err error) *failure {
 	fl := &failure{kind: kindTimeout, err: err}
 	const longer = "wait longer with -timeout, like -timeout 10m"
+	if busy := boardBusy(err); busy != nil {
+		// The board kept refusing until the end: that, not the peer, is
+		// what the user must hear about.
+		fl.msg = "timed out: " + busyWords(busy) + "; room " + code + " got no further"
+		fl.hint = "the board said: " + busy.Message + "; try again later, or use another board with -db"
+		return fl
+	}
 	switch {
 	case s == hostSide:
 		fl.msg = "timed out: nobody joined room " + code
@@ -722,6 +737,24 @@ func timedOut(s side, code string, p progress, err error) *failure {
 	return fl
 }
 
+// boardBusy returns the refusal err carries when the board was full or
+// limiting this address (503, 429), else nil.
+func boardBusy(err error) *statusError {
+	se, ok := errors.AsType[*statusError](err)
+	if !ok || (se.Status != http.StatusServiceUnavailable && se.Status != http.StatusTooManyRequests) {
+		return nil
+	}
+	return se
+}
+
+// busyWords says what a busy board's refusal means, in words.
+func busyWords(se *statusError) string {
+	if se.Status == http.StatusTooManyRequests {
+		return "the board is limiting requests from this address"
+	}
+	return "the board is full"
+}
+
 // refusalHint says what a board's refusal usually means.
 func refusalHint(status int) string {
 	switch {
@@ -730,7 +763,7 @@ func refusalHint(status int) string {
 	case status == 404:
 		return "no database answers at that URL: check -db"
 	case status == 429:
-		return "the board is limiting how fast this address writes: wait a minute and try again"
+		return "the board is limiting requests from this address: wait a minute and try again"
 	case status >= 500:
 		return "the board is failing: try again later, or use another board with -db"
 	}

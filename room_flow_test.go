@@ -522,3 +522,42 @@ func TestStrangerRacesTheOffer(t *testing.T) {
 		})
 	}
 }
+
+// TestHostOnFullBoard: a host whose board is full (its rooms, or its
+// bytes) is told so at once, keeps trying, and at its timeout says the
+// board was full, not that nobody joined.
+func TestHostOnFullBoard(t *testing.T) {
+	big := map[string]any{"payload": strings.Repeat("x", 4000), "timestamp": 1}
+	tests := []struct {
+		name string
+		opts boardOptions
+	}{
+		{"rooms", boardOptions{maxRooms: 1}},
+		{"bytes", boardOptions{maxBytes: 4096}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.secret = flowTestSecret
+			srv := httptest.NewServer(newBoard(tt.opts))
+			defer srv.Close()
+			admin, err := newBoardClient(srv.URL+"?auth="+flowTestSecret, clientOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := admin.put(context.Background(), "rooms/FULL01/offer", big); err != nil {
+				t.Fatal(err)
+			}
+			p := newFlowPair(t, srv.URL)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_, err = p.host.host(ctx, "HOST01", "pw", false)
+			var fl *failure
+			if !errors.As(err, &fl) || fl.kind != kindTimeout || !strings.Contains(fl.msg, "the board is full") {
+				t.Errorf("host ended with %v, want a timeout that says the board is full", err)
+			}
+			if !p.hostEvents.warned("the board is full") {
+				t.Errorf("the host was not told the board is full while it waited: %q", p.hostEvents.said())
+			}
+		})
+	}
+}
