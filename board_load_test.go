@@ -1,7 +1,8 @@
 package main
 
 // A load generator for the board, as a benchmark. In one run, on loopback,
-// it measures:
+// twice (with the board's per-address limits at their defaults, and with
+// every limit off) it measures:
 //   - idle streams held at once, and the board's RSS per stream;
 //   - complete room handshakes per second while those streams are held:
 //     PUT offer, open a stream on the answer, PUT answer, the stream's
@@ -10,6 +11,15 @@ package main
 //   - lost events: every waiting stream must get its event.
 //
 //	go test -run '^$' -bench BoardLoad -benchtime 1x .
+//
+// Every user is a client address of its own, as on the internet: each
+// handshake's host and joiner, each idle joiner (8 to an address, as
+// behind a NAT) and each idle room's host dial from their own address in
+// 127.0.0.0/8, which is all loopback on Linux. So "limits=default" shows
+// what the limits cost legitimate load: the per-address caps are at their
+// defaults, and only the totals (-max-streams, -max-rooms) are raised to
+// fit the run. Elsewhere every client is 127.0.0.1 and only "limits=off"
+// runs.
 //
 // The board is a `gopeer -serve` process (the binary TestMain builds), so
 // its RSS is its own. With GOPEER_BOARD_LOAD_INPROCESS=1 it runs inside
@@ -26,7 +36,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,10 +57,35 @@ const (
 )
 
 func BenchmarkBoardLoad(b *testing.B) {
-	loadRaiseFileLimit(b)
+	files := loadRaiseFileLimit(b)
 	streams := loadEnvInt(b, "GOPEER_BOARD_LOAD_STREAMS", loadDefaultStreams)
+	if os.Getenv("GOPEER_BOARD_LOAD_INPROCESS") != "" && uint64(2*streams+4*loadWorkers+100) > files {
+		// Both ends of every connection are this process's: past its
+		// limit the board cannot accept, and the run would only stall.
+		b.Fatalf("in process, %d streams need %d open files and the limit is %d; set GOPEER_BOARD_LOAD_STREAMS=%d",
+			streams, 2*streams+4*loadWorkers+100, files, (int(files)-4*loadWorkers-100)/2)
+	}
 	phase := time.Duration(loadEnvInt(b, "GOPEER_BOARD_LOAD_SECONDS", loadDefaultSeconds)) * time.Second
-	addr, rss := loadStartBoard(b)
+	totals := strconv.Itoa(2*streams + 2*loadWorkers)
+	for _, run := range []struct {
+		name  string
+		flags []string
+	}{
+		{"limits=default", []string{"-max-streams", totals, "-max-rooms", totals}},
+		{"limits=off", []string{"-max-streams", "0", "-max-streams-per-addr", "0", "-max-conns-per-addr", "0",
+			"-write-rate", "0", "-read-rate", "0", "-max-rooms", "0", "-max-rooms-per-addr", "0", "-max-bytes", "0"}},
+	} {
+		b.Run(run.name, func(b *testing.B) {
+			if run.name == "limits=default" && runtime.GOOS != "linux" {
+				b.Skip("every client would be 127.0.0.1: distinct loopback addresses need Linux")
+			}
+			loadRun(b, streams, phase, run.flags)
+		})
+	}
+}
+
+func loadRun(b *testing.B, streams int, phase time.Duration, flags []string) {
+	addr, rss := loadStartBoard(b, flags)
 	for b.Loop() {
 		before := rss()
 		idle := loadOpenIdleStreams(b, addr, streams)
@@ -75,17 +112,20 @@ func BenchmarkBoardLoad(b *testing.B) {
 	}
 }
 
-// loadStartBoard starts a board with its per-address limits off (every
-// client here is 127.0.0.1) and returns its address and a function that
-// reads its RSS in bytes.
-func loadStartBoard(b *testing.B) (string, func() int64) {
+// loadStartBoard starts a board with the given flags and returns its
+// address and a function that reads its RSS in bytes.
+func loadStartBoard(b *testing.B, flags []string) (string, func() int64) {
 	b.Helper()
 	if os.Getenv("GOPEER_BOARD_LOAD_INPROCESS") != "" {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			b.Fatal(err)
 		}
-		opts := boardOptions{maxStreams: -1, maxStreamsPerAddr: -1, writeRate: -1, maxRooms: -1}
+		cfg, err := parseConfig(append([]string{"-serve", ln.Addr().String()}, flags...), env{getenv: func(string) string { return "" }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts := cfg.boardOpts
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
@@ -95,7 +135,7 @@ func loadStartBoard(b *testing.B) (string, func() int64) {
 		b.Cleanup(func() { cancel(); <-done })
 		return ln.Addr().String(), func() int64 { return loadRSS(b, os.Getpid()) }
 	}
-	p := startGopeer(b, nil, "-serve", "127.0.0.1:0", "-max-streams", "0", "-max-streams-per-addr", "0", "-write-rate", "0", "-max-rooms", "0")
+	p := startGopeer(b, nil, append([]string{"-serve", "127.0.0.1:0"}, flags...)...)
 	base := p.line()
 	addr, ok := strings.CutPrefix(base, "http://")
 	if !ok {
@@ -153,8 +193,10 @@ type loadConn struct {
 	w *bufio.Writer
 }
 
-func loadDial(addr string) (*loadConn, error) {
-	c, err := net.Dial("tcp", addr)
+// loadDial connects to the board from the loopback address from.
+func loadDial(addr string, from netip.Addr) (*loadConn, error) {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: from.AsSlice()}}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -190,11 +232,14 @@ type loadStream struct {
 	body *bufio.Reader
 }
 
-func loadOpenStream(addr, path string) (*loadStream, error) {
-	lc, err := loadDial(addr)
+func loadOpenStream(addr, path string, from netip.Addr) (*loadStream, error) {
+	lc, err := loadDial(addr, from)
 	if err != nil {
 		return nil, err
 	}
+	// Bounded until the first event: a board that cannot accept (out of
+	// file descriptors) must fail the run, not stall it.
+	_ = lc.c.SetDeadline(time.Now().Add(loadWait))
 	fmt.Fprintf(lc.w, "GET %s HTTP/1.1\r\nHost: board\r\nAccept: text/event-stream\r\n\r\n", path)
 	if err := lc.w.Flush(); err != nil {
 		lc.c.Close()
@@ -214,6 +259,7 @@ func loadOpenStream(addr, path string) (*loadStream, error) {
 		lc.c.Close()
 		return nil, err
 	}
+	_ = lc.c.SetDeadline(time.Time{})
 	return s, nil
 }
 
@@ -261,7 +307,7 @@ func loadOpenIdleStreams(b *testing.B, addr string, n int) *loadIdle {
 	for range 64 {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				s, err := loadOpenStream(addr, "/rooms/"+loadCode(i)+"/offer.json")
+				s, err := loadOpenStream(addr, "/rooms/"+loadCode(i)+"/offer.json", loadClient(loadIdleJoiners, i/8))
 				if err != nil {
 					failed.CompareAndSwap(nil, &err)
 					return
@@ -287,23 +333,22 @@ func loadOpenIdleStreams(b *testing.B, addr string, n int) *loadIdle {
 	return idle
 }
 
-// wakeAll posts an offer in every idle stream's room and returns how many
-// streams did not get their event.
+// wakeAll has each idle stream's host post its offer, and returns how
+// many streams did not get their event.
 func (idle *loadIdle) wakeAll(b *testing.B, addr string) int {
 	b.Helper()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range loadWorkers {
 		wg.Go(func() {
-			lc, err := loadDial(addr)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			defer lc.c.Close()
 			for i := int(next.Add(1)) - 1; i < len(idle.streams); i = int(next.Add(1)) - 1 {
-				body := fmt.Sprintf(`{"payload":"idle-%d","timestamp":1}`, i)
-				if err := lc.do("PUT", "/rooms/"+loadCode(i)+"/offer.json", body); err != nil {
+				lc, err := loadDial(addr, loadClient(loadIdleHosts, i))
+				if err == nil {
+					body := fmt.Sprintf(`{"payload":"idle-%d","timestamp":1}`, i)
+					err = lc.do("PUT", "/rooms/"+loadCode(i)+"/offer.json", body)
+					lc.c.Close()
+				}
+				if err != nil {
 					b.Error(err)
 					return
 				}
@@ -360,13 +405,10 @@ func loadHandshakes(b *testing.B, addr string, d time.Duration) loadResult {
 			var lats []float64
 			done, lost, errs := 0, 0, 0
 			var firstErr error
-			lc, err := loadDial(addr)
-			if err == nil {
-				defer func() { lc.c.Close() }()
-			}
+			var err error
 			for err == nil && time.Now().Before(stop) {
 				var lat time.Duration
-				lat, err = loadHandshake(lc, addr, loadCode(int(codes.Add(1))), payload)
+				lat, err = loadHandshake(addr, int(codes.Add(1)), payload)
 				switch {
 				case errors.Is(err, errLoadLost):
 					lost++
@@ -408,19 +450,29 @@ func loadCode(n int) string {
 }
 
 // loadHandshake is one room's signaling, as gopeer's host and joiner do
-// it: the host posts an offer and waits on the answer; the joiner answers;
-// the room is deleted. It returns the time from the answer's PUT to its
-// event on the host's stream.
-func loadHandshake(lc *loadConn, addr, code, payload string) (time.Duration, error) {
-	room := "/rooms/" + code
-	if err := lc.do("PUT", room+"/offer.json", `{"payload":"`+payload+`","timestamp":1}`); err != nil {
+// it, each from an address of its own: the host posts an offer and waits
+// on the answer; the joiner answers; the host deletes the room. It returns
+// the time from the answer's PUT to its event on the host's stream.
+func loadHandshake(addr string, n int, payload string) (time.Duration, error) {
+	room := "/rooms/" + loadCode(n)
+	hostConn, err := loadDial(addr, loadClient(loadHandshakeHosts, n))
+	if err != nil {
 		return 0, err
 	}
-	host, err := loadOpenStream(addr, room+"/answer.json")
+	defer hostConn.c.Close()
+	if err := hostConn.do("PUT", room+"/offer.json", `{"payload":"`+payload+`","timestamp":1}`); err != nil {
+		return 0, err
+	}
+	host, err := loadOpenStream(addr, room+"/answer.json", loadClient(loadHandshakeHosts, n))
 	if err != nil {
 		return 0, err
 	}
 	defer host.close()
+	joiner, err := loadDial(addr, loadClient(loadHandshakeJoiners, n))
+	if err != nil {
+		return 0, err
+	}
+	defer joiner.c.Close()
 	arrived := make(chan time.Time, 1)
 	go func() {
 		if _, err := host.next(); err == nil {
@@ -429,7 +481,7 @@ func loadHandshake(lc *loadConn, addr, code, payload string) (time.Duration, err
 		close(arrived)
 	}()
 	sent := time.Now()
-	if err := lc.do("PUT", room+"/answer.json", `{"payload":"`+payload+`","timestamp":2}`); err != nil {
+	if err := joiner.do("PUT", room+"/answer.json", `{"payload":"`+payload+`","timestamp":2}`); err != nil {
 		return 0, err
 	}
 	var lat time.Duration
@@ -442,5 +494,24 @@ func loadHandshake(lc *loadConn, addr, code, payload string) (time.Duration, err
 	case <-time.After(loadWait):
 		return 0, errLoadLost
 	}
-	return lat, lc.do("DELETE", room+".json", "")
+	return lat, hostConn.do("DELETE", room+".json", "")
+}
+
+// The crowds of client addresses, one /16 of 127.0.0.0/8 each.
+const (
+	loadIdleJoiners = iota + 1
+	loadIdleHosts
+	loadHandshakeHosts
+	loadHandshakeJoiners
+)
+
+// loadClient is the address of the n-th client of a crowd: 127.crowd.x.y
+// on Linux (n cycles through the /16), 127.0.0.1 elsewhere.
+func loadClient(crowd, n int) netip.Addr {
+	if runtime.GOOS != "linux" {
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	n %= 1<<16 - 2
+	n++ // not .0.0
+	return netip.AddrFrom4([4]byte{127, byte(crowd), byte(n >> 8), byte(n)})
 }

@@ -1,7 +1,10 @@
 package main
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 // loadRaiseFileLimit has nothing to raise on Windows, which sets no
 // per-process limit on open sockets.
-func loadRaiseFileLimit(b *testing.B) {}
+func loadRaiseFileLimit(b *testing.B) uint64 { return math.MaxUint64 }
