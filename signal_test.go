@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"compress/zlib"
+	"crypto/aes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -466,4 +468,75 @@ func TestPypeerDialectRefusesReplayedAnswer(t *testing.T) {
 			t.Errorf("an answer sealed %v from the offer: %v, want %v", tt.sealed, err, tt.want)
 		}
 	}
+}
+
+// offlineGuess is the outside review's offline attack on pypeer's sealing,
+// for the figure in docs/SECURITY.md: from a sealed offer read off the
+// board, it tests one password with a SHA-256 and one AES block. zlib's
+// header (0x78 0x9c) in the first plaintext block filters out all but one
+// wrong guess in 65,536, for the full Fernet check to settle.
+func offlineGuess(room, password string, iv, firstBlock []byte) bool {
+	k := roomKey(room, password)
+	c, err := aes.NewCipher(k.encryption[:])
+	if err != nil {
+		panic(err)
+	}
+	var plain [aes.BlockSize]byte
+	c.Decrypt(plain[:], firstBlock)
+	for i := range plain {
+		plain[i] ^= iv[i]
+	}
+	return plain[0] == 0x78 && plain[1] == 0x9c
+}
+
+// offlineTarget seals an offer as a host would and returns what the
+// attacker needs from the token: the IV and the first ciphertext block.
+func offlineTarget(t testing.TB, room, password string) (iv, firstBlock []byte) {
+	token, err := sealSignal(roomKey(room, password), signal{SDP: "v=0\r\n", Type: "offer"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := fernetDecodeBase64(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw[1+fernetTSLen : fernetHeaderLen], raw[fernetHeaderLen : fernetHeaderLen+aes.BlockSize]
+}
+
+// TestOfflineGuessFilter: the cheap filter keeps the right password and
+// drops wrong ones, so the figure BenchmarkOfflineGuessing gives is the
+// real cost of testing a password offline.
+func TestOfflineGuessFilter(t *testing.T) {
+	iv, block := offlineTarget(t, "K7P2M0", "correct horse")
+	if !offlineGuess("K7P2M0", "correct horse", iv, block) {
+		t.Fatal("the right password fails the filter")
+	}
+	passed := 0
+	for i := range 10000 {
+		if offlineGuess("K7P2M0", fmt.Sprint("guess", i), iv, block) {
+			passed++
+		}
+	}
+	if passed > 2 {
+		t.Errorf("%d of 10,000 wrong passwords pass the filter, want about 0.15", passed)
+	}
+}
+
+// BenchmarkOfflineGuessing measures passwords tested per second per core
+// against one sealed offer (docs/SECURITY.md):
+//
+//	go test -run '^$' -bench OfflineGuessing -cpu 1 .
+func BenchmarkOfflineGuessing(b *testing.B) {
+	iv, block := offlineTarget(b, "K7P2M0", "correct horse")
+	guesses := make([]string, 1<<16)
+	for i := range guesses {
+		guesses[i] = fmt.Sprint("guess", i)
+	}
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		offlineGuess("K7P2M0", guesses[n&(len(guesses)-1)], iv, block)
+		n++
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "passwords/s")
 }
