@@ -309,7 +309,7 @@ func (u *lineUI) session(ctx context.Context) error {
 	}
 	flow := newRoomFlow(m, u.cfg, u.e, lineEvents{ui: u, joinCommand: func(code string) string {
 		return u.cfg.joinCommand(code, m.url)
-	}, boardURL: m.url, password: password != ""})
+	}, boardURL: m.url, password: kindOfPassword(password)})
 	link, err := u.connect(ctx, flow, s, password)
 	// The board (when this process serves one) is needed only until the
 	// peers connect: the room is off it by then.
@@ -359,7 +359,7 @@ type lineEvents struct {
 	ui          *lineUI
 	joinCommand func(code string) string
 	boardURL    string
-	password    bool
+	password    passwordKind
 }
 
 func (ev lineEvents) status(msg string)    { ev.ui.status(msg) }

@@ -50,7 +50,10 @@
 // comes from -password-file, then $GOPEER_PASSWORD. It is never a flag
 // value (any user of the machine can read a command line). No password is
 // allowed, as in pypeer, but then anyone who learns the code can read and
-// replace the offer: share a password apart from the code.
+// replace the offer: share a password apart from the code. Whoever reads
+// the board can test guesses offline, millions a second, so the host is
+// told when its password is shorter than 20 characters: five random words
+// or more hold (docs/SECURITY.md).
 //
 // # On a terminal
 //

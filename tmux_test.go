@@ -439,7 +439,7 @@ func TestTerminalTwoPeers(t *testing.T) {
 	}))
 	code := m[1]
 	host.waitForJoinedText("The other person runs:        " + gopeerBin(t) + " -join " + code + " -db " + board)
-	host.waitForText("The room has a password: share it apart from the code")
+	host.waitForText("The room's password is short: whoever reads the board can test")
 	host.waitForText("waiting for a peer to join")
 
 	guest.waitForText("Choose h, j or q:")

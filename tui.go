@@ -287,7 +287,7 @@ func (t *tui) host(ctx context.Context) (*peerLink, string, string, error) {
 			return nil, "", "", err
 		}
 	}
-	link, url, err := t.runFlow(ctx, hostSide, code, pw != "", func(ctx context.Context, f *roomFlow) (*peerLink, error) {
+	link, url, err := t.runFlow(ctx, hostSide, code, kindOfPassword(pw), func(ctx context.Context, f *roomFlow) (*peerLink, error) {
 		return f.host(ctx, code, pw, t.cfg.room != "")
 	})
 	return link, code, url, err
@@ -315,7 +315,7 @@ func (t *tui) join(ctx context.Context) (*peerLink, string, string, error) {
 		if err != nil {
 			return nil, "", "", err
 		}
-		link, url, err := t.runFlow(ctx, joinSide, code, pw != "", func(ctx context.Context, f *roomFlow) (*peerLink, error) {
+		link, url, err := t.runFlow(ctx, joinSide, code, kindOfPassword(pw), func(ctx context.Context, f *roomFlow) (*peerLink, error) {
 			return f.join(ctx, code, pw)
 		})
 		if errors.Is(err, errRetype) {
@@ -392,7 +392,7 @@ func (c tuiEvents) wrongKey(code string)   { c <- flowEvent{"wrongkey", code} }
 // progress on a status line that updates in place, with a spinner and the
 // time waited. Esc or Ctrl-C cancel it (the flow removes what it posted).
 // It returns the link and the board's URL.
-func (t *tui) runFlow(ctx context.Context, s side, code string, password bool, run func(context.Context, *roomFlow) (*peerLink, error)) (*peerLink, string, error) {
+func (t *tui) runFlow(ctx context.Context, s side, code string, password passwordKind, run func(context.Context, *roomFlow) (*peerLink, error)) (*peerLink, string, error) {
 	m, err := chooseBoard(ctx, t.cfg, s, tuiNotes{t})
 	if err != nil {
 		return nil, "", err
@@ -478,7 +478,7 @@ func (t *tui) statusLine(frame int, status string, waited time.Duration) string 
 
 // roomBanner shows the room code, how the other person joins, and what the
 // password (or its lack) means.
-func (t *tui) roomBanner(code, boardURL string, password bool) string {
+func (t *tui) roomBanner(code, boardURL string, password passwordKind) string {
 	return "\r\nRoom ready! Share this code:  " + t.bold(code) + "\r\n" +
 		"The other person runs:        " + sanitizeLine(t.cfg.joinCommand(code, boardURL)) + "\r\n" +
 		sentence(passwordNote(password)) + "\r\n" +

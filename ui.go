@@ -3,13 +3,46 @@ package main
 // What both user interfaces, the terminal's and line mode, say in the
 // same words: failures are in failure.go, and these are the rest.
 
+import "unicode/utf8"
+
+// passwordKind is what a room's password is worth against someone who
+// reads the board: pypeer's sealing lets them test guesses offline, at
+// millions a second (docs/SECURITY.md), so only a long one holds. It is
+// judged once, from the length alone, and the password itself is not kept.
+type passwordKind int
+
+const (
+	noPassword passwordKind = iota
+	shortPassword
+	longPassword
+)
+
+// passwordLongRunes is where a password stops being called short: five
+// random words from a diceware list, the advice in docs/SECURITY.md, are
+// about 30 characters; a length says nothing about randomness, so this
+// only catches passwords that are surely too short.
+const passwordLongRunes = 20
+
+func kindOfPassword(password string) passwordKind {
+	switch n := utf8.RuneCountInString(password); {
+	case n == 0:
+		return noPassword
+	case n < passwordLongRunes:
+		return shortPassword
+	}
+	return longPassword
+}
+
 // passwordNote says what a room's password, or its lack, means for
 // sharing the code.
-func passwordNote(set bool) string {
-	if set {
-		return "the room has a password: share it apart from the code, not in the same message"
+func passwordNote(k passwordKind) string {
+	switch k {
+	case noPassword:
+		return "no password: anyone who learns the code can read the offer and join in the other person's place; set one for anything private"
+	case shortPassword:
+		return "the room's password is short: whoever reads the board can test millions of guesses a second against it offline (five random words or more hold); share it apart from the code"
 	}
-	return "no password: anyone who learns the code can read the offer and join in the other person's place; set one for anything private"
+	return "the room has a password: share it apart from the code, not in the same message"
 }
 
 // wrongKeyNote says what a joiner meets when the room's offer does not
