@@ -187,27 +187,34 @@ func TestBoardFlags(t *testing.T) {
 	}
 }
 
-// serveTestCert writes a self-signed certificate for 127.0.0.1 and returns
-// its files and a pool that trusts it.
-func serveTestCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+// testSelfSigned signs a server certificate valid for the hour around now,
+// for the names tmpl gives (subject, DNS names, addresses), with a new
+// P-256 key.
+func testSelfSigned(t *testing.T, tmpl x509.Certificate) ([]byte, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "gopeer test board"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	tmpl.SerialNumber = big.NewInt(1)
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return der, key
+}
+
+// serveTestCert writes a self-signed certificate for 127.0.0.1 and returns
+// its files and a pool that trusts it.
+func serveTestCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	der, key := testSelfSigned(t, x509.Certificate{
+		Subject:     pkix.Name{CommonName: "gopeer test board"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	})
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
