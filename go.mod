@@ -3,6 +3,7 @@ module gopeer
 go 1.26.8
 
 require (
+	github.com/gtank/ristretto255 v0.1.2
 	github.com/pion/ice/v4 v4.4.8
 	github.com/pion/logging v0.2.4
 	github.com/pion/transport/v5 v5.1.4
