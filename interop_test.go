@@ -8,6 +8,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/zlib"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +23,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pion/webrtc/v4"
 )
 
 const (
@@ -492,4 +497,152 @@ func TestInteropKeepAliveRacesMessages(t *testing.T) {
 			t.Fatalf("aiortc host: message %d is %q, want %q", i, abbreviate(got), want)
 		}
 	}
+}
+
+// announcingDialect is pypeer's dialect with a native announcement added
+// to what it seals, as a gopeer end will speak in a pypeer room. sealed
+// gets each description it sealed.
+type announcingDialect struct {
+	dialect
+	msg    []byte
+	sealed chan<- string
+}
+
+func (d announcingDialect) seal(desc webrtc.SessionDescription) (any, error) {
+	desc.SDP = withNativeAnnouncement(desc.SDP, d.msg)
+	select {
+	case d.sealed <- desc.SDP:
+	default:
+	}
+	return d.dialect.seal(desc)
+}
+
+// extraKeyDialect is pypeer's dialect sealing one JSON key more than
+// "sdp" and "type": the announcement's other possible home.
+type extraKeyDialect struct {
+	dialect
+	key fernetKey
+}
+
+func (d extraKeyDialect) seal(desc webrtc.SessionDescription) (any, error) {
+	js, err := json.Marshal(map[string]any{"sdp": desc.SDP, "type": desc.Type.String(), "gopeer": nativeVersion})
+	if err != nil {
+		return nil, err
+	}
+	var packed bytes.Buffer
+	zw := zlib.NewWriter(&packed)
+	_, _ = zw.Write(js)
+	_ = zw.Close()
+	now := time.Now()
+	token, err := d.key.encrypt(packed.Bytes(), now, nil)
+	return boardSignal{Payload: token, Timestamp: now.UnixMilli()}, err
+}
+
+// TestInteropAiortcIgnoresNativeAnnouncement proves what issue 13's
+// native mode rests on: a gopeer end may announce itself with an
+// a=x-gopeer line inside the description it seals, and a pypeer peer
+// (aiortc, handed the JSON as RTCSessionDescription(**data)) connects and
+// chats as before, whether the line is in the offer it reads or in the
+// answer it gets; one JSON key more, instead, breaks it.
+func TestInteropAiortcIgnoresNativeAnnouncement(t *testing.T) {
+	t.Parallel()
+	pypeerPeer(t)
+	board := startTestBoard(t)
+	const password = "correct horse battery staple"
+	party, err := cpaceStart([]byte("4F9Q"), []byte("interop"), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	announce := func(t *testing.T, f *roomFlow) <-chan string {
+		sealed := make(chan string, 4)
+		pypeer := f.dialect
+		f.dialect = func(code, pw string) dialect { return announcingDialect{pypeer(code, pw), party.msg, sealed} }
+		return sealed
+	}
+	checkAnnounced := func(t *testing.T, sdp string) {
+		t.Helper()
+		a, found, err := readNativeAnnouncement(sdp)
+		if !found || err != nil || !bytes.Equal(a.msg, party.msg) {
+			t.Fatalf("the sealed description does not announce gopeer (%v, %v):\n%s", found, err, sdp)
+		}
+	}
+	chat := func(t *testing.T, ctx context.Context, link *peerLink, py *proc) {
+		t.Helper()
+		if err := link.send(ctx, "hello aiortc"); err != nil {
+			t.Fatal(err)
+		}
+		if got := nextEvent(py, "message")["text"]; got != "hello aiortc" {
+			t.Fatalf("aiortc received %q", got)
+		}
+		py.send("hello gopeer")
+		select {
+		case m := <-link.incoming:
+			if m.text != "hello gopeer" {
+				t.Fatalf("gopeer received %q", m.text)
+			}
+		case <-ctx.Done():
+			t.Fatal("gopeer received nothing")
+		}
+	}
+
+	t.Run("in the offer", func(t *testing.T) {
+		const room = "NATOF1"
+		p := newFlowPair(t, board)
+		sealed := announce(t, p.host)
+		ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+		defer cancel()
+		type hosted struct {
+			link *peerLink
+			err  error
+		}
+		done := make(chan hosted, 1)
+		go func() {
+			link, err := p.host.host(ctx, room, password, true)
+			done <- hosted{link, err}
+		}()
+		checkAnnounced(t, <-sealed)
+		guest := startPypeer(t, []string{"PYPEER_PASSWORD=" + password}, board, "--join", room, "--fix-joiner-open")
+		nextEvent(guest, "connected")
+		h := <-done
+		if h.err != nil {
+			t.Fatalf("host: %v", h.err)
+		}
+		defer h.link.close()
+		chat(t, ctx, h.link, guest)
+	})
+
+	t.Run("an extra JSON key instead", func(t *testing.T) {
+		const room = "NATJS1"
+		p := newFlowPair(t, board)
+		p.host.dialect = func(code, pw string) dialect {
+			return extraKeyDialect{newPypeerDialect(code, pw, time.Now), roomKey(code, pw)}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() { _, _ = p.host.host(ctx, room, password, true) }()
+		<-p.hostEvents.posted
+		guest := startPypeer(t, []string{"PYPEER_PASSWORD=" + password}, board, "--join", room)
+		guest.waitStderr("unexpected keyword argument 'gopeer'")
+		if code := guest.wait(); code == exitOK {
+			t.Error("the aiortc joiner took an offer with an extra JSON key")
+		}
+	})
+
+	t.Run("in the answer", func(t *testing.T) {
+		const room = "NATAN1"
+		host := startPypeer(t, []string{"PYPEER_PASSWORD=" + password}, board, "--host", room)
+		nextEvent(host, "room")
+		p := newFlowPair(t, board)
+		sealed := announce(t, p.guest)
+		ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+		defer cancel()
+		link, err := p.guest.join(ctx, room, password)
+		if err != nil {
+			t.Fatalf("join: %v", err)
+		}
+		defer link.close()
+		checkAnnounced(t, <-sealed)
+		nextEvent(host, "connected")
+		chat(t, ctx, link, host)
+	})
 }
