@@ -1,24 +1,51 @@
 package main
 
-// This file is how a gopeer end announces itself inside pypeer's wire
-// (issue 13): one session-level SDP attribute in the description it
-// seals, so that rooms stay pypeer rooms.
+// This file is gopeer's native protocol inside pypeer's rooms (issue 13):
+// what a gopeer end adds to pypeer's wire, and how two gopeers prove to
+// each other that they share the secret part of the code. Version
+// nativeVersion, drawn with pypeer's handshake around it (signal.go):
+//
+//	host (code ROOM-SECRET-CHECK)        board            joiner (same code)
+//	 |  CPace start: Ya                     |                             |
+//	 |  offer SDP + a=x-gopeer:1 Ya, sealed as pypeer seals               |
+//	 |------------------------------------->|---------------------------->|
+//	 |                                      |   CPace: Yb, ISK            |
+//	 |                     answer SDP + a=x-gopeer:1 Yb, sealed           |
+//	 |<-------------------------------------|<----------------------------|
+//	 |  CPace: ISK                                                        |
+//	 |<=========== ICE, DTLS, SCTP: the chat channel, as pypeer's ========>|
+//	 |<=== a second, negotiated channel (never pypeer's): the tags =====>|
+//	 |  host tag  = HMAC(mac_key, "host"   || transcript)  -------------->|
+//	 |<-------------- joiner tag = HMAC(mac_key, "joiner" || transcript)  |
+//	 |  both check the other's; only then is anything from the peer shown|
+//
+//	PRS        = lv_cat(SECRET, PASSWORD)          never on the board
+//	CI         = lv_cat("gopeer/1", "host", "joiner", ROOM)
+//	mac_key    = SHA-512("CPaceMac" || sid || ISK)  (sid empty: Ya is fresh)
+//	transcript = lv_cat(Ya, Yb, host DTLS fingerprint, joiner DTLS fingerprint),
+//	             each fingerprint as this side saw it in the SDP it sent or got
+//
+// A man in the middle on the board who does not know SECRET cannot make
+// ISK match either side; one who relays between two DTLS sessions of its
+// own shows each side a fingerprint the other never sent, so the
+// transcripts differ and both tags fail. A board reader learns Ya and Yb,
+// which are uniformly random whatever the password: nothing to guess
+// against offline.
+//
+// The announcement is one session-level SDP attribute in the description
+// a gopeer end seals, so that rooms stay pypeer rooms:
 //
 //	a=x-gopeer:1 <base64url of this side's CPace message>
 //
 // Why there: pypeer hands the sealed JSON to aiortc as keyword arguments
 // (RTCSessionDescription(**data)), so one more JSON key would break every
-// pypeer peer, while aiortc's SDP parser skips a=… lines it does not know.
-// interop_test.go proves both against aiortc, for an offer and an answer.
-// pion keeps the line out of its own description: it is added to the
-// copy that is sealed, and read from the peer's before pion parses it.
-//
-// A description without the attribute is a pypeer peer's. One whose
-// version is not nativeVersion is a gopeer of another version; what each
-// side then does (refuse, or fall back to pypeer's dialect) is the native
-// dialect's decision, not this file's.
-
+// pypeer peer, while aiortc's SDP parser skips a=… lines it does not know;
+// interop_test.go proves both. A description without the attribute is a
+// pypeer peer's; one of another version is a gopeer of another version,
+// for the dialect to judge.
 import (
+	"crypto/hmac"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -35,6 +62,12 @@ const (
 	// nativeMaxLine bounds the attribute's line, far above version 1's
 	// (about 60 bytes), so a later version may carry a little more.
 	nativeMaxLine = 512
+	// nativeProtocol names this version in the channel identifier and the
+	// confirmation, so that no value of one version passes for another's.
+	nativeProtocol = "gopeer/1"
+	// nativeMaxFingerprints bounds the a=fingerprint lines read from one
+	// description.
+	nativeMaxFingerprints = 8
 )
 
 // nativeAnnouncement is what a peer's attribute says.
@@ -106,4 +139,92 @@ func parseNativeLine(value string) (nativeAnnouncement, error) {
 		return nativeAnnouncement{}, fmt.Errorf("%w: its message is not %d bytes of base64url", errNativeMalformed, cpaceElementLen)
 	}
 	return nativeAnnouncement{version: version, msg: msg}, nil
+}
+
+// nativeCPaceInputs are the CPace password and channel identifier of a
+// room: the code's secret part and the room password (which never touch
+// the board), and both roles and the room code.
+func nativeCPaceInputs(code joinCode, password string) (prs, ci []byte) {
+	prs = cpaceLVCat([]byte(code.secret), []byte(password))
+	ci = cpaceLVCat([]byte(nativeProtocol), []byte("host"), []byte("joiner"), []byte(code.room))
+	return prs, ci
+}
+
+// errNoFingerprint means a description names no DTLS certificate
+// fingerprint, or names two different ones: nothing to bind a
+// confirmation to.
+var errNoFingerprint = errors.New("the description names no single DTLS fingerprint")
+
+// sdpFingerprint returns the DTLS certificate fingerprint a description
+// names, as "sha-256 AB:CD:…". pion and aiortc repeat it per media
+// section; every copy must agree.
+func sdpFingerprint(sdp string) (string, error) {
+	var fp string
+	seen := 0
+	for line := range strings.Lines(sdp) {
+		value, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "a=fingerprint:")
+		if !ok {
+			continue
+		}
+		if seen++; seen > nativeMaxFingerprints {
+			return "", fmt.Errorf("%w: over %d", errNoFingerprint, nativeMaxFingerprints)
+		}
+		algo, hexes, _ := strings.Cut(strings.TrimSpace(value), " ")
+		norm := strings.ToLower(algo) + " " + strings.ToUpper(strings.TrimSpace(hexes))
+		if fp != "" && norm != fp {
+			return "", fmt.Errorf("%w: two different ones", errNoFingerprint)
+		}
+		fp = norm
+	}
+	if fp == "" {
+		return "", errNoFingerprint
+	}
+	return fp, nil
+}
+
+// nativeSession is what two gopeers confirm once connected: the CPace key
+// and the transcript, as this side saw it.
+type nativeSession struct {
+	isk                    []byte
+	hostMsg, joinerMsg     []byte // Ya and Yb
+	hostPrint, joinerPrint string // each side's DTLS fingerprint, from the SDP sent or got
+}
+
+// nativeRoles name the two sides in the confirmation tags.
+const (
+	nativeHostRole   = "host"
+	nativeJoinerRole = "joiner"
+)
+
+// tag is the confirmation role sends: an HMAC under the key derived from
+// ISK, over the role and the whole transcript.
+func (s nativeSession) tag(role string) []byte {
+	k := sha512.Sum512(append([]byte("CPaceMac"), s.isk...)) // sid is empty
+	mac := hmac.New(sha512.New, k[:])
+	mac.Write(cpaceLVCat([]byte(nativeProtocol+" confirm"), []byte(role),
+		s.hostMsg, s.joinerMsg, []byte(s.hostPrint), []byte(s.joinerPrint)))
+	return mac.Sum(nil)
+}
+
+// errNotConfirmed means the peer's confirmation did not match: it does not
+// hold the code's secret part (a wrong code, or a man in the middle), or
+// the connection is not the one the descriptions named.
+var errNotConfirmed = errors.New("the peer did not prove it holds this code: a wrong code, or someone in the middle")
+
+// checkTag checks the peer's confirmation, sent as peerRole, in constant
+// time.
+func (s nativeSession) checkTag(peerRole string, tag []byte) error {
+	if !hmac.Equal(tag, s.tag(peerRole)) {
+		return errNotConfirmed
+	}
+	return nil
+}
+
+// verifyString is what both people may read to each other (/verify): 8
+// digits from the session key, the same on both ends and different under
+// any man in the middle.
+func (s nativeSession) verifyString() string {
+	h := sha512.Sum512(append([]byte(nativeProtocol+" verify"), s.isk...))
+	n := (uint64(h[0])<<32 | uint64(h[1])<<24 | uint64(h[2])<<16 | uint64(h[3])<<8 | uint64(h[4])) % 100_000_000
+	return fmt.Sprintf("%04d %04d", n/10_000, n%10_000)
 }

@@ -72,3 +72,129 @@ func TestReadNativeAnnouncement(t *testing.T) {
 		}
 	}
 }
+
+func TestSDPFingerprint(t *testing.T) {
+	const fp = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"
+	line := "a=fingerprint:sha-256 " + fp + "\r\n"
+	tests := []struct {
+		name, sdp, want string
+	}{
+		{"once", "v=0\r\n" + line, "sha-256 " + fp},
+		{"per media section", "v=0\r\nm=a\r\n" + line + "m=b\r\n" + line, "sha-256 " + fp},
+		{"any case", "v=0\r\na=fingerprint:SHA-256 " + strings.ToLower(fp) + "\r\n", "sha-256 " + fp},
+		{"aiortc's testdata shape", "a=fingerprint:sha-256 " + fp + "\n", "sha-256 " + fp},
+		{"none", nativeTestSDP, ""},
+		{"two different", "v=0\r\n" + line + "a=fingerprint:sha-256 00:" + fp[3:] + "\r\n", ""},
+		{"too many", "v=0\r\n" + strings.Repeat(line, nativeMaxFingerprints+1), ""},
+	}
+	for _, tt := range tests {
+		got, err := sdpFingerprint(tt.sdp)
+		if got != tt.want || (err != nil) != (tt.want == "") {
+			t.Errorf("%s: %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+		if err != nil && !errors.Is(err, errNoFingerprint) {
+			t.Errorf("%s: error %v is not errNoFingerprint", tt.name, err)
+		}
+	}
+}
+
+// nativeTestRun is one CPace run between a host and a joiner holding the
+// given codes and passwords, returning each side's ISK and messages.
+func nativeTestRun(t *testing.T, hostCode, joinerCode joinCode, hostPassword, joinerPassword string) (hostISK, joinerISK, ya, yb []byte) {
+	t.Helper()
+	hprs, hci := nativeCPaceInputs(hostCode, hostPassword)
+	jprs, jci := nativeCPaceInputs(joinerCode, joinerPassword)
+	host, err := cpaceStart(hprs, hci, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joiner, err := cpaceStart(jprs, jci, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hostISK, err = host.finish(joiner.msg, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if joinerISK, err = joiner.finish(host.msg, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	return hostISK, joinerISK, host.msg, joiner.msg
+}
+
+// TestNativeConfirmation: two gopeers holding the same code confirm each
+// other and read the same verification string; a wrong secret part, a
+// wrong password, a man in the middle who relays CPace but shows its own
+// DTLS certificates, and a tag reflected back all fail on both sides.
+func TestNativeConfirmation(t *testing.T) {
+	code := joinCode{room: "K7P2M0", secret: "4F9Q"}
+	const hostFP, joinerFP, mitmFP = "sha-256 AA:01", "sha-256 BB:02", "sha-256 CC:03"
+	sessions := func(hostISK, joinerISK, ya, yb []byte, hostSaw, joinerSaw [2]string) (host, joiner nativeSession) {
+		host = nativeSession{isk: hostISK, hostMsg: ya, joinerMsg: yb, hostPrint: hostSaw[0], joinerPrint: hostSaw[1]}
+		joiner = nativeSession{isk: joinerISK, hostMsg: ya, joinerMsg: yb, hostPrint: joinerSaw[0], joinerPrint: joinerSaw[1]}
+		return host, joiner
+	}
+	confirmed := func(host, joiner nativeSession) (hostOK, joinerOK bool) {
+		return host.checkTag(nativeJoinerRole, joiner.tag(nativeJoinerRole)) == nil,
+			joiner.checkTag(nativeHostRole, host.tag(nativeHostRole)) == nil
+	}
+	direct := [2]string{hostFP, joinerFP}
+
+	hISK, jISK, ya, yb := nativeTestRun(t, code, code, "pw", "pw")
+	host, joiner := sessions(hISK, jISK, ya, yb, direct, direct)
+	if h, j := confirmed(host, joiner); !h || !j {
+		t.Fatalf("the same code did not confirm: host %v, joiner %v", h, j)
+	}
+	if v := host.verifyString(); v != joiner.verifyString() || len(v) != 9 || strings.Trim(v, "0123456789 ") != "" {
+		t.Errorf("verification strings %q and %q", v, joiner.verifyString())
+	}
+
+	tests := []struct {
+		name               string
+		joinerCode         joinCode
+		password           string
+		hostSaw, joinerSaw [2]string
+	}{
+		{"a wrong secret part", joinCode{room: "K7P2M0", secret: "4F9R"}, "pw", direct, direct},
+		{"a wrong password", code, "pv", direct, direct},
+		{"another room", joinCode{room: "K7P2M1", secret: "4F9Q"}, "pw", direct, direct},
+		{"a relay with its own certificates", code, "pw", [2]string{hostFP, mitmFP}, [2]string{mitmFP, joinerFP}},
+		{"a relay showing the host a new certificate", code, "pw", [2]string{hostFP, mitmFP}, direct},
+	}
+	for _, tt := range tests {
+		hISK, jISK, ya, yb := nativeTestRun(t, code, tt.joinerCode, "pw", tt.password)
+		host, joiner := sessions(hISK, jISK, ya, yb, tt.hostSaw, tt.joinerSaw)
+		if h, j := confirmed(host, joiner); h || j {
+			t.Errorf("%s: confirmed (host %v, joiner %v)", tt.name, h, j)
+		}
+		if tt.hostSaw == direct && tt.joinerSaw == direct && host.verifyString() == joiner.verifyString() {
+			t.Errorf("%s: the verification strings match", tt.name)
+		}
+	}
+	if err := host.checkTag(nativeJoinerRole, host.tag(nativeHostRole)); !errors.Is(err, errNotConfirmed) {
+		t.Errorf("the host took its own tag back as the joiner's: %v", err)
+	}
+}
+
+func TestNativeCPaceInputs(t *testing.T) {
+	base := joinCode{room: "K7P2M0", secret: "4F9Q"}
+	prs, ci := nativeCPaceInputs(base, "pw")
+	for name, c := range map[string]struct {
+		code     joinCode
+		password string
+	}{
+		"another secret":              {joinCode{room: "K7P2M0", secret: "4F9R"}, "pw"},
+		"another password":            {base, "pv"},
+		"no password":                 {base, ""},
+		"the password's end moved in": {joinCode{room: "K7P2M0", secret: "4F9"}, "Qpw"},
+	} {
+		if p, _ := nativeCPaceInputs(c.code, c.password); bytes.Equal(p, prs) {
+			t.Errorf("%s: the same CPace password", name)
+		}
+	}
+	if _, c := nativeCPaceInputs(joinCode{room: "K7P2M1", secret: "4F9Q"}, "pw"); bytes.Equal(c, ci) {
+		t.Error("another room: the same channel identifier")
+	}
+	if !bytes.Contains(ci, []byte("host")) || !bytes.Contains(ci, []byte("joiner")) || !bytes.Contains(ci, []byte(nativeProtocol)) {
+		t.Errorf("the channel identifier %q lacks the roles or the version", ci)
+	}
+}
