@@ -1,0 +1,119 @@
+package main
+
+// This file is the native control channel: a second data channel that two
+// gopeers open beside pypeer's chat channel, negotiated out of band (both
+// create it with the same id), so a pypeer peer never sees it. It carries
+// the key confirmation (native.go) first; nothing else may come before.
+//
+// Every message is binary: one type byte, then its body. Messages are
+// bounded (controlMaxMessage), queued in a bounded buffer, and a peer that
+// breaks either rule, or sends anything but a confirmation first, ends the
+// confirmation with an error.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+)
+
+const (
+	nativeControlLabel = "gopeer-control"
+	// nativeControlID is the channel's SCTP stream: negotiated, so both
+	// sides name it; far above the ids pion gives in-band channels (the
+	// chat's is 0 or 1).
+	nativeControlID uint16 = 1023
+	// controlMaxMessage bounds one control message.
+	controlMaxMessage = 1024
+	// controlQueue bounds what the peer can make this side hold before it
+	// reads.
+	controlQueue = 16
+)
+
+// Control message types.
+const (
+	controlConfirm byte = 1 // body: the sender's confirmation tag
+)
+
+// errControlProtocol means the peer broke the control channel's rules.
+var errControlProtocol = errors.New("the peer broke the native control channel's rules")
+
+// controlChannel is one side of the native control channel.
+type controlChannel struct {
+	dc     *webrtc.DataChannel
+	opened chan struct{}
+	in     chan []byte   // messages as they came, bounded
+	broken chan struct{} // closed when the peer broke a rule
+}
+
+// openControl creates this side's end of the control channel on pc.
+func openControl(pc *webrtc.PeerConnection) (*controlChannel, error) {
+	negotiated, id := true, nativeControlID
+	dc, err := pc.CreateDataChannel(nativeControlLabel, &webrtc.DataChannelInit{Negotiated: &negotiated, ID: &id})
+	if err != nil {
+		return nil, fmt.Errorf("webrtc: the control channel: %w", err)
+	}
+	c := &controlChannel{dc: dc, opened: make(chan struct{}), in: make(chan []byte, controlQueue), broken: make(chan struct{})}
+	var openOnce, breakOnce sync.Once
+	dc.OnOpen(func() { openOnce.Do(func() { close(c.opened) }) })
+	dc.OnMessage(func(m webrtc.DataChannelMessage) {
+		if m.IsString || len(m.Data) == 0 || len(m.Data) > controlMaxMessage {
+			breakOnce.Do(func() { close(c.broken) })
+			return
+		}
+		select {
+		case c.in <- m.Data:
+		default: // more than the queue holds: flooding
+			breakOnce.Do(func() { close(c.broken) })
+		}
+	})
+	return c, nil
+}
+
+// send writes one control message of type typ.
+func (c *controlChannel) send(typ byte, body []byte) error {
+	return c.dc.Send(append([]byte{typ}, body...))
+}
+
+// next waits for the peer's next control message.
+func (c *controlChannel) next(ctx context.Context) (typ byte, body []byte, err error) {
+	select {
+	case <-c.broken: // first: what is queued after a broken rule is not to be trusted
+		return 0, nil, errControlProtocol
+	default:
+	}
+	select {
+	case m := <-c.in:
+		return m[0], m[1:], nil
+	case <-c.broken:
+		return 0, nil, errControlProtocol
+	case <-ctx.Done():
+		return 0, nil, ctx.Err()
+	}
+}
+
+// confirm proves this side holds the session (its tag, as role) and checks
+// that the peer does (its tag, as peerRole): the first thing either side
+// says on the channel. It ends when ctx does.
+func (c *controlChannel) confirm(ctx context.Context, s nativeSession, role, peerRole string) error {
+	select {
+	case <-c.opened:
+	case <-ctx.Done():
+		return fmt.Errorf("the peer opened no control channel: %w", ctx.Err())
+	}
+	if err := c.send(controlConfirm, s.tag(role)); err != nil {
+		return fmt.Errorf("webrtc: sending the confirmation: %w", err)
+	}
+	typ, body, err := c.next(ctx)
+	if err != nil {
+		return err
+	}
+	if typ != controlConfirm {
+		return fmt.Errorf("%w: message type %d before the confirmation", errControlProtocol, typ)
+	}
+	return s.checkTag(peerRole, body)
+}
+
+func (c *controlChannel) close() { _ = c.dc.Close() }

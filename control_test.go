@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestControlConfirm runs the key confirmation over a real control channel
+// between two pion peers in this process: the same session confirms on
+// both sides; different keys fail on both; a peer that breaks the
+// channel's rules, or says nothing, ends the confirmation with an error
+// instead of a hang.
+func TestControlConfirm(t *testing.T) {
+	session := func(isk byte) nativeSession {
+		return nativeSession{isk: bytes.Repeat([]byte{isk}, 64), hostMsg: []byte("Ya"), joinerMsg: []byte("Yb"),
+			hostPrint: "sha-256 AA", joinerPrint: "sha-256 BB"}
+	}
+	// hostile, when set, is what the joiner's side sends instead of
+	// confirming.
+	tests := []struct {
+		name               string
+		hostISK, joinerISK byte
+		hostile            func(c *controlChannel) error
+		wantHost           error
+	}{
+		{"the same session", 1, 1, nil, nil},
+		{"another key", 1, 2, nil, errNotConfirmed},
+		{"text, not binary", 1, 1, func(c *controlChannel) error { return c.dc.SendText("hello") }, errControlProtocol},
+		{"over the size limit", 1, 1, func(c *controlChannel) error { return c.dc.Send(make([]byte, controlMaxMessage+1)) }, errControlProtocol},
+		{"another type first", 1, 1, func(c *controlChannel) error { return c.send(9, []byte("x")) }, errControlProtocol},
+		{"silence", 1, 1, func(*controlChannel) error { return nil }, context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			host, guest := linkPair(t)
+			defer host.close()
+			defer guest.close()
+			hc, err := openControl(host.pc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gc, err := openControl(guest.pc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wait := eventWait
+			if tt.wantHost == context.DeadlineExceeded {
+				wait = 500 * time.Millisecond // the bound under test, not a synchronisation
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			joinerErr := make(chan error, 1)
+			go func() {
+				if tt.hostile != nil {
+					joinerErr <- tt.hostile(gc)
+					return
+				}
+				joinerErr <- gc.confirm(ctx, session(tt.joinerISK), nativeJoinerRole, nativeHostRole)
+			}()
+			hostErr := hc.confirm(ctx, session(tt.hostISK), nativeHostRole, nativeJoinerRole)
+			if tt.wantHost == nil {
+				hostErr = errors.Join(hostErr, <-joinerErr)
+			}
+			if !errors.Is(hostErr, tt.wantHost) {
+				t.Errorf("host: %v, want %v", hostErr, tt.wantHost)
+			}
+			if tt.wantHost != nil {
+				if err := <-joinerErr; tt.hostile == nil && !errors.Is(err, tt.wantHost) {
+					t.Errorf("joiner: %v, want %v", err, tt.wantHost)
+				}
+			}
+		})
+	}
+}
+
+// TestControlFlood: a peer that sends more than the control queue holds
+// breaks the channel, and a confirmation read afterwards fails even though
+// valid tags are queued.
+func TestControlFlood(t *testing.T) {
+	host, guest := linkPair(t)
+	defer host.close()
+	defer guest.close()
+	hc, err := openControl(host.pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc, err := openControl(guest.pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := nativeSession{isk: []byte("k"), hostMsg: []byte("Ya"), joinerMsg: []byte("Yb")}
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+	select {
+	case <-gc.opened:
+	case <-ctx.Done():
+		t.Fatal("the control channel did not open")
+	}
+	for range 4 * controlQueue {
+		if err := gc.send(controlConfirm, s.tag(nativeJoinerRole)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-hc.broken:
+	case <-ctx.Done():
+		t.Fatal("a flood of control messages did not break the channel")
+	}
+	if err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole); !errors.Is(err, errControlProtocol) {
+		t.Errorf("confirmation after a flood: %v, want errControlProtocol", err)
+	}
+}
