@@ -47,10 +47,16 @@ import (
 	"crypto/hmac"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 const (
@@ -227,4 +233,126 @@ func (s nativeSession) verifyString() string {
 	h := sha512.Sum512(append([]byte(nativeProtocol+" verify"), s.isk...))
 	n := (uint64(h[0])<<32 | uint64(h[1])<<24 | uint64(h[2])<<16 | uint64(h[3])<<8 | uint64(h[4])) % 100_000_000
 	return fmt.Sprintf("%04d %04d", n/10_000, n%10_000)
+}
+
+// errNotNative means a description carries no version-1 announcement
+// where this side accepts only a gopeer's: a joiner holding a gopeer code
+// (its secret part is useless to anyone else), or a host run with
+// -secure. It is what a downgrade looks like: someone on the board
+// stripping the attribute, or answering as a pypeer.
+var errNotNative = errors.New("it is not a gopeer's (no gopeer announcement), and this side accepts only a confirmed gopeer")
+
+// nativeDialect is pypeer's dialect with the native protocol inside it:
+// the same board paths, values and sealing, and an announcement carrying
+// this side's CPace message in the description it seals. Once the peer's
+// announcement is opened, session gives what the two confirm over the
+// control channel (control.go).
+type nativeDialect struct {
+	dialect              // pypeer's, for the room code and password
+	code     joinCode    // with its secret part
+	password string      //
+	host     bool        // which side of CPace and of the confirmation
+	secure   bool        // the host accepts no pypeer answer
+	random   io.Reader   // CPace's scalars; nil for crypto/rand
+	mu       sync.Mutex  // seal and open may run from different goroutines
+	self     *cpaceParty // this side's CPace run, for the description it seals
+	sess     nativeSession
+	native   bool // the peer's announcement was opened: sess holds its key
+}
+
+// newNativeDialect binds the native dialect to a gopeer code and the room
+// password, for the host's side or the joiner's.
+func newNativeDialect(code joinCode, password string, host, secure bool, now func() time.Time) *nativeDialect {
+	return &nativeDialect{dialect: newPypeerDialect(code.room, password, now), code: code, password: password, host: host, secure: secure}
+}
+
+// seal adds this side's announcement to the description. The host starts
+// its CPace run here; the joiner answers with the run it started when it
+// opened the offer.
+func (d *nativeDialect) seal(desc webrtc.SessionDescription) (any, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fp, err := sdpFingerprint(desc.SDP)
+	if err != nil {
+		return nil, err
+	}
+	if d.host {
+		prs, ci := nativeCPaceInputs(d.code, d.password)
+		if d.self, err = cpaceStart(prs, ci, nil, nil, d.random); err != nil {
+			return nil, err
+		}
+		d.sess = nativeSession{hostMsg: d.self.msg, hostPrint: fp}
+		d.native = false
+	} else {
+		if d.self == nil {
+			return nil, errors.New("no offer opened to answer")
+		}
+		d.sess.joinerPrint = fp
+	}
+	desc.SDP = withNativeAnnouncement(desc.SDP, d.self.msg)
+	return d.dialect.seal(desc)
+}
+
+// open opens the peer's value as pypeer's dialect does, then reads its
+// announcement: the host finishes its CPace run with the joiner's message;
+// the joiner starts and finishes its own with the host's.
+func (d *nativeDialect) open(v json.RawMessage, want webrtc.SDPType) (webrtc.SessionDescription, error) {
+	desc, err := d.dialect.open(v, want)
+	if err != nil {
+		return desc, err
+	}
+	a, found, err := readNativeAnnouncement(desc.SDP)
+	if err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !found || a.version != nativeVersion {
+		// A pypeer peer, or a gopeer of another version: welcome only to
+		// a host that did not ask for -secure.
+		if !d.host || d.secure {
+			return webrtc.SessionDescription{}, errNotNative
+		}
+		d.native = false
+		return desc, nil
+	}
+	peerPrint, err := sdpFingerprint(desc.SDP)
+	if err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	if d.host {
+		if d.self == nil {
+			return webrtc.SessionDescription{}, errors.New("an answer before any offer was sealed")
+		}
+		isk, err := d.self.finish(a.msg, nil, true)
+		if err != nil {
+			return webrtc.SessionDescription{}, err
+		}
+		d.sess.isk, d.sess.joinerMsg, d.sess.joinerPrint = isk, a.msg, peerPrint
+		d.native = true
+		return desc, nil
+	}
+	prs, ci := nativeCPaceInputs(d.code, d.password)
+	self, err := cpaceStart(prs, ci, nil, nil, d.random)
+	if err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	isk, err := self.finish(a.msg, nil, false)
+	if err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	d.self = self
+	d.sess = nativeSession{isk: isk, hostMsg: a.msg, joinerMsg: self.msg, hostPrint: peerPrint}
+	d.native = true
+	return desc, nil
+}
+
+// session is what the two sides confirm, once the peer's announcement has
+// been opened (and, for the joiner, its answer sealed); native is false
+// for a pypeer peer.
+func (d *nativeDialect) session() (s nativeSession, native bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ready := d.native && d.sess.isk != nil && d.sess.hostPrint != "" && d.sess.joinerPrint != ""
+	return d.sess, ready
 }

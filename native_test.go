@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -197,4 +200,146 @@ func TestNativeCPaceInputs(t *testing.T) {
 	if !bytes.Contains(ci, []byte("host")) || !bytes.Contains(ci, []byte("joiner")) || !bytes.Contains(ci, []byte(nativeProtocol)) {
 		t.Errorf("the channel identifier %q lacks the roles or the version", ci)
 	}
+}
+
+// nativeTestDesc is a description of type typ naming the DTLS
+// fingerprint fp, as pion writes one.
+func nativeTestDesc(typ webrtc.SDPType, fp string) webrtc.SessionDescription {
+	return webrtc.SessionDescription{Type: typ, SDP: "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n" +
+		"m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=fingerprint:sha-256 " + fp + "\r\na=mid:0\r\n"}
+}
+
+// nativeTestValue is what a board holds after seal, as the next side reads it.
+func nativeTestValue(t *testing.T, d dialect, desc webrtc.SessionDescription) json.RawMessage {
+	t.Helper()
+	v, err := d.seal(desc)
+	if err != nil {
+		t.Fatalf("seal: %v", err)
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// nativeTestStrip is a man in the middle who knows the room code and
+// password: it opens a value, removes the announcement and seals it again.
+func nativeTestStrip(t *testing.T, code joinCode, password string, v json.RawMessage, typ webrtc.SDPType) json.RawMessage {
+	t.Helper()
+	p := newPypeerDialect(code.room, password, time.Now)
+	desc, err := p.open(v, typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for line := range strings.Lines(desc.SDP) {
+		if !strings.HasPrefix(line, "a="+nativeAttribute) {
+			kept = append(kept, line)
+		}
+	}
+	desc.SDP = strings.Join(kept, "")
+	return nativeTestValue(t, p, desc)
+}
+
+// TestNativeDialect runs the native dialect's seal and open on both sides,
+// with the board as a value passed between them: two gopeers end with
+// sessions that confirm each other; a pypeer joiner reads the host's
+// offer as any offer; a downgrade (the announcement stripped by someone
+// who knows the code and password) is refused by a joiner holding a
+// gopeer code and by a -secure host, and welcomed as a pypeer peer by a
+// host without -secure.
+func TestNativeDialect(t *testing.T) {
+	const password = "pw"
+	code := joinCode{room: "K7P2M0", secret: "4F9Q"}
+	const hostFP, joinerFP = "AA:01:02", "BB:03:04"
+	offerDesc, answerDesc := nativeTestDesc(webrtc.SDPTypeOffer, hostFP), nativeTestDesc(webrtc.SDPTypeAnswer, joinerFP)
+
+	t.Run("two gopeers", func(t *testing.T) {
+		host := newNativeDialect(code, password, true, false, time.Now)
+		joiner := newNativeDialect(code, password, false, false, time.Now)
+		offer := nativeTestValue(t, host, offerDesc)
+		if _, err := joiner.open(offer, webrtc.SDPTypeOffer); err != nil {
+			t.Fatalf("joiner open: %v", err)
+		}
+		answer := nativeTestValue(t, joiner, answerDesc)
+		if _, err := host.open(answer, webrtc.SDPTypeAnswer); err != nil {
+			t.Fatalf("host open: %v", err)
+		}
+		hs, hok := host.session()
+		js, jok := joiner.session()
+		if !hok || !jok {
+			t.Fatalf("sessions ready: host %v, joiner %v", hok, jok)
+		}
+		if hs.hostPrint != "sha-256 "+hostFP || hs.joinerPrint != "sha-256 "+joinerFP || js.hostPrint != hs.hostPrint || js.joinerPrint != hs.joinerPrint {
+			t.Errorf("fingerprints: host saw %q/%q, joiner %q/%q", hs.hostPrint, hs.joinerPrint, js.hostPrint, js.joinerPrint)
+		}
+		if hs.checkTag(nativeJoinerRole, js.tag(nativeJoinerRole)) != nil || js.checkTag(nativeHostRole, hs.tag(nativeHostRole)) != nil {
+			t.Error("the two sessions do not confirm each other")
+		}
+	})
+
+	t.Run("a wrong secret part", func(t *testing.T) {
+		host := newNativeDialect(code, password, true, false, time.Now)
+		joiner := newNativeDialect(joinCode{room: code.room, secret: "4F9R"}, password, false, false, time.Now)
+		if _, err := joiner.open(nativeTestValue(t, host, offerDesc), webrtc.SDPTypeOffer); err != nil {
+			t.Fatal(err) // nothing on the board tells: only the confirmation will
+		}
+		if _, err := host.open(nativeTestValue(t, joiner, answerDesc), webrtc.SDPTypeAnswer); err != nil {
+			t.Fatal(err)
+		}
+		hs, _ := host.session()
+		js, _ := joiner.session()
+		if hs.checkTag(nativeJoinerRole, js.tag(nativeJoinerRole)) == nil {
+			t.Error("a wrong secret part confirmed")
+		}
+	})
+
+	t.Run("a pypeer joiner", func(t *testing.T) {
+		host := newNativeDialect(code, password, true, false, time.Now)
+		pypeer := newPypeerDialect(code.room, password, time.Now)
+		desc, err := pypeer.open(nativeTestValue(t, host, offerDesc), webrtc.SDPTypeOffer)
+		if err != nil || !strings.Contains(desc.SDP, "a=x-gopeer:1 ") {
+			t.Fatalf("pypeer's dialect read %q, %v", desc.SDP, err)
+		}
+		if _, err := host.open(nativeTestValue(t, pypeer, answerDesc), webrtc.SDPTypeAnswer); err != nil {
+			t.Fatalf("the host refused a pypeer answer without -secure: %v", err)
+		}
+		if _, native := host.session(); native {
+			t.Error("a pypeer answer made a native session")
+		}
+	})
+
+	for _, secure := range []bool{false, true} {
+		t.Run(fmt.Sprintf("the answer's announcement stripped, secure=%v", secure), func(t *testing.T) {
+			host := newNativeDialect(code, password, true, secure, time.Now)
+			joiner := newNativeDialect(code, password, false, false, time.Now)
+			if _, err := joiner.open(nativeTestValue(t, host, offerDesc), webrtc.SDPTypeOffer); err != nil {
+				t.Fatal(err)
+			}
+			stripped := nativeTestStrip(t, code, password, nativeTestValue(t, joiner, answerDesc), webrtc.SDPTypeAnswer)
+			_, err := host.open(stripped, webrtc.SDPTypeAnswer)
+			if secure && !errors.Is(err, errNotNative) {
+				t.Errorf("a -secure host took a stripped answer: %v", err)
+			}
+			if !secure && err != nil {
+				t.Errorf("a host without -secure refused a pypeer-looking answer: %v", err)
+			}
+			if _, native := host.session(); native {
+				t.Error("a stripped answer made a native session")
+			}
+		})
+	}
+
+	t.Run("the offer's announcement stripped", func(t *testing.T) {
+		host := newNativeDialect(code, password, true, false, time.Now)
+		joiner := newNativeDialect(code, password, false, false, time.Now)
+		stripped := nativeTestStrip(t, code, password, nativeTestValue(t, host, offerDesc), webrtc.SDPTypeOffer)
+		if _, err := joiner.open(stripped, webrtc.SDPTypeOffer); !errors.Is(err, errNotNative) {
+			t.Errorf("a joiner with a gopeer code took a stripped offer: %v", err)
+		}
+		if _, native := joiner.session(); native {
+			t.Error("a stripped offer made a native session")
+		}
+	})
 }
