@@ -502,12 +502,19 @@ func (f *roomFlow) guardAnswer(ctx context.Context, slots roomSlots, code string
 	return func() { cancel(); <-done }
 }
 
+// answerRefusalsBelieved is how many times a joiner's answer must be
+// refused with its slot empty before it believes the rules refuse it. Once
+// is ambiguous: another answer may have come and gone (a host clears a
+// stranger's at once) between the write and the look.
+const answerRefusalsBelieved = 3
+
 // postAnswer writes the answer and reports whether the board may hold
 // it. If another joiner's answer holds the slot, it waits for the host to
 // clear it, then tries again. A board that refuses the write while the
 // slot is empty refuses the answer itself (its rules, its size): that fails.
 func (f *roomFlow) postAnswer(ctx context.Context, slots roomSlots, code string, answer any) (posted bool, err error) {
 	path := slots.answerPath()
+	refusals := 0
 	for {
 		v, err := f.getWithRetry(ctx, path)
 		if err != nil {
@@ -519,7 +526,10 @@ func (f *roomFlow) postAnswer(ctx context.Context, slots roomSlots, code string,
 				return err == nil || f.mayHaveLanded(err), err
 			}
 			if v, gerr := f.getWithRetry(ctx, path); gerr != nil || isNull(v) {
-				return false, err // refused, and not for another answer
+				if refusals++; refusals >= answerRefusalsBelieved || gerr != nil {
+					return false, err // refused, and not for another answer
+				}
+				continue
 			}
 		}
 		f.events.status("room " + code + " has another answer waiting; trying again when it clears")

@@ -381,9 +381,10 @@ func TestJoinSaysNoSuchRoomEarly(t *testing.T) {
 }
 
 // TestJoinAnswerRefused: a board that refuses the joiner's answer while its
-// slot is empty refuses the answer itself; the joiner says so at once, and
-// does not keep writing it (it once mistook this for another joiner's
-// answer in the slot and tried again with no pause until the timeout).
+// slot is empty, again and again, refuses the answer itself; the joiner
+// says so after answerRefusalsBelieved tries, and does not keep writing it
+// (it once mistook this for another joiner's answer in the slot and tried
+// again with no pause until the timeout).
 func TestJoinAnswerRefused(t *testing.T) {
 	rb := &restartableBoard{board: newBoard(boardOptions{secret: flowTestSecret})}
 	var puts atomic.Int64
@@ -413,8 +414,8 @@ func TestJoinAnswerRefused(t *testing.T) {
 	if !errors.As(err, &fl) || fl.kind != kindBoard || !strings.Contains(fl.msg, "401") || fl.hint == "" {
 		t.Errorf("join ended with %v, want the board's refusal with a hint", err)
 	}
-	if n := puts.Load(); n != 1 {
-		t.Errorf("the joiner wrote its refused answer %d times, want once", n)
+	if n := puts.Load(); n != answerRefusalsBelieved {
+		t.Errorf("the joiner wrote its refused answer %d times, want %d", n, answerRefusalsBelieved)
 	}
 }
 
