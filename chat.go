@@ -223,7 +223,7 @@ type jsonOrText struct {
 const outputBatch = 64 << 10
 
 // emit writes one event, after any messages held back.
-func (o *jsonOrText) emit(v map[string]string) {
+func (o *jsonOrText) emit(v map[string]any) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.json {
@@ -264,18 +264,31 @@ func (o *jsonOrText) flushLocked() {
 	o.pending = o.pending[:0]
 }
 
-func (o *jsonOrText) room(code, db string) {
-	o.emit(map[string]string{"event": "room", "room": code, "db": db})
+// room announces a posted room: "code" is what a gopeer joins with,
+// "room" what a pypeer user types.
+func (o *jsonOrText) room(code joinCode, db string) {
+	o.emit(map[string]any{"event": "room", "room": code.room, "code": code.String(), "db": db})
 }
-func (o *jsonOrText) connected() { o.emit(map[string]string{"event": "connected"}) }
+
+// connected says the chat is up, and what protects it: "protocol" is
+// "gopeer" (confirmed with the code's secret part) or "pypeer"; "verify"
+// is the string both people may compare, in a gopeer session.
+func (o *jsonOrText) connected(link *peerLink) {
+	protocol, verified, verify := link.protocol()
+	ev := map[string]any{"event": "connected", "protocol": protocol, "verified": verified}
+	if verify != "" {
+		ev["verify"] = verify
+	}
+	o.emit(ev)
+}
 func (o *jsonOrText) closed(reason string) {
-	o.emit(map[string]string{"event": "closed", "reason": reason})
+	o.emit(map[string]any{"event": "closed", "reason": reason})
 }
 func (o *jsonOrText) warning(msg string) {
-	o.emit(map[string]string{"event": "warning", "message": msg})
+	o.emit(map[string]any{"event": "warning", "message": msg})
 }
 func (o *jsonOrText) failed(f *failure) {
-	ev := map[string]string{"event": "error", "kind": f.kind, "message": f.msg}
+	ev := map[string]any{"event": "error", "kind": f.kind, "message": f.msg}
 	if f.hint != "" {
 		ev["hint"] = f.hint
 	}
@@ -317,8 +330,8 @@ func (u *lineUI) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	u.status("connected, " + pathDescription(link.remoteCandidateType()))
-	u.out.connected()
+	u.status("connected, " + pathDescription(link.remoteCandidateType()) + "; " + sessionDescription(link))
+	u.out.connected(link)
 	chat := &lineChat{link: link, in: u.e.stdin, out: u.out, status: u.status, warn: u.warn, echo: u.cfg.echo}
 	return chat.run(ctx)
 }
@@ -366,7 +379,11 @@ func (ev lineEvents) status(msg string)    { ev.ui.status(msg) }
 func (ev lineEvents) warn(msg string)      { ev.ui.warn(msg) }
 func (ev lineEvents) wrongKey(code string) { ev.ui.warn(wrongKeyNote(code) + " until -timeout") }
 func (ev lineEvents) roomPosted(code string) {
-	ev.ui.status("room " + code + " is ready; the other person runs: " + ev.joinCommand(code))
+	jc, _ := parseJoinCode(code)
+	ev.ui.status("room " + jc.room + " is ready; the other person runs: " + ev.joinCommand(code))
+	if jc.secret != "" {
+		ev.ui.status(pypeerWayNote(jc.room))
+	}
 	ev.ui.status(passwordNote(ev.password))
-	ev.ui.out.room(code, boardURLForDisplay(ev.boardURL))
+	ev.ui.out.room(jc, boardURLForDisplay(ev.boardURL))
 }

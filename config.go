@@ -54,7 +54,8 @@ type config struct {
 	mode mode
 
 	// The chat: host, join and the menu.
-	room         string             // -room for a host, the code for a joiner; normalized
+	room         string             // -room for a host, the code for a joiner (a room code or a gopeer code); normalized
+	secure       bool               // -secure: a host accepts only a confirmed gopeer
 	board        string             // the board to meet on: -db, else $PYPEER_URL, else pypeer's public board
 	boardGiven   bool               // -db was given: a host never falls back to a board of its own
 	lan          string             // -host -serve ADDR: the host serves its room's board there
@@ -95,6 +96,7 @@ func parseConfig(args []string, e env) (config, error) {
 	fs.StringVar(&c.passwordFile, "password-file", "", "")
 	fs.BoolVar(&c.json, "json", false, "")
 	fs.BoolVar(&c.echo, "echo", false, "")
+	fs.BoolVar(&c.secure, "secure", false, "")
 	registerBoardFlags(fs, &c.boardOpts)
 	registerJanitorFlags(fs, &c.janitor)
 	err := fs.Parse(args)
@@ -159,6 +161,8 @@ func (c *config) chooseMode(host, join, janitor, terminal bool) error {
 	switch {
 	case (c.json || c.echo) && c.mode != modeHost && c.mode != modeJoin:
 		return usageError("-json and -echo go with -host or -join")
+	case c.secure && c.mode != modeHost && c.mode != modeMenu:
+		return usageError("-secure goes with -host (a joiner with a gopeer code accepts only a gopeer already)")
 	case c.timeout <= 0:
 		return usageError("-timeout must be positive, like 3m or 90s")
 	}
@@ -171,9 +175,11 @@ func (c *config) resolve(join, db, ice string, getenv func(string) string) error
 	var err error
 	switch {
 	case c.mode == modeJoin:
-		if c.room, err = normalizeRoomCode(join); err != nil {
+		code, err := parseJoinCode(join)
+		if err != nil {
 			return usageError("%v", err)
 		}
+		c.room = code.String()
 	case c.room != "":
 		if c.room, err = normalizeRoomCode(c.room); err != nil {
 			return usageError("%v", err)

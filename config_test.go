@@ -39,6 +39,18 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("%+v", c)
 			}
 		}},
+		{name: "join with a gopeer code", args: []string{"-join", " k7p2m0 4f9q " + joinCode{room: "K7P2M0", secret: "4F9Q"}.String()[12:]}, mode: modeJoin, check: func(t *testing.T, c config) {
+			if want := (joinCode{room: "K7P2M0", secret: "4F9Q"}).String(); c.room != want {
+				t.Errorf("room %q, want %q", c.room, want)
+			}
+		}},
+		{name: "join with a mistyped gopeer code", args: []string{"-join", "K7P2M0-4F9Q-00"}, err: "does not check out"},
+		{name: "-secure hosts", args: []string{"-host", "-secure"}, mode: modeHost, check: func(t *testing.T, c config) {
+			if !c.secure {
+				t.Error("-secure not set")
+			}
+		}},
+		{name: "-secure is the host's", args: []string{"-join", "ABC123", "-secure"}, err: "-secure goes with -host"},
 		{name: "PYPEER_URL is the default board, not a given one", args: []string{"-join", "ABC123"},
 			vars: map[string]string{"PYPEER_URL": "http://127.0.0.1:8765"}, mode: modeJoin, check: func(t *testing.T, c config) {
 				if c.board != "http://127.0.0.1:8765" || c.boardGiven {

@@ -10,13 +10,21 @@
 //
 //	gopeer                      a menu: host or join (on a terminal)
 //	gopeer -host [-room CODE]   host a room and wait for a peer
-//	gopeer -join CODE           join a room
+//	gopeer -join CODE           join a room (a gopeer code, or a room code)
 //	gopeer -host -serve ADDR    host on a board of your own (LAN mode)
 //	gopeer -serve ADDR          run a board for others
 //	gopeer -janitor             purge stale rooms from a Firebase board
 //	gopeer -h | -help | -version
 //
-// The host prints the room code and the command the other person runs. By
+// The host prints its code and the command the other person runs. The
+// code, like K7P2M0-4F9Q-XW, is the room code, a secret part that never
+// touches the board, and a check that catches a typo. Another gopeer that
+// joins with it proves it holds the code (CPace, a PAKE, then a key
+// confirmation bound to the connection), so nobody on the board can test
+// guesses at it offline or sit in the middle unseen; both sides then say
+// "gopeer protocol, confirmed" and show a verification string to compare.
+// A pypeer user joins the same room with the six-character room code and
+// the password, as before: that session is labelled unconfirmed. By
 // default both meet on pypeer's public board and use Google's STUN servers
 // to find a path between them: both learn each person's IP address, as the
 // peer does. A host that cannot reach the default board (no internet)
@@ -33,8 +41,11 @@
 //		only. Default: pypeer's Google STUN servers. TURN credentials come
 //		from $GOPEER_TURN_USERNAME and $GOPEER_TURN_PASSWORD.
 //	-room CODE
-//		With -host: use this code instead of a random one. It is refused
-//		while the room holds a live offer.
+//		With -host: use this room code instead of a random one. It is
+//		refused while the room holds a live offer.
+//	-secure
+//		With -host: accept only a gopeer that proves it holds the code;
+//		a pypeer answer is refused and the room stays open.
 //	-timeout DURATION
 //		How long to wait for the peer. Default: 3m, as pypeer.
 //	-password-file FILE
@@ -95,8 +106,11 @@
 //
 // With -json, stdout carries one JSON object per line:
 //
-//	{"event":"room","room":"K7P2M0","db":"URL"}     the host's room is on the board
-//	{"event":"connected"}
+//	{"event":"room","room":"K7P2M0","code":"K7P2M0-4F9Q-XW","db":"URL"}
+//	                                                the host's room is on the board: a
+//	                                                gopeer joins with code, pypeer with room
+//	{"event":"connected","protocol":"gopeer","verified":true,"verify":"1234 5678"}
+//	                                                or "protocol":"pypeer","verified":false
 //	{"event":"message","text":"..."}                exactly as received
 //	{"event":"warning","message":"..."}             gopeer carries on
 //	{"event":"closed","reason":"you left"}          or "peer left", "connection lost"
@@ -117,7 +131,9 @@
 //	0    the chat ended: you or the peer left
 //	1    it failed: board unreachable or refusing, timeout, connection lost
 //	2    usage error
-//	3    wrong password (the joiner wrote nothing to the board)
+//	3    wrong password (the joiner wrote nothing to the board), a gopeer
+//	     code the peer did not confirm, or a host's room closed after
+//	     three such joiners
 //	130  cancelled (Ctrl-C, Esc, SIGTERM) before the chat began
 //
 // The same on a terminal and in line mode. A failure prints what went

@@ -238,12 +238,30 @@ func (p *proc) waitStderr(substr string) {
 }
 
 // event waits for the next -json event and checks its name.
+// parseEvent reads one -json event line, its values as text: a JSON
+// true is "true", so tests compare every field the same way.
+func parseEvent(line string) (map[string]string, error) {
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(line), &raw); err != nil {
+		return nil, err
+	}
+	ev := make(map[string]string, len(raw))
+	for k, v := range raw {
+		if s, ok := v.(string); ok {
+			ev[k] = s
+		} else {
+			ev[k] = fmt.Sprint(v)
+		}
+	}
+	return ev, nil
+}
+
 func (p *proc) event(want string) map[string]string {
 	p.t.Helper()
 	for {
 		l := p.line()
-		var ev map[string]string
-		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+		ev, err := parseEvent(l)
+		if err != nil {
 			p.t.Fatalf("stdout line is not a JSON event: %q", l)
 		}
 		if ev["event"] == "warning" && want != "warning" {

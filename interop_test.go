@@ -84,8 +84,8 @@ func nextEvent(p *proc, want string) map[string]string {
 	p.t.Helper()
 	for {
 		l := p.line()
-		var ev map[string]string
-		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+		ev, err := parseEvent(l)
+		if err != nil {
 			p.t.Fatalf("stdout line is not a JSON event: %q", abbreviate(l))
 		}
 		if ev["event"] != want && (ev["event"] == "warning" || ev["event"] == "ping") {
@@ -258,7 +258,11 @@ func TestInteropGopeerHosting(t *testing.T) {
 	nextEvent(host, "room")
 	guest := startPypeer(t, []string{"PYPEER_PASSWORD=" + password}, board,
 		"--join", strings.ToLower(room), "--ping-interval", "0.05", "--report-pings", "--fix-joiner-open")
-	nextEvent(host, "connected")
+	// The host announced itself in its offer (native.go); a pypeer joiner
+	// reads past it, and the session is labelled for what it is.
+	if ev := nextEvent(host, "connected"); ev["protocol"] != "pypeer" || ev["verified"] != "false" {
+		t.Errorf("gopeer host connected to aiortc as %v, want an unverified pypeer session", ev)
+	}
 	t.Logf("DTLS cipher with a gopeer host: %s", nextEvent(guest, "connected")["dtls_cipher"])
 	interopBoardClean(t, board, room)
 
@@ -292,7 +296,9 @@ func TestInteropGopeerJoining(t *testing.T) {
 	}
 	guest := startGopeer(t, append(fastPings, "GOPEER_PASSWORD="+password),
 		"-json", "-ice", "none", "-db", board, "-join", room)
-	nextEvent(guest, "connected")
+	if ev := nextEvent(guest, "connected"); ev["protocol"] != "pypeer" {
+		t.Errorf("gopeer joiner connected to aiortc as %v, want a pypeer session", ev)
+	}
 	// sent once its DELETE of the room is answered
 	t.Logf("DTLS cipher with a gopeer joiner: %s", nextEvent(host, "connected")["dtls_cipher"])
 	interopBoardClean(t, board, room)
@@ -555,8 +561,9 @@ func TestInteropAiortcIgnoresNativeAnnouncement(t *testing.T) {
 	}
 	announce := func(t *testing.T, f *roomFlow) <-chan string {
 		sealed := make(chan string, 4)
-		pypeer := f.dialect
-		f.dialect = func(code, pw string) dialect { return announcingDialect{pypeer(code, pw), party.msg, sealed} }
+		f.dialect = func(code joinCode, pw string, _ side) dialect {
+			return announcingDialect{newPypeerDialect(code.room, pw, time.Now), party.msg, sealed}
+		}
 		return sealed
 	}
 	checkAnnounced := func(t *testing.T, sdp string) {
@@ -614,8 +621,8 @@ func TestInteropAiortcIgnoresNativeAnnouncement(t *testing.T) {
 	t.Run("an extra JSON key instead", func(t *testing.T) {
 		const room = "NATJS1"
 		p := newFlowPair(t, board)
-		p.host.dialect = func(code, pw string) dialect {
-			return extraKeyDialect{newPypeerDialect(code, pw, time.Now), roomKey(code, pw)}
+		p.host.dialect = func(code joinCode, pw string, _ side) dialect {
+			return extraKeyDialect{newPypeerDialect(code.room, pw, time.Now), roomKey(code.room, pw)}
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()

@@ -161,8 +161,11 @@ func runChat(ctx context.Context, cfg config, e env) int {
 func newRoomFlow(m meeting, cfg config, e env, events roomEvents) *roomFlow {
 	return &roomFlow{
 		board: m.board,
-		dialect: func(code, password string) dialect {
-			return newPypeerDialect(code, password, time.Now)
+		dialect: func(code joinCode, password string, s side) dialect {
+			if code.secret == "" {
+				return newPypeerDialect(code.room, password, time.Now)
+			}
+			return newNativeDialect(code, password, s == hostSide, cfg.secure, time.Now)
 		},
 		peer: peerConfig{
 			iceServers:    cfg.iceServers,

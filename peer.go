@@ -296,6 +296,11 @@ type peerLink struct {
 	once   sync.Once
 	open   sync.Once
 
+	// native is the confirmed native session (native.go), nil for a
+	// pypeer session; control is its control channel.
+	native  *nativeSession
+	control *controlChannel
+
 	// writing lets one message onto the channel at a time (write). pion
 	// numbers a message in its stream, then queues it for the association,
 	// with nothing holding the two steps together: two writers at once (the
@@ -567,4 +572,23 @@ func (l *peerLink) remoteCandidateType() string {
 		return "unknown"
 	}
 	return pair.Remote.Typ.String()
+}
+
+// setNative records whether the session was confirmed natively (nil: a
+// pypeer session), before the chat starts.
+func (l *peerLink) setNative(s *nativeSession, ctrl *controlChannel) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.native, l.control = s, ctrl
+}
+
+// protocol names the session's dialect, as the terminal and -json label
+// it: "gopeer" when confirmed natively, else "pypeer".
+func (l *peerLink) protocol() (name string, verified bool, verify string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.native == nil {
+		return "pypeer", false, ""
+	}
+	return "gopeer", true, l.native.verifyString()
 }

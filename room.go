@@ -87,8 +87,10 @@ const noRoomNotice = 5 * time.Second
 
 // roomFlow runs the host and join sides of a dialect's handshake.
 type roomFlow struct {
-	board   *boardClient
-	dialect func(code, password string) dialect
+	board *boardClient
+	// dialect binds the room's protocol to a code and password: pypeer's
+	// for a bare room code, the native one (native.go) for a gopeer code.
+	dialect func(code joinCode, password string, s side) dialect
 	peer    peerConfig
 	events  roomEvents
 	// noRoomAfter is noRoomNotice, or shorter in tests.
@@ -110,10 +112,41 @@ type progress struct {
 	cleaned bool // and it was removed again
 }
 
-// host posts an offer for code and waits for a joiner, until ctx ends. The
-// room is removed from the board on every way out.
-func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode bool) (_ *peerLink, err error) {
-	d := f.dialect(code, password)
+// host posts an offer for room code and waits for a joiner, until ctx
+// ends. Its code for gopeer joiners adds a secret part to the room code
+// (joincode.go). A joiner that fails the native confirmation has used up
+// one attempt: the room is posted afresh, with a new CPace run, up to
+// nativeMaxAttempts times.
+func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode bool) (*peerLink, error) {
+	jc, err := newJoinCode(code, nil)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		link, err := f.hostOnce(ctx, jc, password, chosenCode && attempt == 1, attempt == 1)
+		if !errors.Is(err, errNotConfirmed) || ctx.Err() != nil {
+			return link, err
+		}
+		if attempt == nativeMaxAttempts {
+			return nil, &failure{kind: kindWrongPassword, err: err,
+				msg:  fmt.Sprintf("room %s is closed: %d joiners could not prove they hold its code", code, attempt),
+				hint: "someone may be guessing the code: host a new room, and share its code only with your peer"}
+		}
+		f.events.warn(fmt.Sprintf("a joiner could not prove it holds the code (a wrong code, or someone in the middle); room %s stays open (%d of %d tries used)",
+			code, attempt, nativeMaxAttempts))
+	}
+}
+
+// nativeMaxAttempts is how many failed confirmations close a room: each
+// is one online guess at the code's secret part.
+const nativeMaxAttempts = 3
+
+// hostOnce is one attempt of host: one offer, one joiner. The room is
+// removed from the board on every way out. first says to announce the
+// room: later attempts post it again under the same code.
+func (f *roomFlow) hostOnce(ctx context.Context, jc joinCode, password string, chosenCode, first bool) (_ *peerLink, err error) {
+	code := jc.room
+	d := f.dialect(jc, password, hostSide)
 	slots := d.slots()
 	var p progress
 	defer func() {
@@ -158,7 +191,9 @@ func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode b
 	if err != nil {
 		return nil, err
 	}
-	f.events.roomPosted(code)
+	if first {
+		f.events.roomPosted(jc.String())
+	}
 	f.events.status("waiting for a peer to join")
 	if err := f.awaitAnswer(ctx, d, code, pc, h); err != nil {
 		return nil, err
@@ -167,14 +202,60 @@ func (f *roomFlow) host(ctx context.Context, code, password string, chosenCode b
 	if err := link.waitOpen(ctx); err != nil {
 		return nil, err
 	}
+	if err := f.confirmNative(ctx, d, link, hostSide); err != nil {
+		return nil, err
+	}
 	go link.keepAlive()
 	return link, nil
 }
 
+// confirmNative runs the native key confirmation (native.go, control.go)
+// when both ends spoke the native dialect, and records on link what the
+// session is. Nothing the peer sent is shown before it succeeds: the link
+// is not handed to the chat until then.
+func (f *roomFlow) confirmNative(ctx context.Context, d dialect, link *peerLink, s side) error {
+	nd, ok := d.(*nativeDialect)
+	if !ok {
+		return nil
+	}
+	ctrl := link.control
+	sess, native := nd.session()
+	if !native {
+		ctrl.close() // a pypeer peer, welcome without -secure
+		link.setNative(nil, nil)
+		return nil
+	}
+	f.events.status("confirming the peer holds the code")
+	role, peerRole := nativeHostRole, nativeJoinerRole
+	if s == joinSide {
+		role, peerRole = peerRole, role
+	}
+	cctx, cancel := context.WithTimeout(ctx, nativeConfirmTimeout)
+	defer cancel()
+	if err := ctrl.confirm(cctx, sess, role, peerRole); err != nil {
+		ctrl.close()
+		if !errors.Is(err, errNotConfirmed) && ctx.Err() == nil {
+			err = fmt.Errorf("%w (%w)", errNotConfirmed, err)
+		}
+		return err
+	}
+	link.setNative(&sess, ctrl)
+	return nil
+}
+
+// nativeConfirmTimeout bounds the confirmation once the channel is open:
+// two messages each way on a live connection.
+const nativeConfirmTimeout = 10 * time.Second
+
 // join waits for the host's offer in code, answers it, and waits for the
 // channel to open.
-func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink, err error) {
-	d := f.dialect(code, password)
+func (f *roomFlow) join(ctx context.Context, typed, password string) (_ *peerLink, err error) {
+	jc, err := parseJoinCode(typed)
+	if err != nil {
+		return nil, &failure{kind: kindUsage, msg: err.Error(), err: err}
+	}
+	code := jc.room
+	d := f.dialect(jc, password, joinSide)
 	slots := d.slots()
 	var p progress
 	defer func() {
@@ -230,6 +311,9 @@ func (f *roomFlow) join(ctx context.Context, code, password string) (_ *peerLink
 	err = link.waitOpen(ctx)
 	stopGuard() // before any delete below, so no re-post can outlive it
 	if err != nil {
+		return nil, err
+	}
+	if err := f.confirmNative(ctx, d, link, joinSide); err != nil {
 		return nil, err
 	}
 	// pypeer's joiner never does its part here (docs/PROTOCOL.md,
@@ -293,7 +377,18 @@ func (f *roomFlow) newPeer(d dialect) (*webrtc.PeerConnection, *peerLink, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("webrtc: %w", err)
 	}
-	return pc, newPeerLink(pc, rules), nil
+	link := newPeerLink(pc, rules)
+	if _, native := d.(*nativeDialect); native {
+		// The control channel exists before any description, on both
+		// sides, so neither side's first message can reach a peer that
+		// has not made its end yet. A negotiated channel sends nothing
+		// by itself: a pypeer peer never learns of it.
+		if link.control, err = openControl(pc); err != nil {
+			_ = pc.Close()
+			return nil, nil, err
+		}
+	}
+	return pc, link, nil
 }
 
 // sealLocal creates this side's offer or answer, waits for its candidates
@@ -694,6 +789,10 @@ func (f *roomFlow) explain(ctx context.Context, s side, code string, p progress,
 	switch {
 	case errors.As(err, &fl):
 		return err
+	case errors.Is(err, errNotConfirmed) && ctx.Err() == nil:
+		// Exit 3, as a wrong password: for a joiner it is one.
+		return &failure{kind: kindWrongPassword, msg: "the peer in room " + code + " did not prove it holds this code: a wrong code, or someone in the middle", err: err,
+			hint: "check the whole code with the host, character by character"}
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return timedOut(s, code, p, err)
 	case errors.Is(err, context.Canceled):

@@ -8,9 +8,11 @@ package main
 // flow knows none of it, so a second dialect is a second implementation of
 // the interface below, with the flow's control logic untouched.
 //
-// Today there is one: pypeer's, version pypeerDialectVersion, described in
-// docs/PROTOCOL.md. Its handshake, with the board as the only go-between
-// and no trickle ICE (each side posts its whole description once):
+// There are two: pypeer's, version pypeerDialectVersion, here and in
+// docs/PROTOCOL.md; and the native one between two gopeers (native.go),
+// which wraps pypeer's and adds a PAKE inside the same values. pypeer's
+// handshake, with the board as the only go-between and no trickle ICE
+// (each side posts its whole description once):
 //
 //	host                          board (rooms/CODE)                  joiner
 //	 |                                    |                               |

@@ -410,8 +410,9 @@ func TestTerminalPeerLeaves(t *testing.T) {
 	}
 }
 
-// tmuxRoomCode matches the host's banner line with the room code.
-var tmuxRoomCode = regexp.MustCompile(`Share this code:\s+([A-Z0-9]{6})`)
+// tmuxRoomCode matches the host's banner line with the code: the gopeer
+// code, whose first six characters are the room code.
+var tmuxRoomCode = regexp.MustCompile(`Share this code:\s+([A-Z0-9]{6}-[0-9A-Z]{4}-[0-9A-Z]{2})`)
 
 // TestTerminalTwoPeers runs both peers in terminals, through the menus: the
 // host picks h and a password; the joiner picks j, mistypes the password,
@@ -461,8 +462,9 @@ func TestTerminalTwoPeers(t *testing.T) {
 	})
 	guest.send("s3cret")
 	guest.key("Enter")
-	guest.waitForText("Secure P2P tunnel established. Room " + code + ", a direct path.")
-	host.waitForText("Secure P2P tunnel established")
+	guest.waitForJoinedText("Secure P2P tunnel established. Room " + code + ", a direct path; gopeer protocol, confirmed with the code")
+	host.waitForJoinedText("Secure P2P tunnel established")
+	host.waitForJoinedText("A pypeer user joins room " + code[:roomCodeLen] + " with the password instead")
 
 	// Ctrl-J puts a newline in the message; later lines are indented.
 	host.send("line one")

@@ -305,11 +305,12 @@ func (t *tui) join(ctx context.Context) (*peerLink, string, string, error) {
 			if err != nil {
 				return nil, "", "", err
 			}
-			if code, err = normalizeRoomCode(typed); err != nil {
+			jc, err := parseJoinCode(typed)
+			if err != nil {
 				t.ed.printAbove(t.red("! " + sanitize(err.Error())))
-				code = ""
 				continue
 			}
+			code = jc.String()
 		}
 		pw, err := t.password(ctx)
 		if err != nil {
@@ -322,6 +323,15 @@ func (t *tui) join(ctx context.Context) (*peerLink, string, string, error) {
 			continue // the same code, a new password
 		}
 		var fl *failure
+		if errors.Is(err, errNotConfirmed) && t.cfg.mode == modeMenu {
+			// The password opened the offer; the code's secret part did
+			// not match, or someone sat in the middle: that attempt is
+			// spent, and only the code can be wrong. (With -join, the
+			// failure is printed as any other.)
+			t.ed.printAbove(t.red("! "+capitalize(sanitize(failureMessage(err)))+".") + " " + t.dim("Check the whole code with the host, character by character."))
+			code = ""
+			continue
+		}
 		if errors.As(err, &fl) && fl.kind == kindWrongPassword && !passwordGiven(t.cfg, t.e.getenv) {
 			t.ed.printAbove(t.red("! Incorrect password for room "+code+".") + " " + t.dim("Check it, and the code, with the host."))
 			if t.cfg.mode == modeMenu {
@@ -417,6 +427,7 @@ func (t *tui) runFlow(ctx context.Context, s side, code string, password passwor
 	start := time.Now()
 	status := "starting"
 	retype := false   // the offer did not open: p types the password again
+	share := code     // what c copies: the room code, then the gopeer code once posted
 	retyping := false // p was pressed: the flow is ending for that
 	spin := time.NewTicker(150 * time.Millisecond)
 	defer spin.Stop()
@@ -431,6 +442,7 @@ func (t *tui) runFlow(ctx context.Context, s side, code string, password passwor
 			case "warn":
 				t.ed.printAbove(t.yellow("! " + capitalize(sanitize(ev.text))))
 			case "room":
+				share = ev.text // the gopeer code, for c
 				t.ed.printAbove(t.roomBanner(ev.text, m.url, password))
 			case "wrongkey":
 				note := t.yellow("! " + capitalize(wrongKeyNote(ev.text)) + ".")
@@ -449,8 +461,8 @@ func (t *tui) runFlow(ctx context.Context, s side, code string, password passwor
 				cancel()
 				status = "cancelling"
 			case k.kind == keyRune && (k.r == 'c' || k.r == 'C') && s == hostSide:
-				t.ed.write(osc52(code))
-				t.ed.printAbove("Copied " + code + " to the clipboard (if your terminal allows it).")
+				t.ed.write(osc52(share))
+				t.ed.printAbove("Copied " + share + " to the clipboard (if your terminal allows it).")
 			case k.kind == keyRune && (k.r == 'p' || k.r == 'P') && retype:
 				cancel() // the flow's end says what it removed; then the prompt
 				retyping = true
@@ -479,10 +491,24 @@ func (t *tui) statusLine(frame int, status string, waited time.Duration) string 
 // roomBanner shows the room code, how the other person joins, and what the
 // password (or its lack) means.
 func (t *tui) roomBanner(code, boardURL string, password passwordKind) string {
+	jc, _ := parseJoinCode(code)
+	pypeerWay := ""
+	if jc.secret != "" {
+		pypeerWay = t.dim(sentence(pypeerWayNote(jc.room))) + "\r\n"
+	}
 	return "\r\nRoom ready! Share this code:  " + t.bold(code) + "\r\n" +
 		"The other person runs:        " + sanitizeLine(t.cfg.joinCommand(code, boardURL)) + "\r\n" +
+		pypeerWay +
 		sentence(passwordNote(password)) + "\r\n" +
 		"Press c to copy the code to the clipboard.\r\n"
+}
+
+// failureMessage is the message of the failure err carries, or err's own.
+func failureMessage(err error) string {
+	if fl, ok := errors.AsType[*failure](err); ok {
+		return fl.msg
+	}
+	return err.Error()
 }
 
 // osc52 asks the terminal to put text on the clipboard; it works over SSH
@@ -510,7 +536,7 @@ func (t *tui) cyan(s string) string   { return t.paint("1;36", s) }
 func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) error {
 	defer link.close()
 	t.ed.printAbove(t.green("Secure P2P tunnel established.") + " Room " + room + ", " +
-		pathDescription(link.remoteCandidateType()) + ". /help lists commands; /quit or Ctrl-D leaves.")
+		pathDescription(link.remoteCandidateType()) + "; " + sessionDescription(link) + ". /help lists commands; /quit or Ctrl-D leaves.")
 	t.ed.setLimit(link.rules.maxBytes)
 	t.ed.setPrompt("> ", false)
 	defer t.ed.setPrompt("", true)

@@ -51,6 +51,21 @@ func wrongKeyNote(code string) string {
 	return "the offer in room " + code + " does not open with this password: a wrong password, or someone replaced it; still watching the room"
 }
 
+// pypeerWayNote says how a pypeer user joins the same room, and what
+// that gives up.
+func pypeerWayNote(room string) string {
+	return "a pypeer user joins room " + room + " with the password instead, unconfirmed: with the room code and password, someone could sit in the middle"
+}
+
+// sessionDescription says what protects a connected session.
+func sessionDescription(link *peerLink) string {
+	protocol, verified, verify := link.protocol()
+	if verified {
+		return protocol + " protocol, confirmed with the code; to check, compare " + verify + " with the peer"
+	}
+	return protocol + " protocol, unconfirmed: anyone with the room code and password could be in the middle"
+}
+
 // pathDescription names the kind of path the chat takes, plainly.
 func pathDescription(candidateType string) string {
 	switch candidateType {

@@ -13,7 +13,7 @@ import (
 const shortUsage = `Usage:
     gopeer                      a menu: host or join (on a terminal)
     gopeer -host [-room CODE]   host a room; prints the code to share
-    gopeer -join CODE           join a room
+    gopeer -join CODE           join a room (a gopeer code, or a room code)
     gopeer -host -serve ADDR    host on a board of your own (LAN mode)
     gopeer -serve ADDR          run a board for others
     gopeer -janitor             purge stale rooms from a Firebase board
@@ -24,6 +24,7 @@ Options:
     -timeout DURATION    how long to wait for the peer (default 3m)
     -password-file FILE  the room password (else $GOPEER_PASSWORD, or a prompt)
     -json                line mode with JSON events
+    -secure              host: accept only a gopeer that proves the code
 
 gopeer -help prints the whole manual (go doc does too); -version the version.
 `
