@@ -113,3 +113,56 @@ func TestControlFlood(t *testing.T) {
 		t.Errorf("confirmation after a flood: %v, want errControlProtocol", err)
 	}
 }
+
+// BenchmarkNativeConfirm is the native mode's cost once connected, in
+// process: one key confirmation (both sides send a tag and check the
+// other's), beside one chat round trip on the same link, so the two can
+// be compared in one run (issue 13: no more than one peer round trip).
+func BenchmarkNativeConfirm(b *testing.B) {
+	host, guest := linkPair(b)
+	defer host.close()
+	defer guest.close()
+	hc, err := openControl(host.pc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gc, err := openControl(guest.pc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	for _, c := range []*controlChannel{hc, gc} {
+		select {
+		case <-c.opened:
+		case <-ctx.Done():
+			b.Fatal("the control channel did not open")
+		}
+	}
+	s := nativeSession{isk: make([]byte, 64), hostMsg: make([]byte, 32), joinerMsg: make([]byte, 32), hostPrint: "sha-256 AA", joinerPrint: "sha-256 BB"}
+	var confirm, roundTrip time.Duration
+	for b.Loop() {
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() { done <- gc.confirm(ctx, s, nativeJoinerRole, nativeHostRole) }()
+		if err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole); err != nil {
+			b.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		confirm += time.Since(start)
+
+		start = time.Now()
+		if err := host.send(ctx, "ping"); err != nil {
+			b.Fatal(err)
+		}
+		<-guest.incoming
+		if err := guest.send(ctx, "pong"); err != nil {
+			b.Fatal(err)
+		}
+		<-host.incoming
+		roundTrip += time.Since(start)
+	}
+	b.ReportMetric(float64(confirm.Microseconds())/float64(b.N)/1000, "ms/confirm")
+	b.ReportMetric(float64(roundTrip.Microseconds())/float64(b.N)/1000, "ms/round-trip")
+}

@@ -89,7 +89,11 @@
 // command, and is sent as one message. Commands:
 //
 //	/help    keys and commands
-//	/info    the room, the kind of path, the round trip, the board
+//	/info    the room, the protocol (gopeer, confirmed; or pypeer), the
+//	         kind of path, the round trip, the board
+//	/verify  in a gopeer session, the 8 digits to compare with the peer
+//	         another way: the same on both screens means nobody is in
+//	         the middle
 //	/clear   clear the screen
 //	/quit    leave
 //

@@ -609,23 +609,34 @@ func TestEndToEndUsage(t *testing.T) {
 // connected, through gopeer's board on loopback, and reports the median.
 func BenchmarkConnect(b *testing.B) {
 	board := startTestBoard(b)
-	var times []time.Duration
+	// Both modes in one loop, alternating, so noise hits them alike: the
+	// joiner with the host's gopeer code (CPace and the confirmation) and
+	// with the room code alone (pypeer's session).
+	times := map[string][]time.Duration{}
 	for i := 0; b.Loop(); i++ {
-		room := fmt.Sprintf("BEN%03d", i%1000)
-		common := []string{"-json", "-ice", "none", "-db", board}
-		start := time.Now()
-		host := startGopeer(b, nil, append(common, "-host", "-room", room)...)
-		host.event("room")
-		guest := startGopeer(b, nil, append(common, "-join", room)...)
-		host.event("connected")
-		guest.event("connected")
-		times = append(times, time.Since(start))
-		host.stdin.Close()
-		guest.stdin.Close()
-		host.wait()
-		guest.wait()
+		for _, mode := range []string{"gopeer", "pypeer"} {
+			room := fmt.Sprintf("BEN%03d", i%1000)
+			common := []string{"-json", "-ice", "none", "-db", board}
+			start := time.Now()
+			host := startGopeer(b, nil, append(common, "-host", "-room", room)...)
+			ev := host.event("room")
+			code := map[string]string{"gopeer": ev["code"], "pypeer": ev["room"]}[mode]
+			guest := startGopeer(b, nil, append(common, "-join", code)...)
+			if got := host.event("connected")["protocol"]; got != mode {
+				b.Fatalf("connected as %s, want %s", got, mode)
+			}
+			guest.event("connected")
+			times[mode] = append(times[mode], time.Since(start))
+			host.stdin.Close()
+			guest.stdin.Close()
+			host.wait()
+			guest.wait()
+		}
 	}
-	b.ReportMetric(float64(median(times).Microseconds())/1000, "ms/connect-median")
+	native, pypeer := median(times["gopeer"]), median(times["pypeer"])
+	b.ReportMetric(float64(native.Microseconds())/1000, "ms/connect-gopeer")
+	b.ReportMetric(float64(pypeer.Microseconds())/1000, "ms/connect-pypeer")
+	b.ReportMetric(float64((native-pypeer).Microseconds())/1000, "ms/native-extra")
 }
 
 func median(ds []time.Duration) time.Duration {

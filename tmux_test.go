@@ -503,10 +503,23 @@ func TestTerminalTwoPeers(t *testing.T) {
 	guest.key("Enter")
 	host.waitForText("Peer: " + draft)
 
-	// /info reports the room and the path.
+	// /info reports the room, the protocol and the path; /verify gives
+	// both sides the same number.
 	guest.send("/info")
 	guest.key("Enter")
-	guest.waitForText("Room " + code)
+	guest.waitForJoinedText("Room " + code + " · gopeer protocol, confirmed with the code")
+	verify := regexp.MustCompile(`Verification: (\d{4} \d{4})\.`)
+	host.send("/verify")
+	host.key("Enter")
+	hostNumber := verify.FindStringSubmatch(strings.ReplaceAll(host.waitFor("the verification number", func(screen string) bool {
+		return verify.MatchString(strings.ReplaceAll(screen, "\n", ""))
+	}), "\n", ""))
+	guest.send("/verify")
+	guest.key("Enter")
+	if hostNumber == nil {
+		t.Fatal("no verification number on the host's screen")
+	}
+	guest.waitForJoinedText("Verification: " + hostNumber[1] + ".")
 
 	guest.key("C-d")
 	guest.waitForText("You left.")

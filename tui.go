@@ -607,6 +607,9 @@ func (t *tui) submit(ctx context.Context, link *peerLink, room, boardURL, line s
 	case "/info":
 		t.ed.printAbove(t.info(link, room, boardURL))
 		return nil
+	case "/verify":
+		t.ed.printAbove(verifyNote(link))
+		return nil
 	default:
 		t.ed.printAbove(t.yellow("! Unknown command " + sanitize(cmd) + "; /help lists them, and // at the start sends a /"))
 		return nil
@@ -641,7 +644,8 @@ const chatHelp = `Keys:  Enter send · Ctrl-J or a trailing \ new line · Up/Dow
        Left/Right, Home/End, Ctrl-A/E, Alt-B/F move · Ctrl-U/K/W delete
        Ctrl-L redraw · Ctrl-D delete, or leave on an empty line · Ctrl-C leave
        A paste is sent as typed text, never as a command
-Commands:  /help  this list · /info  room, path and round trip
+Commands:  /help  this list · /info  room, protocol, path and round trip
+           /verify  the number to compare with the peer (gopeer sessions)
            /clear  clear the screen · /quit  leave`
 
 // info describes the session for /info.
@@ -651,8 +655,13 @@ func (t *tui) info(link *peerLink, room, boardURL string) string {
 		rtt = d.Round(100 * time.Microsecond).String()
 	}
 	kind := link.remoteCandidateType()
-	return fmt.Sprintf("Room %s · path: %s (%s) · round trip: %s · board: %s",
-		room, pathDescription(kind), kind, rtt, boardURLForDisplay(boardURL))
+	protocol, verified, _ := link.protocol()
+	confirmed := "unconfirmed"
+	if verified {
+		confirmed = "confirmed with the code"
+	}
+	return fmt.Sprintf("Room %s · %s protocol, %s · path: %s (%s) · round trip: %s · board: %s",
+		room, protocol, confirmed, pathDescription(kind), kind, rtt, boardURLForDisplay(boardURL))
 }
 
 // formatMessage renders one message for the screen: time, who, and the

@@ -66,6 +66,15 @@ func sessionDescription(link *peerLink) string {
 	return protocol + " protocol, unconfirmed: anyone with the room code and password could be in the middle"
 }
 
+// verifyNote is /verify's answer: the number both people read to each
+// other, or why there is none.
+func verifyNote(link *peerLink) string {
+	if _, verified, verify := link.protocol(); verified {
+		return "Verification: " + verify + ". Read it to the peer another way (a call, in person): the same number on both screens means nobody is in the middle."
+	}
+	return "No verification in a pypeer session: it was not confirmed with a gopeer code, so anyone with the room code and password could be in the middle."
+}
+
 // pathDescription names the kind of path the chat takes, plainly.
 func pathDescription(candidateType string) string {
 	switch candidateType {
