@@ -5,8 +5,13 @@ package main
 // and an attacker who guesses the code's secret part.
 
 import (
+	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // nativeHost starts a -json host and returns it with its room event.
@@ -180,4 +185,285 @@ func TestTerminalNativeWrongCode(t *testing.T) {
 	guest.waitFor("the code prompt again", func(screen string) bool {
 		return tmuxLastLine(screen) == "Room code:"
 	})
+}
+
+// mitmLeg is one of the relay's two WebRTC sessions: its own certificate,
+// its own chat channel and control channel.
+type mitmLeg struct {
+	pc       *webrtc.PeerConnection
+	control  *webrtc.DataChannel
+	fromPeer chan []byte              // what the gopeer on this leg sent on its control channel
+	chat     chan *webrtc.DataChannel // the chat channel, once there
+}
+
+func newMITMLeg(t *testing.T) *mitmLeg {
+	t.Helper()
+	pc, err := newAPI(pionLogs(config{}, env{}), pypeerChannel.maxBytes).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	negotiated, id := true, nativeControlID
+	control, err := pc.CreateDataChannel(nativeControlLabel, &webrtc.DataChannelInit{Negotiated: &negotiated, ID: &id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leg := &mitmLeg{pc: pc, control: control, fromPeer: make(chan []byte, 16), chat: make(chan *webrtc.DataChannel, 1)}
+	// Kept from the start: a message that came before the other leg was
+	// up is relayed once it is.
+	control.OnMessage(func(m webrtc.DataChannelMessage) { leg.fromPeer <- m.Data })
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) { leg.chat <- dc })
+	return leg
+}
+
+// mitmAwait returns the first value that opens at path on board c.
+func mitmAwait(t *testing.T, ctx context.Context, c *boardClient, d dialect, path string, typ webrtc.SDPType) webrtc.SessionDescription {
+	t.Helper()
+	var desc webrtc.SessionDescription
+	err := c.watch(ctx, path, watchOptions{}, func(v json.RawMessage) error {
+		if isNull(v) {
+			return nil
+		}
+		var err error
+		if desc, err = d.open(v, typ); err == nil {
+			return errStopWatch
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("the relay waited for %s: %v", path, err)
+	}
+	return desc
+}
+
+// TestEndToEndNativeManInTheMiddle: the attacker the native mode exists
+// for. It stands between two boards, so each gopeer sees only what it
+// relays, and it knows the room code and password but not the code's
+// secret part. It terminates two DTLS sessions of its own and relays
+// everything between them: the CPace messages (unchanged, or its own
+// guess), the control channel and the chat. Both gopeers abort, the
+// joiner with exit 3, the host keeping its room; nothing the relay sent
+// is shown; the real joiner then gets in.
+func TestEndToEndNativeManInTheMiddle(t *testing.T) {
+	for _, relayCPace := range []bool{true, false} {
+		t.Run(map[bool]string{true: "CPace relayed unchanged", false: "its own guess at the secret"}[relayCPace], func(t *testing.T) {
+			t.Parallel()
+			const room, password = "MITM01", "pw"
+			hostBoard, joinerBoard := startTestBoard(t), startTestBoard(t)
+			host, ev := nativeHost(t, hostBoard, room, password)
+			ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+			defer cancel()
+			hb, err := newBoardClient(hostBoard, clientOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			jb, err := newBoardClient(joinerBoard, clientOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pypeer := newPypeerDialect(room, password, time.Now)
+			slots := pypeer.slots()
+
+			// The host's offer, and the relay's own CPace run if it guesses.
+			hostOffer := mitmAwait(t, ctx, hb, pypeer, slots.offerPath(), webrtc.SDPTypeOffer)
+			ann, found, err := readNativeAnnouncement(hostOffer.SDP)
+			if err != nil || !found {
+				t.Fatalf("the host's offer announces nothing: %v", err)
+			}
+			guess := joinCode{room: room, secret: "ZZZZ"}
+			prs, ci := nativeCPaceInputs(guess, password)
+			asHost, err := cpaceStart(prs, ci, nil, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			asJoiner, err := cpaceStart(prs, ci, nil, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			toJoinerMsg := asHost.msg
+			if relayCPace {
+				toJoinerMsg = ann.msg
+			}
+
+			// Leg B: the relay as the joiner's host, on the joiner's board.
+			legB := newMITMLeg(t)
+			chatB, err := legB.pc.CreateDataChannel(pypeerChannel.label, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			legB.chat <- chatB
+			offer, err := legB.pc.CreateOffer(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			offerSDP, err := gatherLocal(ctx, legB.pc, offer, gatherTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sealed, err := pypeer.seal(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: withNativeAnnouncement(offerSDP, toJoinerMsg)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := jb.put(ctx, slots.offerPath(), sealed); err != nil {
+				t.Fatal(err)
+			}
+			joiner := nativeJoiner(t, joinerBoard, ev["code"], password)
+			joinerAnswer := mitmAwait(t, ctx, jb, pypeer, slots.answerPath(), webrtc.SDPTypeAnswer)
+			jann, _, _ := readNativeAnnouncement(joinerAnswer.SDP)
+			if err := legB.pc.SetRemoteDescription(joinerAnswer); err != nil {
+				t.Fatal(err)
+			}
+
+			// Leg A: the relay as the host's joiner, on the host's board.
+			legA := newMITMLeg(t)
+			if err := legA.pc.SetRemoteDescription(hostOffer); err != nil {
+				t.Fatal(err)
+			}
+			answer, err := legA.pc.CreateAnswer(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answerSDP, err := gatherLocal(ctx, legA.pc, answer, gatherTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			toHostMsg := asJoiner.msg
+			if relayCPace {
+				toHostMsg = jann.msg
+			}
+			sealed, err = pypeer.seal(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: withNativeAnnouncement(answerSDP, toHostMsg)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := hb.put(ctx, slots.answerPath(), sealed); err != nil {
+				t.Fatal(err)
+			}
+
+			// Relay the control channels both ways, and say something on
+			// each chat channel before any confirmation.
+			relay := func(from, to *mitmLeg) {
+				opened := make(chan struct{})
+				to.control.OnOpen(func() { close(opened) })
+				if to.control.ReadyState() != webrtc.DataChannelStateOpen {
+					select {
+					case <-opened:
+					case <-ctx.Done():
+						return
+					}
+				}
+				for {
+					select {
+					case m := <-from.fromPeer:
+						_ = to.control.Send(m)
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+			go relay(legA, legB)
+			go relay(legB, legA)
+			for _, leg := range []*mitmLeg{legA, legB} {
+				go func() {
+					select {
+					case dc := <-leg.chat:
+						dc.OnOpen(func() { _ = dc.SendText("hello from the middle") })
+					case <-ctx.Done():
+					}
+				}()
+			}
+
+			start := time.Now()
+			if e := joiner.event("error"); e["kind"] != kindWrongPassword || !strings.Contains(e["message"], "did not prove it holds this code") {
+				t.Errorf("the joiner ended with %v, want the confirmation refused", e)
+			}
+			if code := joiner.wait(); code != exitWrongPassword {
+				t.Errorf("joiner exit status %d, want %d", code, exitWrongPassword)
+			}
+			host.warning("could not prove it holds the code")
+			if waited := time.Since(start); waited >= nativeConfirmTimeout {
+				t.Errorf("the refusal took %v: a silent relay, not mismatched tags", waited)
+			}
+
+			// The room is still the host's; the real joiner gets in, and
+			// the relay's words never reach the host's output.
+			guest := nativeJoiner(t, hostBoard, ev["code"], password)
+			if e := host.event("connected"); e["verified"] != "true" {
+				t.Errorf("host connected as %v", e)
+			}
+			guest.event("connected")
+			guest.send("the real joiner")
+			if got := host.event("message")["text"]; got != "the real joiner" {
+				t.Errorf("the host's first message is %q, want the real joiner's", got)
+			}
+		})
+	}
+}
+
+// withoutAnnouncement is sdp with the native announcement taken out.
+func withoutAnnouncement(sdp string) string {
+	var kept strings.Builder
+	for line := range strings.Lines(sdp) {
+		if !strings.HasPrefix(line, "a="+nativeAttribute+":") {
+			kept.WriteString(line)
+		}
+	}
+	return kept.String()
+}
+
+// TestEndToEndNativeDowngrade: the same attacker between two boards copies
+// the descriptions across with the announcement stripped, to make each
+// gopeer take the other for a pypeer peer. A joiner holding the gopeer
+// code refuses the stripped offer; a -secure host refuses the stripped
+// answer; neither connects.
+func TestEndToEndNativeDowngrade(t *testing.T) {
+	for _, stripOffer := range []bool{true, false} {
+		t.Run(map[bool]string{true: "from the offer", false: "from the answer, -secure host"}[stripOffer], func(t *testing.T) {
+			t.Parallel()
+			const room, password = "DOWNG1", "pw"
+			hostBoard, joinerBoard := startTestBoard(t), startTestBoard(t)
+			host, ev := nativeHost(t, hostBoard, room, password, "-secure", "-timeout", "20s")
+			ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+			defer cancel()
+			hb, err := newBoardClient(hostBoard, clientOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			jb, err := newBoardClient(joinerBoard, clientOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pypeer := newPypeerDialect(room, password, time.Now)
+			slots := pypeer.slots()
+			copyAcross := func(from, to *boardClient, path string, typ webrtc.SDPType, strip bool) {
+				t.Helper()
+				desc := mitmAwait(t, ctx, from, pypeer, path, typ)
+				if strip {
+					desc.SDP = withoutAnnouncement(desc.SDP)
+				}
+				sealed, err := pypeer.seal(desc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := to.put(ctx, path, sealed); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			copyAcross(hb, jb, slots.offerPath(), webrtc.SDPTypeOffer, stripOffer)
+			joiner := nativeJoiner(t, joinerBoard, ev["code"], password, "-timeout", "3s")
+			if stripOffer {
+				joiner.warning("not a gopeer's")
+				if code := joiner.wait(); code == exitOK {
+					t.Error("the joiner took a stripped offer")
+				}
+				return
+			}
+			copyAcross(jb, hb, slots.answerPath(), webrtc.SDPTypeAnswer, true)
+			host.warning("not a gopeer's")
+			if code := joiner.wait(); code == exitOK {
+				t.Error("the joiner connected through a stripped answer")
+			}
+			host.stdin.Close()
+		})
+	}
 }
