@@ -3,7 +3,8 @@ package main
 // This file is the native control channel: a second data channel that two
 // gopeers open beside pypeer's chat channel, negotiated out of band (both
 // create it with the same id), so a pypeer peer never sees it. It carries
-// the key confirmation (native.go) first; nothing else may come before.
+// the key confirmation (native.go) first, nothing else before it, then the
+// session's keep-alives, so that the chat channel carries only chat.
 //
 // Every message is binary: one type byte, then its body. Messages are
 // bounded (controlMaxMessage), queued in a bounded buffer, and a peer that
@@ -35,6 +36,7 @@ const (
 // Control message types.
 const (
 	controlConfirm byte = 1 // body: the sender's confirmation tag
+	controlPing    byte = 2 // no body: the keep-alive of a gopeer session
 )
 
 // errControlProtocol means the peer broke the control channel's rules.
@@ -114,6 +116,22 @@ func (c *controlChannel) confirm(ctx context.Context, s nativeSession, role, pee
 		return fmt.Errorf("%w: message type %d before the confirmation", errControlProtocol, typ)
 	}
 	return s.checkTag(peerRole, body)
+}
+
+// serve reads the peer's control messages after the confirmation until
+// done closes: pings are dropped, anything else is ignored (a later
+// version may say more), and a peer that breaks the rules is only stopped
+// being read, never shown.
+func (c *controlChannel) serve(done <-chan struct{}) {
+	for {
+		select {
+		case <-c.in:
+		case <-c.broken:
+			return
+		case <-done:
+			return
+		}
+	}
 }
 
 func (c *controlChannel) close() { _ = c.dc.Close() }

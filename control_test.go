@@ -6,6 +6,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // TestControlConfirm runs the key confirmation over a real control channel
@@ -165,4 +167,41 @@ func BenchmarkNativeConfirm(b *testing.B) {
 	}
 	b.ReportMetric(float64(confirm.Microseconds())/float64(b.N)/1000, "ms/confirm")
 	b.ReportMetric(float64(roundTrip.Microseconds())/float64(b.N)/1000, "ms/round-trip")
+}
+
+// TestNativeKeepAliveOnControl: in a gopeer session the keep-alive goes on
+// the control channel, and the chat channel carries nothing but chat.
+func TestNativeKeepAliveOnControl(t *testing.T) {
+	host, guest := linkPair(t)
+	defer host.close()
+	defer guest.close()
+	hc, err := openControl(host.pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc, err := openControl(guest.pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+	select {
+	case <-hc.opened:
+	case <-ctx.Done():
+		t.Fatal("the control channel did not open")
+	}
+	host.setNative(&nativeSession{}, hc)
+	host.rules.every = 10 * time.Millisecond
+	go host.keepAlive()
+	for range 3 {
+		typ, _, err := gc.next(ctx)
+		if err != nil || typ != controlPing {
+			t.Fatalf("the peer's control channel got type %d, %v; want pings", typ, err)
+		}
+	}
+	for _, st := range guest.pc.GetStats() {
+		if dc, ok := st.(webrtc.DataChannelStats); ok && dc.Label == pypeerChannel.label && dc.MessagesReceived != 0 {
+			t.Errorf("the chat channel carried %d messages in a gopeer session with nothing said", dc.MessagesReceived)
+		}
+	}
 }

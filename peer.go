@@ -451,12 +451,24 @@ func (l *peerLink) waitOpen(ctx context.Context) error {
 
 // keepAlive sends the dialect's keep-alive message until the link ends.
 func (l *peerLink) keepAlive() {
+	l.mu.Lock()
+	ctrl := l.control
+	l.mu.Unlock()
+	if ctrl != nil {
+		// A gopeer session: the chat channel carries only chat, and the
+		// peer's control messages are read (and pings dropped) for good.
+		go ctrl.serve(l.closed)
+	}
 	t := time.NewTicker(l.rules.every)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			_ = l.write(l.rules.keepAlive)
+			if ctrl != nil {
+				_ = ctrl.send(controlPing, nil)
+			} else {
+				_ = l.write(l.rules.keepAlive)
+			}
 		case <-l.closed:
 			return
 		}
