@@ -67,6 +67,8 @@ type lineChat struct {
 	status func(string)
 	warn   func(string)
 	echo   bool // send every received message straight back; ignore stdin
+
+	reported uint64 // the last id a delivered event covered
 }
 
 // inputLineMax bounds one input line: a maximal message, escaped as JSON
@@ -107,6 +109,8 @@ func (c *lineChat) run(ctx context.Context) error {
 			return c.leave(ctx)
 		case n := <-c.link.notices:
 			c.warn(n)
+		case <-c.link.receipts.changed:
+			c.reportDelivered()
 		case <-c.link.closed:
 			c.link.lastMessages(c.show)
 			return c.finish()
@@ -185,6 +189,16 @@ func (c *lineChat) show(m peerMessage) {
 		return
 	}
 	c.out.message(m.text, len(c.link.incoming) > 0)
+	c.link.acknowledge()
+}
+
+// reportDelivered emits a delivered event for each message the peer's
+// latest receipt covers and no event has covered yet.
+func (c *lineChat) reportDelivered() {
+	for n := c.link.receipts.delivered.Load(); c.reported < n; {
+		c.reported++
+		c.out.delivered(c.reported)
+	}
 }
 
 // leave is our side ending the session: deliver what was sent, then close.
@@ -280,6 +294,12 @@ func (o *jsonOrText) connected(link *peerLink) {
 		ev["verify"] = verify
 	}
 	o.emit(ev)
+}
+
+// delivered says the peer's gopeer showed this side's id-th message (ids
+// count from 1 in the order sent); -json only.
+func (o *jsonOrText) delivered(id uint64) {
+	o.emit(map[string]any{"event": "delivered", "id": id})
 }
 func (o *jsonOrText) closed(reason string) {
 	o.emit(map[string]any{"event": "closed", "reason": reason})

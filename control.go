@@ -4,7 +4,8 @@ package main
 // gopeers open beside pypeer's chat channel, negotiated out of band (both
 // create it with the same id), so a pypeer peer never sees it. It carries
 // the key confirmation (native.go) first, nothing else before it, then the
-// session's keep-alives, so that the chat channel carries only chat.
+// session's keep-alives and delivery receipts, so that the chat channel
+// carries only chat.
 //
 // Every message is binary: one type byte, then its body. Messages are
 // bounded (controlMaxMessage), queued in a bounded buffer, and a peer that
@@ -13,9 +14,11 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -37,6 +40,7 @@ const (
 const (
 	controlConfirm byte = 1 // body: the sender's confirmation tag
 	controlPing    byte = 2 // no body: the keep-alive of a gopeer session
+	controlReceipt byte = 3 // body: a uvarint, how many chat messages the sender has shown
 )
 
 // errControlProtocol means the peer broke the control channel's rules.
@@ -46,8 +50,10 @@ var errControlProtocol = errors.New("the peer broke the native control channel's
 type controlChannel struct {
 	dc     *webrtc.DataChannel
 	opened chan struct{}
-	in     chan []byte   // messages as they came, bounded
+	in     chan []byte   // messages as they came, bounded, until serve
 	broken chan struct{} // closed when the peer broke a rule
+	// handler, once serve set it, takes each message as it comes.
+	handler atomic.Pointer[func(typ byte, body []byte)]
 }
 
 // openControl creates this side's end of the control channel on pc.
@@ -63,6 +69,10 @@ func openControl(pc *webrtc.PeerConnection) (*controlChannel, error) {
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
 		if m.IsString || len(m.Data) == 0 || len(m.Data) > controlMaxMessage {
 			breakOnce.Do(func() { close(c.broken) })
+			return
+		}
+		if h := c.handler.Load(); h != nil {
+			(*h)(m.Data[0], m.Data[1:]) // confirmed: handled at once, never queued
 			return
 		}
 		select {
@@ -118,17 +128,27 @@ func (c *controlChannel) confirm(ctx context.Context, s nativeSession, role, pee
 	return s.checkTag(peerRole, body)
 }
 
-// serve reads the peer's control messages after the confirmation until
-// done closes: pings are dropped, anything else is ignored (a later
-// version may say more), and a peer that breaks the rules is only stopped
-// being read, never shown.
-func (c *controlChannel) serve(done <-chan struct{}) {
+// serve handles the peer's control messages once the session is
+// confirmed: receipts go to onReceipt, pings are dropped, anything else is
+// ignored (a later version may say more). Each is handled as it comes, in
+// constant work, so a burst of receipts (one per chat message) is never
+// taken for a flood; receipts are cumulative, so their order does not
+// matter. What was queued before is handled first.
+func (c *controlChannel) serve(onReceipt func(n uint64)) {
+	handle := func(typ byte, body []byte) {
+		if typ != controlReceipt {
+			return
+		}
+		if n, size := binary.Uvarint(body); size > 0 && size == len(body) {
+			onReceipt(n)
+		}
+	}
+	c.handler.Store(&handle)
 	for {
 		select {
-		case <-c.in:
-		case <-c.broken:
-			return
-		case <-done:
+		case m := <-c.in:
+			handle(m[0], m[1:])
+		default:
 			return
 		}
 	}

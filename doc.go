@@ -116,6 +116,8 @@
 //	{"event":"connected","protocol":"gopeer","verified":true,"verify":"1234 5678"}
 //	                                                or "protocol":"pypeer","verified":false
 //	{"event":"message","text":"..."}                exactly as received
+//	{"event":"delivered","id":3}                    gopeer sessions: the peer's gopeer showed
+//	                                                the 3rd message this side sent
 //	{"event":"warning","message":"..."}             gopeer carries on
 //	{"event":"closed","reason":"you left"}          or "peer left", "connection lost"
 //	{"event":"error","kind":"...","message":"...","hint":"..."}

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -465,5 +466,45 @@ func TestEndToEndNativeDowngrade(t *testing.T) {
 			}
 			host.stdin.Close()
 		})
+	}
+}
+
+// TestEndToEndNativeReceipts: in a gopeer session each message sent is
+// reported delivered, by its id (1, 2, … in the order sent), once the
+// peer's gopeer has shown it; a pypeer session reports none.
+func TestEndToEndNativeReceipts(t *testing.T) {
+	t.Parallel()
+	board := startTestBoard(t)
+	host, room := nativeHost(t, board, "RECPT1", "pw")
+	guest := nativeJoiner(t, board, room["code"], "pw")
+	host.event("connected")
+	guest.event("connected")
+	const n = 200 // far more receipts in a burst than the control queue holds
+	for i := range n {
+		guest.send(fmt.Sprintf("message %d", i+1))
+	}
+	for i := range n {
+		if got := host.event("message")["text"]; got != fmt.Sprintf("message %d", i+1) {
+			t.Fatalf("host got %q", got)
+		}
+	}
+	for i := range n {
+		if ev := guest.event("delivered"); ev["id"] != fmt.Sprint(i+1) {
+			t.Fatalf("delivered event %v, want id %d", ev, i+1)
+		}
+	}
+
+	// pypeer's way: the same exchange, and no receipt before the end.
+	host2, room2 := nativeHost(t, board, "RECPT2", "pw")
+	pypeerWay := nativeJoiner(t, board, room2["room"], "pw")
+	host2.event("connected")
+	pypeerWay.event("connected")
+	pypeerWay.send("no receipt for this")
+	if got := host2.event("message")["text"]; got != "no receipt for this" {
+		t.Fatalf("host got %q", got)
+	}
+	pypeerWay.stdin.Close()
+	if ev := pypeerWay.event("closed"); ev["reason"] != "you left" {
+		t.Errorf("pypeer-way joiner closed with %v (a delivered event before it would fail here)", ev)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -300,6 +301,9 @@ type peerLink struct {
 	// pypeer session; control is its control channel.
 	native  *nativeSession
 	control *controlChannel
+	// receipts count chat messages both ways, for delivery receipts in a
+	// gopeer session.
+	receipts receipts
 
 	// writing lets one message onto the channel at a time (write). pion
 	// numbers a message in its stream, then queues it for the association,
@@ -328,6 +332,7 @@ func newPeerLink(pc *webrtc.PeerConnection, rules channelRules) *peerLink {
 		opened:    make(chan struct{}),
 		closed:    make(chan struct{}),
 		lowWater:  make(chan struct{}, 1),
+		receipts:  receipts{changed: make(chan struct{}, 1)},
 	}
 	var interrupted atomic.Bool
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
@@ -456,8 +461,9 @@ func (l *peerLink) keepAlive() {
 	l.mu.Unlock()
 	if ctrl != nil {
 		// A gopeer session: the chat channel carries only chat, and the
-		// peer's control messages are read (and pings dropped) for good.
-		go ctrl.serve(l.closed)
+		// peer's control messages are read (pings dropped, receipts
+		// counted) for good.
+		ctrl.serve(l.receipts.note)
 	}
 	t := time.NewTicker(l.rules.every)
 	defer t.Stop()
@@ -489,6 +495,9 @@ func (l *peerLink) send(ctx context.Context, text string) error {
 			return ctx.Err()
 		}
 	}
+	// Counted before it goes: the peer's receipt for it can come back
+	// before write returns.
+	l.receipts.sent.Add(1)
 	return l.write(text)
 }
 
@@ -603,4 +612,47 @@ func (l *peerLink) protocol() (name string, verified bool, verify string) {
 		return "pypeer", false, ""
 	}
 	return "gopeer", true, l.native.verifyString()
+}
+
+// receipts are a gopeer session's delivery receipts: the nth chat message
+// a side sends has id n, and the peer says, cumulatively, how many it has
+// shown (a control message), so the sender can mark each one delivered.
+type receipts struct {
+	sent      atomic.Uint64 // chat messages this side sent
+	shown     atomic.Uint64 // chat messages this side showed
+	delivered atomic.Uint64 // the peer's latest receipt
+	changed   chan struct{} // signalled when delivered grows
+}
+
+// note takes a receipt from the peer. One that counts more than was sent
+// is a lie and is dropped; so is one that counts less than before.
+func (r *receipts) note(n uint64) {
+	if n > r.sent.Load() {
+		return
+	}
+	for {
+		old := r.delivered.Load()
+		if n <= old {
+			return
+		}
+		if r.delivered.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// acknowledge tells the peer one more of its chat messages was shown, in a
+// gopeer session; a pypeer peer gets nothing.
+func (l *peerLink) acknowledge() {
+	n := l.receipts.shown.Add(1)
+	l.mu.Lock()
+	ctrl := l.control
+	l.mu.Unlock()
+	if ctrl != nil {
+		_ = ctrl.send(controlReceipt, binary.AppendUvarint(nil, n))
+	}
 }

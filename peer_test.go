@@ -104,3 +104,38 @@ func TestTrimCandidates(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiptsNote: a peer's receipts only ever move the delivered count
+// forward, up to what was sent; a lie (more than sent) or an old receipt
+// is dropped, and each step forward is signalled.
+func TestReceiptsNote(t *testing.T) {
+	r := receipts{changed: make(chan struct{}, 1)}
+	r.sent.Store(5)
+	steps := []struct {
+		n       uint64
+		want    uint64
+		signals bool
+	}{
+		{2, 2, true},
+		{1, 2, false}, // old
+		{6, 2, false}, // more than was sent
+		{5, 5, true},
+		{1 << 60, 5, false},
+	}
+	for _, s := range steps {
+		r.note(s.n)
+		if got := r.delivered.Load(); got != s.want {
+			t.Errorf("after a receipt of %d: delivered %d, want %d", s.n, got, s.want)
+		}
+		select {
+		case <-r.changed:
+			if !s.signals {
+				t.Errorf("a receipt of %d signalled a change", s.n)
+			}
+		default:
+			if s.signals {
+				t.Errorf("a receipt of %d did not signal", s.n)
+			}
+		}
+	}
+}

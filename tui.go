@@ -545,6 +545,9 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) e
 		select {
 		case m := <-link.incoming:
 			t.ed.printAbove(t.formatMessage("Peer", m))
+			if !m.binary {
+				link.acknowledge()
+			}
 		case k, ok := <-t.keys:
 			if !ok || k.kind == keyInterrupt || (k.kind == keyEOF && t.ed.empty()) {
 				return t.leave(ctx, link)
