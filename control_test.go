@@ -10,6 +10,32 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
+// controlPair is linkPair with a control channel made on each side and
+// open on both, in the order the flows make them.
+func controlPair(tb testing.TB) (host, guest *peerLink, hc, gc *controlChannel) {
+	tb.Helper()
+	host, guest = linkPair(tb)
+	tb.Cleanup(host.close)
+	tb.Cleanup(guest.close)
+	var err error
+	if hc, err = openControl(host.pc); err != nil {
+		tb.Fatal(err)
+	}
+	if gc, err = openControl(guest.pc); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+	for _, c := range []*controlChannel{hc, gc} {
+		select {
+		case <-c.opened:
+		case <-ctx.Done():
+			tb.Fatal("the control channel did not open")
+		}
+	}
+	return host, guest, hc, gc
+}
+
 // TestControlConfirm runs the key confirmation over a real control channel
 // between two pion peers in this process: the same session confirms on
 // both sides; different keys fail on both; a peer that breaks the
@@ -37,17 +63,7 @@ func TestControlConfirm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			host, guest := linkPair(t)
-			defer host.close()
-			defer guest.close()
-			hc, err := openControl(host.pc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			gc, err := openControl(guest.pc)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, _, hc, gc := controlPair(t)
 			wait := eventWait
 			if tt.wantHost == context.DeadlineExceeded {
 				wait = 500 * time.Millisecond // the bound under test, not a synchronisation
@@ -82,25 +98,10 @@ func TestControlConfirm(t *testing.T) {
 // breaks the channel, and a confirmation read afterwards fails even though
 // valid tags are queued.
 func TestControlFlood(t *testing.T) {
-	host, guest := linkPair(t)
-	defer host.close()
-	defer guest.close()
-	hc, err := openControl(host.pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gc, err := openControl(guest.pc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, hc, gc := controlPair(t)
 	s := nativeSession{isk: []byte("k"), hostMsg: []byte("Ya"), joinerMsg: []byte("Yb")}
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
-	select {
-	case <-gc.opened:
-	case <-ctx.Done():
-		t.Fatal("the control channel did not open")
-	}
 	for range 4 * controlQueue {
 		if err := gc.send(controlConfirm, s.tag(nativeJoinerRole)); err != nil {
 			t.Fatal(err)
@@ -121,25 +122,8 @@ func TestControlFlood(t *testing.T) {
 // other's), beside one chat round trip on the same link, so the two can
 // be compared in one run (issue 13: no more than one peer round trip).
 func BenchmarkNativeConfirm(b *testing.B) {
-	host, guest := linkPair(b)
-	defer host.close()
-	defer guest.close()
-	hc, err := openControl(host.pc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	gc, err := openControl(guest.pc)
-	if err != nil {
-		b.Fatal(err)
-	}
+	host, guest, hc, gc := controlPair(b)
 	ctx := b.Context()
-	for _, c := range []*controlChannel{hc, gc} {
-		select {
-		case <-c.opened:
-		case <-ctx.Done():
-			b.Fatal("the control channel did not open")
-		}
-	}
 	s := nativeSession{isk: make([]byte, 64), hostMsg: make([]byte, 32), joinerMsg: make([]byte, 32), hostPrint: "sha-256 AA", joinerPrint: "sha-256 BB"}
 	var confirm, roundTrip time.Duration
 	for b.Loop() {
@@ -172,24 +156,9 @@ func BenchmarkNativeConfirm(b *testing.B) {
 // TestNativeKeepAliveOnControl: in a gopeer session the keep-alive goes on
 // the control channel, and the chat channel carries nothing but chat.
 func TestNativeKeepAliveOnControl(t *testing.T) {
-	host, guest := linkPair(t)
-	defer host.close()
-	defer guest.close()
-	hc, err := openControl(host.pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gc, err := openControl(guest.pc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	host, guest, hc, gc := controlPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
-	select {
-	case <-hc.opened:
-	case <-ctx.Done():
-		t.Fatal("the control channel did not open")
-	}
 	host.setNative(&nativeSession{}, hc)
 	host.rules.every = 10 * time.Millisecond
 	go host.keepAlive()

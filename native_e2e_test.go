@@ -46,6 +46,22 @@ func wrongSecret(t *testing.T, code string) string {
 	return jc.String()
 }
 
+// realJoinerGetsIn checks the host's room is still open after an attack:
+// the joiner with the real code connects, confirmed, and the first
+// message the host shows is that joiner's.
+func realJoinerGetsIn(t *testing.T, host *proc, board, code, password string) {
+	t.Helper()
+	guest := nativeJoiner(t, board, code, password)
+	if ev := host.event("connected"); ev["verified"] != "true" {
+		t.Errorf("host connected as %v", ev)
+	}
+	guest.event("connected")
+	guest.send("the real joiner")
+	if got := host.event("message")["text"]; got != "the real joiner" {
+		t.Errorf("the host's first message is %q, want the real joiner's", got)
+	}
+}
+
 // TestEndToEndNative: a joiner with the host's gopeer code gets a session
 // confirmed with the code, labelled gopeer on both sides, with the same
 // verification string; a joiner with the room code alone gets pypeer's
@@ -105,15 +121,7 @@ func TestEndToEndNativeWrongGuess(t *testing.T) {
 		t.Errorf("stranger exit status %d, want %d", code, exitWrongPassword)
 	}
 	host.warning("could not prove it holds the code")
-	guest := nativeJoiner(t, board, room["code"], password)
-	if ev := host.event("connected"); ev["verified"] != "true" {
-		t.Errorf("host connected as %v", ev)
-	}
-	guest.event("connected")
-	guest.send("from the joiner")
-	if got := host.event("message")["text"]; got != "from the joiner" {
-		t.Errorf("host's first message is %q, want the joiner's", got)
-	}
+	realJoinerGetsIn(t, host, board, room["code"], password)
 }
 
 // TestEndToEndNativeThreeGuesses: three wrong guesses close the room, and
@@ -237,6 +245,30 @@ func mitmAwait(t *testing.T, ctx context.Context, c *boardClient, d dialect, pat
 	return desc
 }
 
+// mitmBoards is the stage of the attacks below: the host's board and the
+// joiner's, a client of each for the attacker between them, and pypeer's
+// dialect for the room, whose code and password the attacker knows.
+type mitmBoards struct {
+	host, joiner string
+	hb, jb       *boardClient
+	pypeer       dialect
+	slots        roomSlots
+}
+
+func newMITMBoards(t *testing.T, room, password string) mitmBoards {
+	t.Helper()
+	m := mitmBoards{host: startTestBoard(t), joiner: startTestBoard(t), pypeer: newPypeerDialect(room, password, time.Now)}
+	var err error
+	if m.hb, err = newBoardClient(m.host, clientOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if m.jb, err = newBoardClient(m.joiner, clientOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m.slots = m.pypeer.slots()
+	return m
+}
+
 // TestEndToEndNativeManInTheMiddle: the attacker the native mode exists
 // for. It stands between two boards, so each gopeer sees only what it
 // relays, and it knows the room code and password but not the code's
@@ -250,20 +282,11 @@ func TestEndToEndNativeManInTheMiddle(t *testing.T) {
 		t.Run(map[bool]string{true: "CPace relayed unchanged", false: "its own guess at the secret"}[relayCPace], func(t *testing.T) {
 			t.Parallel()
 			const room, password = "MITM01", "pw"
-			hostBoard, joinerBoard := startTestBoard(t), startTestBoard(t)
+			m := newMITMBoards(t, room, password)
+			hostBoard, joinerBoard, hb, jb, pypeer, slots := m.host, m.joiner, m.hb, m.jb, m.pypeer, m.slots
 			host, ev := nativeHost(t, hostBoard, room, password)
 			ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 			defer cancel()
-			hb, err := newBoardClient(hostBoard, clientOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			jb, err := newBoardClient(joinerBoard, clientOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			pypeer := newPypeerDialect(room, password, time.Now)
-			slots := pypeer.slots()
 
 			// The host's offer, and the relay's own CPace run if it guesses.
 			hostOffer := mitmAwait(t, ctx, hb, pypeer, slots.offerPath(), webrtc.SDPTypeOffer)
@@ -385,17 +408,9 @@ func TestEndToEndNativeManInTheMiddle(t *testing.T) {
 				t.Errorf("the refusal took %v: a silent relay, not mismatched tags", waited)
 			}
 
-			// The room is still the host's; the real joiner gets in, and
-			// the relay's words never reach the host's output.
-			guest := nativeJoiner(t, hostBoard, ev["code"], password)
-			if e := host.event("connected"); e["verified"] != "true" {
-				t.Errorf("host connected as %v", e)
-			}
-			guest.event("connected")
-			guest.send("the real joiner")
-			if got := host.event("message")["text"]; got != "the real joiner" {
-				t.Errorf("the host's first message is %q, want the real joiner's", got)
-			}
+			// The room is still the host's, and the relay's words never
+			// reach the host's output.
+			realJoinerGetsIn(t, host, hostBoard, ev["code"], password)
 		})
 	}
 }
@@ -421,20 +436,11 @@ func TestEndToEndNativeDowngrade(t *testing.T) {
 		t.Run(map[bool]string{true: "from the offer", false: "from the answer, -secure host"}[stripOffer], func(t *testing.T) {
 			t.Parallel()
 			const room, password = "DOWNG1", "pw"
-			hostBoard, joinerBoard := startTestBoard(t), startTestBoard(t)
-			host, ev := nativeHost(t, hostBoard, room, password, "-secure", "-timeout", "20s")
+			m := newMITMBoards(t, room, password)
+			hb, jb, pypeer, slots := m.hb, m.jb, m.pypeer, m.slots
+			host, ev := nativeHost(t, m.host, room, password, "-secure", "-timeout", "20s")
 			ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 			defer cancel()
-			hb, err := newBoardClient(hostBoard, clientOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			jb, err := newBoardClient(joinerBoard, clientOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			pypeer := newPypeerDialect(room, password, time.Now)
-			slots := pypeer.slots()
 			copyAcross := func(from, to *boardClient, path string, typ webrtc.SDPType, strip bool) {
 				t.Helper()
 				desc := mitmAwait(t, ctx, from, pypeer, path, typ)
@@ -451,7 +457,7 @@ func TestEndToEndNativeDowngrade(t *testing.T) {
 			}
 
 			copyAcross(hb, jb, slots.offerPath(), webrtc.SDPTypeOffer, stripOffer)
-			joiner := nativeJoiner(t, joinerBoard, ev["code"], password, "-timeout", "3s")
+			joiner := nativeJoiner(t, m.joiner, ev["code"], password, "-timeout", "3s")
 			if stripOffer {
 				joiner.warning("not a gopeer's")
 				if code := joiner.wait(); code == exitOK {
