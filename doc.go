@@ -1,5 +1,5 @@
 // Gopeer is a peer-to-peer chat for the terminal. Two people meet through a
-// six-character room code and an optional password; their terminals swap
+// code the host shows and an optional password; their terminals swap
 // encrypted WebRTC offers through a board (a Firebase Realtime Database used
 // as a short-lived bulletin board, or gopeer's own), then talk directly over
 // an encrypted data channel. Nothing is written to disk, and the room leaves
