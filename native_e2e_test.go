@@ -460,6 +460,9 @@ func TestEndToEndNativeDowngrade(t *testing.T) {
 			joiner := nativeJoiner(t, m.joiner, ev["code"], password, "-timeout", "3s")
 			if stripOffer {
 				joiner.warning("not a gopeer's")
+				if e := joiner.event("error"); !strings.Contains(e["message"], "holds no gopeer's offer") || !strings.Contains(e["hint"], "join with the room code alone") {
+					t.Errorf("the joiner ended with %v, want it to say the offer is not a gopeer's", e)
+				}
 				if code := joiner.wait(); code == exitOK {
 					t.Error("the joiner took a stripped offer")
 				}

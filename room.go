@@ -447,7 +447,7 @@ func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (webr
 	seen, stopNotice := f.noticeNoRoom(ctx, code)
 	defer stopNotice()
 	var offer webrtc.SessionDescription
-	waiting, wrongKey := false, false
+	waiting, wrongKey, notNative := false, false, false
 	err := f.watch(ctx, path, func(v json.RawMessage) error {
 		if isNull(v) {
 			if !waiting {
@@ -472,11 +472,22 @@ func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (webr
 			}
 			f.events.status("waiting for an offer in room " + code + " that opens with this password")
 			return nil
+		case errors.Is(err, errNotNative):
+			if !notNative {
+				notNative = true
+				f.events.warn("the offer in room " + code + " is not a gopeer's: the host runs pypeer, or someone removed its announcement; a gopeer code joins only a gopeer, so still waiting")
+			}
+			return nil
 		default:
 			f.events.warn("ignored the offer in room " + code + ": " + err.Error() + "; waiting for a fresh one")
 			return nil
 		}
 	})
+	if err != nil && notNative && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return offer, &failure{kind: kindConnection, err: errNotNative,
+			msg:  "room " + code + " holds no gopeer's offer: a pypeer host, or someone stripped the host's announcement",
+			hint: "if the host runs pypeer, join with the room code alone (" + code + "), unconfirmed; otherwise ask the host to start again"}
+	}
 	if err != nil && wrongKey && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return offer, &failure{kind: kindWrongPassword, err: errWrongKey,
 			msg:  "wrong password for room " + code + ", or someone replaced its offer: no offer there opened with it",
