@@ -50,7 +50,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -253,7 +252,6 @@ type nativeDialect struct {
 	password string      //
 	host     bool        // which side of CPace and of the confirmation
 	secure   bool        // the host accepts no pypeer answer
-	random   io.Reader   // CPace's scalars; nil for crypto/rand
 	mu       sync.Mutex  // seal and open may run from different goroutines
 	self     *cpaceParty // this side's CPace run, for the description it seals
 	sess     nativeSession
@@ -278,7 +276,7 @@ func (d *nativeDialect) seal(desc webrtc.SessionDescription) (any, error) {
 	}
 	if d.host {
 		prs, ci := nativeCPaceInputs(d.code, d.password)
-		if d.self, err = cpaceStart(prs, ci, nil, nil, d.random); err != nil {
+		if d.self, err = cpaceStart(prs, ci, nil, nil, nil); err != nil {
 			return nil, err
 		}
 		d.sess = nativeSession{hostMsg: d.self.msg, hostPrint: fp}
@@ -333,7 +331,7 @@ func (d *nativeDialect) open(v json.RawMessage, want webrtc.SDPType) (webrtc.Ses
 		return desc, nil
 	}
 	prs, ci := nativeCPaceInputs(d.code, d.password)
-	self, err := cpaceStart(prs, ci, nil, nil, d.random)
+	self, err := cpaceStart(prs, ci, nil, nil, nil)
 	if err != nil {
 		return webrtc.SessionDescription{}, err
 	}
