@@ -442,6 +442,8 @@ func TestTerminalTwoPeers(t *testing.T) {
 	host.waitForJoinedText("The other person runs:        " + gopeerBin(t) + " -join " + code + " -db " + board)
 	host.waitForText("The room's password is short: whoever reads the board can test")
 	host.waitForText("waiting for a peer to join")
+	host.send("c") // copies the gopeer code, not the bare room code
+	host.waitForJoinedText("Copied " + code + " to the clipboard")
 
 	guest.waitForText("Choose h, j or q:")
 	guest.send("j")
