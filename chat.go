@@ -88,6 +88,12 @@ func (c *lineChat) run(ctx context.Context) error {
 	if !c.echo {
 		go c.readInput(ctx, lines, inputDone)
 	}
+	if c.link.mustCompare() {
+		if err := c.compare(ctx, lines, inputDone); err != nil {
+			c.link.close()
+			return err
+		}
+	}
 	for {
 		select {
 		case m := <-c.link.incoming:
@@ -98,7 +104,11 @@ func (c *lineChat) run(ctx context.Context) error {
 			if err := c.send(ctx, m.text); err != nil {
 				return c.finish()
 			}
-		case text := <-lines:
+		case line := <-lines:
+			text, ok := c.decode(line)
+			if !ok {
+				continue
+			}
 			if err := c.send(ctx, text); err != nil {
 				return c.finish()
 			}
@@ -131,7 +141,79 @@ func (c *lineChat) send(ctx context.Context, text string) error {
 	return nil
 }
 
-// readInput sends each input line (decoded, with -json) to lines.
+// compare asks this side's user whether the peer sees the same
+// verification string (-verify, on either side): the first input line
+// answers, "yes" or "no" (with -json, {"same":true} or {"same":false}).
+// The chat starts only when both said yes.
+func (c *lineChat) compare(ctx context.Context, lines <-chan string, inputDone <-chan error) error {
+	if c.echo {
+		return &failure{kind: kindNotVerified, msg: "the peer asked (-verify) to compare the numbers, and -echo has nobody to ask"}
+	}
+	_, _, verify := c.link.protocol()
+	c.out.compare(verify)
+	ask := "compare " + verify + " with the peer (aloud, or in person): type yes if the peer sees the same, no if not"
+	if c.out.json {
+		ask = `compare ` + verify + ` with the peer: send {"same":true} if the peer sees the same, {"same":false} if not`
+	}
+	c.status(ask)
+	ctx, cancel := context.WithTimeout(ctx, compareTimeout)
+	defer cancel()
+	for {
+		select {
+		case line := <-lines:
+			same, ok := c.decodeAnswer(line)
+			if !ok {
+				c.warn("not understood; " + ask)
+				continue
+			}
+			if same {
+				c.status("waiting for the peer to compare")
+			}
+			if err := c.link.settleComparison(ctx, same); err != nil {
+				return err
+			}
+			c.status("the peer sees the same number: the chat starts")
+			c.out.compared()
+			return nil
+		case err := <-inputDone:
+			if err == nil {
+				err = io.EOF
+			}
+			return &failure{kind: kindNotVerified, msg: "the input ended before the numbers were compared", err: err,
+				hint: "-verify needs an answer on the input: yes or no"}
+		case <-c.link.closed:
+			return &failure{kind: kindNotVerified, msg: "the peer left before the numbers were compared", err: c.link.err()}
+		case <-ctx.Done():
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return ctx.Err()
+			}
+			return &failure{kind: kindNotVerified, msg: "nobody answered the comparison in time", err: ctx.Err(),
+				hint: fmt.Sprintf("answer within %v", compareTimeout)}
+		}
+	}
+}
+
+// decodeAnswer reads the user's answer to the comparison.
+func (c *lineChat) decodeAnswer(line string) (same, ok bool) {
+	if c.out.json {
+		var in struct {
+			Same *bool `json:"same"`
+		}
+		if err := json.Unmarshal([]byte(line), &in); err != nil || in.Same == nil {
+			return false, false
+		}
+		return *in.Same, true
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "yes", "y":
+		return true, true
+	case "no", "n":
+		return false, true
+	}
+	return false, false
+}
+
+// readInput sends each input line to lines.
 func (c *lineChat) readInput(ctx context.Context, lines chan<- string, done chan<- error) {
 	r := bufio.NewReaderSize(c.in, 64<<10)
 	max := c.inputLineMax()
@@ -148,12 +230,8 @@ func (c *lineChat) readInput(ctx context.Context, lines chan<- string, done chan
 			done <- err
 			return
 		}
-		text, ok := c.decode(line)
-		if !ok {
-			continue
-		}
 		select {
-		case lines <- text:
+		case lines <- line:
 		case <-ctx.Done():
 			return
 		case <-c.link.closed:
@@ -294,6 +372,15 @@ func (o *jsonOrText) connected(link *peerLink) {
 		ev["verify"] = verify
 	}
 	o.emit(ev)
+}
+
+// compare asks for the comparison of the verification string (-verify);
+// compared says both people saw the same, and the chat starts.
+func (o *jsonOrText) compare(verify string) {
+	o.emit(map[string]any{"event": "compare", "verify": verify})
+}
+func (o *jsonOrText) compared() {
+	o.emit(map[string]any{"event": "compared"})
 }
 
 // delivered says the peer's gopeer showed this side's id-th message (ids

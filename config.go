@@ -55,7 +55,8 @@ type config struct {
 
 	// The chat: host, join and the menu.
 	room         string             // -room for a host, the code for a joiner (a room code or a gopeer code); normalized
-	secure       bool               // -secure: a host accepts only a confirmed gopeer
+	secure       bool               // -secure (or -verify): a host accepts only a confirmed gopeer
+	verify       bool               // -verify: both users compare the verification string before the chat
 	board        string             // the board to meet on: -db, else $PYPEER_URL, else pypeer's public board
 	boardGiven   bool               // -db was given: a host never falls back to a board of its own
 	lan          string             // -host -serve ADDR: the host serves its room's board there
@@ -97,6 +98,7 @@ func parseConfig(args []string, e env) (config, error) {
 	fs.BoolVar(&c.json, "json", false, "")
 	fs.BoolVar(&c.echo, "echo", false, "")
 	fs.BoolVar(&c.secure, "secure", false, "")
+	fs.BoolVar(&c.verify, "verify", false, "")
 	registerBoardFlags(fs, &c.boardOpts)
 	registerJanitorFlags(fs, &c.janitor)
 	err := fs.Parse(args)
@@ -163,9 +165,16 @@ func (c *config) chooseMode(host, join, janitor, terminal bool) error {
 		return usageError("-json and -echo go with -host or -join")
 	case c.secure && c.mode != modeHost && c.mode != modeMenu:
 		return usageError("-secure goes with -host (a joiner with a gopeer code accepts only a gopeer already)")
+	case c.verify && c.mode != modeHost && c.mode != modeJoin && c.mode != modeMenu:
+		return usageError("-verify goes with -host or -join CODE")
+	case c.verify && c.echo:
+		return usageError("-verify needs a person at this end to compare the numbers: leave out -echo")
 	case c.timeout <= 0:
 		return usageError("-timeout must be positive, like 3m or 90s")
 	}
+	// A pypeer session has nothing to compare: a host that must compare
+	// takes gopeers only.
+	c.secure = c.secure || c.verify
 	return nil
 }
 
@@ -178,6 +187,9 @@ func (c *config) resolve(join, db, ice string, getenv func(string) string) error
 		code, err := parseJoinCode(join)
 		if err != nil {
 			return usageError("%v", err)
+		}
+		if c.verify && code.secret == "" {
+			return errCompareNeedsGopeerCode
 		}
 		c.room = code.String()
 	case c.room != "":

@@ -51,6 +51,15 @@ func TestParseConfig(t *testing.T) {
 			}
 		}},
 		{name: "-secure is the host's", args: []string{"-join", "ABC123", "-secure"}, err: "-secure goes with -host"},
+		{name: "-verify hosts securely", args: []string{"-host", "-verify"}, mode: modeHost, check: func(t *testing.T, c config) {
+			if !c.verify || !c.secure {
+				t.Errorf("-host -verify: verify %v, secure %v; want both", c.verify, c.secure)
+			}
+		}},
+		{name: "-verify joins with a gopeer code", args: []string{"-join", joinCode{room: "K7P2M0", secret: "4F9Q"}.String(), "-verify"}, mode: modeJoin},
+		{name: "-verify needs a gopeer code", args: []string{"-join", "ABC123", "-verify"}, err: "-verify needs the host's gopeer code"},
+		{name: "-verify needs a person", args: []string{"-host", "-verify", "-echo"}, err: "leave out -echo"},
+		{name: "-verify is the chat's", args: []string{"-serve", "127.0.0.1:0", "-verify"}, err: "-verify goes with -host or -join"},
 		{name: "PYPEER_URL is the default board, not a given one", args: []string{"-join", "ABC123"},
 			vars: map[string]string{"PYPEER_URL": "http://127.0.0.1:8765"}, mode: modeJoin, check: func(t *testing.T, c config) {
 				if c.board != "http://127.0.0.1:8765" || c.boardGiven {

@@ -3,9 +3,24 @@ package main
 // This file is the native control channel: a second data channel that two
 // gopeers open beside pypeer's chat channel, negotiated out of band (both
 // create it with the same id), so a pypeer peer never sees it. It carries
-// the key confirmation (native.go) first, nothing else before it, then the
-// session's keep-alives and delivery receipts, so that the chat channel
-// carries only chat.
+// the key confirmation (native.go) first, nothing else before it, then
+// what each user asked of the session (-verify), the answers of a
+// comparison of the verification string, and the session's keep-alives and
+// delivery receipts, so that the chat channel carries only chat.
+//
+//	host                                               joiner
+//	 |-- confirm: host tag ------------------------------->|
+//	 |-- wishes: flags (bit 0: compare before the chat) -->|
+//	 |<------------------------------- confirm: joiner tag --|
+//	 |<------------------------------------ wishes: flags --|
+//	 |   either asked to compare: each user answers, then   |
+//	 |-- verdict: 1 same / 0 differs --------------------->|
+//	 |<-------------------------------------------- verdict |
+//	 |<== pings and receipts, both ways, for the session ==>|
+//
+// Each side sends its two first messages without waiting, so the wishes
+// cost no round trip; they travel on the DTLS connection the tags have
+// just proved, so nobody in the middle can strip them.
 //
 // Every message is binary: one type byte, then its body. Messages are
 // bounded (controlMaxMessage), queued in a bounded buffer, and a peer that
@@ -41,7 +56,14 @@ const (
 	controlConfirm byte = 1 // body: the sender's confirmation tag
 	controlPing    byte = 2 // no body: the keep-alive of a gopeer session
 	controlReceipt byte = 3 // body: a uvarint, how many chat messages the sender has shown
+	controlWishes  byte = 4 // body: a flags byte, right after the confirmation
+	controlVerdict byte = 5 // body: 1 when the sender's user saw the same verification string, 0 when not
 )
+
+// wishCompare, in the wishes' flags, says the sender's user asked (-verify)
+// to compare the verification string before the chat starts. Other bits
+// are for later versions and ignored.
+const wishCompare byte = 1 << 0
 
 // errControlProtocol means the peer broke the control channel's rules.
 var errControlProtocol = errors.New("the peer broke the native control channel's rules")
@@ -54,6 +76,8 @@ type controlChannel struct {
 	broken chan struct{} // closed when the peer broke a rule
 	// handler, once serve set it, takes each message as it comes.
 	handler atomic.Pointer[func(typ byte, body []byte)]
+	// verdict holds the peer's first answer to the comparison.
+	verdict chan bool
 }
 
 // openControl creates this side's end of the control channel on pc.
@@ -63,7 +87,7 @@ func openControl(pc *webrtc.PeerConnection) (*controlChannel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: the control channel: %w", err)
 	}
-	c := &controlChannel{dc: dc, opened: make(chan struct{}), in: make(chan []byte, controlQueue), broken: make(chan struct{})}
+	c := &controlChannel{dc: dc, opened: make(chan struct{}), in: make(chan []byte, controlQueue), broken: make(chan struct{}), verdict: make(chan bool, 1)}
 	var openOnce, breakOnce sync.Once
 	dc.OnOpen(func() { openOnce.Do(func() { close(c.opened) }) })
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
@@ -108,39 +132,70 @@ func (c *controlChannel) next(ctx context.Context) (typ byte, body []byte, err e
 
 // confirm proves this side holds the session (its tag, as role) and checks
 // that the peer does (its tag, as peerRole): the first thing either side
-// says on the channel. It ends when ctx does.
-func (c *controlChannel) confirm(ctx context.Context, s nativeSession, role, peerRole string) error {
+// says on the channel. Right behind its tag, each side says whether its
+// user asked to compare the verification string (compare); confirm
+// reports whether the peer's did. It ends when ctx does.
+func (c *controlChannel) confirm(ctx context.Context, s nativeSession, role, peerRole string, compare bool) (peerCompare bool, err error) {
 	select {
 	case <-c.opened:
 	case <-ctx.Done():
-		return fmt.Errorf("the peer opened no control channel: %w", ctx.Err())
+		return false, fmt.Errorf("the peer opened no control channel: %w", ctx.Err())
+	}
+	var wishes byte
+	if compare {
+		wishes |= wishCompare
 	}
 	if err := c.send(controlConfirm, s.tag(role)); err != nil {
-		return fmt.Errorf("webrtc: sending the confirmation: %w", err)
+		return false, fmt.Errorf("webrtc: sending the confirmation: %w", err)
 	}
-	typ, body, err := c.next(ctx)
+	if err := c.send(controlWishes, []byte{wishes}); err != nil {
+		return false, fmt.Errorf("webrtc: sending the confirmation: %w", err)
+	}
+	if err := c.expect(ctx, controlConfirm, func(body []byte) error { return s.checkTag(peerRole, body) }); err != nil {
+		return false, err
+	}
+	err = c.expect(ctx, controlWishes, func(body []byte) error {
+		if len(body) == 0 {
+			return fmt.Errorf("%w: wishes without flags", errControlProtocol)
+		}
+		peerCompare = body[0]&wishCompare != 0
+		return nil
+	})
+	return peerCompare, err
+}
+
+// expect reads the peer's next control message, which must be of type
+// typ, and hands its body to check.
+func (c *controlChannel) expect(ctx context.Context, typ byte, check func(body []byte) error) error {
+	got, body, err := c.next(ctx)
 	if err != nil {
 		return err
 	}
-	if typ != controlConfirm {
-		return fmt.Errorf("%w: message type %d before the confirmation", errControlProtocol, typ)
+	if got != typ {
+		return fmt.Errorf("%w: message type %d where %d belongs", errControlProtocol, got, typ)
 	}
-	return s.checkTag(peerRole, body)
+	return check(body)
 }
 
 // serve handles the peer's control messages once the session is
-// confirmed: receipts go to onReceipt, pings are dropped, anything else is
-// ignored (a later version may say more). Each is handled as it comes, in
-// constant work, so a burst of receipts (one per chat message) is never
-// taken for a flood; receipts are cumulative, so their order does not
-// matter. What was queued before is handled first.
+// confirmed: receipts go to onReceipt, the peer's first verdict to
+// c.verdict, pings are dropped, anything else is ignored (a later version
+// may say more). Each is handled as it comes, in constant work, so a burst
+// of receipts (one per chat message) is never taken for a flood; receipts
+// are cumulative, so their order does not matter. What was queued before
+// is handled first.
 func (c *controlChannel) serve(onReceipt func(n uint64)) {
 	handle := func(typ byte, body []byte) {
-		if typ != controlReceipt {
-			return
-		}
-		if n, size := binary.Uvarint(body); size > 0 && size == len(body) {
-			onReceipt(n)
+		switch typ {
+		case controlReceipt:
+			if n, size := binary.Uvarint(body); size > 0 && size == len(body) {
+				onReceipt(n)
+			}
+		case controlVerdict:
+			select {
+			case c.verdict <- len(body) == 1 && body[0] == 1:
+			default: // only the first answer counts
+			}
 		}
 	}
 	c.handler.Store(&handle)

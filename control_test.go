@@ -60,6 +60,12 @@ func TestControlConfirm(t *testing.T) {
 		{"over the size limit", 1, 1, func(c *controlChannel) error { return c.dc.Send(make([]byte, controlMaxMessage+1)) }, errControlProtocol},
 		{"another type first", 1, 1, func(c *controlChannel) error { return c.send(9, []byte("x")) }, errControlProtocol},
 		{"silence", 1, 1, func(*controlChannel) error { return nil }, context.DeadlineExceeded},
+		{"no wishes after the tag", 1, 1, func(c *controlChannel) error {
+			return errors.Join(c.send(controlConfirm, session(1).tag(nativeJoinerRole)), c.send(controlPing, nil))
+		}, errControlProtocol},
+		{"empty wishes", 1, 1, func(c *controlChannel) error {
+			return errors.Join(c.send(controlConfirm, session(1).tag(nativeJoinerRole)), c.send(controlWishes, nil))
+		}, errControlProtocol},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,9 +82,10 @@ func TestControlConfirm(t *testing.T) {
 					joinerErr <- tt.hostile(gc)
 					return
 				}
-				joinerErr <- gc.confirm(ctx, session(tt.joinerISK), nativeJoinerRole, nativeHostRole)
+				_, err := gc.confirm(ctx, session(tt.joinerISK), nativeJoinerRole, nativeHostRole, false)
+				joinerErr <- err
 			}()
-			hostErr := hc.confirm(ctx, session(tt.hostISK), nativeHostRole, nativeJoinerRole)
+			_, hostErr := hc.confirm(ctx, session(tt.hostISK), nativeHostRole, nativeJoinerRole, false)
 			if tt.wantHost == nil {
 				hostErr = errors.Join(hostErr, <-joinerErr)
 			}
@@ -92,6 +99,102 @@ func TestControlConfirm(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestControlWishes: each side learns, with the confirmation, whether the
+// other's user asked to compare the verification string (-verify).
+func TestControlWishes(t *testing.T) {
+	s := nativeSession{isk: []byte("k"), hostMsg: []byte("Ya"), joinerMsg: []byte("Yb")}
+	for _, tt := range []struct{ host, joiner bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		_, _, hc, gc := controlPair(t)
+		ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+		type result struct {
+			peerCompare bool
+			err         error
+		}
+		joiner := make(chan result, 1)
+		go func() {
+			c, err := gc.confirm(ctx, s, nativeJoinerRole, nativeHostRole, tt.joiner)
+			joiner <- result{c, err}
+		}()
+		hostSaw, err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole, tt.host)
+		j := <-joiner
+		cancel()
+		if err != nil || j.err != nil {
+			t.Fatalf("host %v, joiner %v: %v, %v", tt.host, tt.joiner, err, j.err)
+		}
+		if hostSaw != tt.joiner || j.peerCompare != tt.host {
+			t.Errorf("host asked %v, joiner asked %v: the host learned %v, the joiner %v", tt.host, tt.joiner, hostSaw, j.peerCompare)
+		}
+	}
+}
+
+// TestSettleComparison: the chat starts only when both users said the
+// verification string is the same; a "no" on either side ends it on both,
+// each side saying whose answer it was; a peer that leaves, or never
+// answers, ends it too.
+func TestSettleComparison(t *testing.T) {
+	s := &nativeSession{isk: []byte("k"), hostMsg: []byte("Ya"), joinerMsg: []byte("Yb")}
+	tests := []struct {
+		name                 string
+		hostSame, joinerSame bool
+		joinerSilent         bool
+		wantHost, wantJoiner error
+	}{
+		{name: "both same", hostSame: true, joinerSame: true},
+		{name: "the joiner saw another", hostSame: true, wantHost: errPeerSawDifferent, wantJoiner: errYouSawDifferent},
+		{name: "the host saw another", joinerSame: true, wantHost: errYouSawDifferent, wantJoiner: errPeerSawDifferent},
+		{name: "the peer never answers", hostSame: true, joinerSilent: true, wantHost: context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			host, guest, hc, gc := controlPair(t)
+			host.setNative(s, hc, true)
+			guest.setNative(s, gc, true)
+			go host.keepAlive()
+			go guest.keepAlive()
+			wait := eventWait
+			if tt.joinerSilent {
+				wait = 500 * time.Millisecond // the bound under test, not a synchronisation
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			joiner := make(chan error, 1)
+			go func() {
+				if tt.joinerSilent {
+					joiner <- nil
+					return
+				}
+				joiner <- guest.settleComparison(ctx, tt.joinerSame)
+			}()
+			hostErr := host.settleComparison(ctx, tt.hostSame)
+			joinerErr := <-joiner
+			if !errors.Is(hostErr, tt.wantHost) || (tt.wantHost == nil) != (hostErr == nil) {
+				t.Errorf("host: %v, want %v", hostErr, tt.wantHost)
+			}
+			if !errors.Is(joinerErr, tt.wantJoiner) || (tt.wantJoiner == nil) != (joinerErr == nil) {
+				t.Errorf("joiner: %v, want %v", joinerErr, tt.wantJoiner)
+			}
+			for _, err := range []error{hostErr, joinerErr} {
+				if f, ok := errors.AsType[*failure](err); ok && f.kind != kindNotVerified {
+					t.Errorf("%v: kind %q, want %q", err, f.kind, kindNotVerified)
+				}
+			}
+		})
+	}
+	t.Run("the peer leaves", func(t *testing.T) {
+		host, guest, hc, gc := controlPair(t)
+		host.setNative(s, hc, true)
+		guest.setNative(s, gc, true)
+		go host.keepAlive()
+		ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+		defer cancel()
+		guest.close()
+		err := host.settleComparison(ctx, true)
+		if f, ok := errors.AsType[*failure](err); !ok || f.kind != kindNotVerified {
+			t.Errorf("the peer left: %v, want a %s failure", err, kindNotVerified)
+		}
+	})
 }
 
 // TestControlFlood: a peer that sends more than the control queue holds
@@ -112,7 +215,7 @@ func TestControlFlood(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("a flood of control messages did not break the channel")
 	}
-	if err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole); !errors.Is(err, errControlProtocol) {
+	if _, err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole, false); !errors.Is(err, errControlProtocol) {
 		t.Errorf("confirmation after a flood: %v, want errControlProtocol", err)
 	}
 }
@@ -129,8 +232,11 @@ func BenchmarkNativeConfirm(b *testing.B) {
 	for b.Loop() {
 		start := time.Now()
 		done := make(chan error, 1)
-		go func() { done <- gc.confirm(ctx, s, nativeJoinerRole, nativeHostRole) }()
-		if err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole); err != nil {
+		go func() {
+			_, err := gc.confirm(ctx, s, nativeJoinerRole, nativeHostRole, false)
+			done <- err
+		}()
+		if _, err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole, false); err != nil {
 			b.Fatal(err)
 		}
 		if err := <-done; err != nil {
@@ -159,7 +265,7 @@ func TestNativeKeepAliveOnControl(t *testing.T) {
 	host, guest, hc, gc := controlPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
-	host.setNative(&nativeSession{}, hc)
+	host.setNative(&nativeSession{}, hc, false)
 	host.rules.every = 10 * time.Millisecond
 	go host.keepAlive()
 	for range 3 {

@@ -46,6 +46,12 @@
 //	-secure
 //		With -host: accept only a gopeer that proves it holds the code;
 //		a pypeer answer is refused and the room stays open.
+//	-verify
+//		With -host, or -join and a gopeer code: once connected, both
+//		people compare the 8 digits aloud or in person, and the chat
+//		starts only when both said they are the same. One side asking is
+//		enough: the other is asked too. A "no" ends the session on both
+//		sides (not_verified). A host with -verify is -secure.
 //	-timeout DURATION
 //		How long to wait for the peer. Default: 3m, as pypeer.
 //	-password-file FILE
@@ -106,7 +112,8 @@
 // control characters show as pictures (ESC as ␛), never act. Status,
 // warnings and errors go to stderr. At the end of stdin gopeer waits until
 // the peer has what was sent, then exits 0; when the peer leaves, it exits
-// 0 too.
+// 0 too. Under -verify the first stdin line answers the comparison: yes or
+// no.
 //
 // With -json, stdout carries one JSON object per line:
 //
@@ -116,6 +123,9 @@
 //	{"event":"connected","protocol":"gopeer","verified":true,"verify":"1234 5678"}
 //	                                                or "protocol":"pypeer","verified":false
 //	{"event":"message","text":"..."}                exactly as received
+//	{"event":"compare","verify":"1234 5678"}        -verify, on either side: compare, then answer
+//	                                                with the next stdin line {"same":true|false}
+//	{"event":"compared"}                            both said the same: the chat starts
 //	{"event":"delivered","id":3}                    gopeer sessions: the peer's gopeer showed
 //	                                                the 3rd message this side sent
 //	{"event":"warning","message":"..."}             gopeer carries on
@@ -123,7 +133,8 @@
 //	{"event":"error","kind":"...","message":"...","hint":"..."}
 //
 // Error kinds: usage, wrong_password, timeout, board, connection,
-// room_in_use, cancelled. Every failure, a command line that does not parse
+// room_in_use, cancelled, not_verified (the numbers differed under
+// -verify). Every failure, a command line that does not parse
 // included, is an error event. Each stdin line is an object {"text":"..."};
 // an empty text is refused with a warning.
 //

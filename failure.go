@@ -42,6 +42,7 @@ const (
 	kindConnection    = "connection"
 	kindRoomInUse     = "room_in_use"
 	kindCancelled     = "cancelled"
+	kindNotVerified   = "not_verified" // the verification strings differed (-verify)
 )
 
 // Exit statuses: scripts rely on them, and a terminal session exits with

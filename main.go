@@ -175,6 +175,7 @@ func newRoomFlow(m meeting, cfg config, e env, events roomEvents) *roomFlow {
 		},
 		unreachableHint: m.unreachableHint,
 		events:          events,
+		askCompare:      cfg.verify,
 	}
 }
 

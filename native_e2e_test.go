@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -515,5 +516,117 @@ func TestEndToEndNativeReceipts(t *testing.T) {
 	pypeerWay.stdin.Close()
 	if ev := pypeerWay.event("closed"); ev["reason"] != "you left" {
 		t.Errorf("pypeer-way joiner closed with %v (a delivered event before it would fail here)", ev)
+	}
+}
+
+// answer writes one -json answer to the comparison of -verify.
+func (p *proc) answer(same bool) {
+	p.t.Helper()
+	if _, err := fmt.Fprintf(p.stdin, "{\"same\":%v}\n", same); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// TestEndToEndNativeVerify: -verify on one side makes both people compare
+// the verification string before the chat starts; the chat starts when
+// both say it is the same, and a "no" on either side ends the session on
+// both, as not_verified, with no message shown.
+func TestEndToEndNativeVerify(t *testing.T) {
+	t.Parallel()
+	board := startTestBoard(t)
+	const password = "pw"
+
+	t.Run("both say the same", func(t *testing.T) {
+		host, room := nativeHost(t, board, "VERIF1", password, "-verify")
+		guest := nativeJoiner(t, board, room["code"], password)
+		hc, gc := host.event("connected"), guest.event("connected")
+		ha, ga := host.event("compare"), guest.event("compare")
+		if ha["verify"] != hc["verify"] || ga["verify"] != gc["verify"] || ha["verify"] != ga["verify"] || len(ha["verify"]) != 9 {
+			t.Fatalf("compare events %v and %v after connected %v and %v: want the same string everywhere", ha, ga, hc, gc)
+		}
+		host.answer(true)
+		guest.answer(true)
+		host.event("compared")
+		guest.event("compared")
+		guest.send("after the comparison")
+		if got := host.event("message")["text"]; got != "after the comparison" {
+			t.Errorf("host got %q", got)
+		}
+	})
+
+	t.Run("the joiner sees another number", func(t *testing.T) {
+		host, room := nativeHost(t, board, "VERIF2", password, "-verify")
+		guest := nativeJoiner(t, board, room["code"], password)
+		host.event("connected")
+		guest.event("connected")
+		host.event("compare")
+		guest.event("compare")
+		host.answer(true)
+		host.send("must never be shown")
+		guest.answer(false)
+		if ev := guest.event("error"); ev["kind"] != kindNotVerified || !strings.Contains(ev["message"], "you said the numbers differ") {
+			t.Errorf("joiner ended with %v", ev)
+		}
+		if ev := host.event("error"); ev["kind"] != kindNotVerified || !strings.Contains(ev["message"], "the peer said the numbers differ") {
+			t.Errorf("host ended with %v", ev)
+		}
+		for name, p := range map[string]*proc{"host": host, "joiner": guest} {
+			if code := p.wait(); code != exitFailure {
+				t.Errorf("%s exit status %d, want %d", name, code, exitFailure)
+			}
+		}
+	})
+
+	t.Run("a plain line answers in line mode", func(t *testing.T) {
+		host, room := nativeHost(t, board, "VERIF3", password)
+		guest := startGopeer(t, []string{"GOPEER_PASSWORD=" + password}, "-ice", "none", "-db", board, "-join", room["code"], "-verify")
+		host.event("connected")
+		host.event("compare")
+		guest.waitStderr("type yes if the peer sees the same")
+		io.WriteString(guest.stdin, "maybe\n")
+		guest.waitStderr("not understood")
+		io.WriteString(guest.stdin, "YES\n")
+		host.answer(true)
+		host.event("compared")
+		host.send("plain")
+		if got := guest.line(); got != "plain" {
+			t.Errorf("joiner printed %q", got)
+		}
+	})
+}
+
+// TestTerminalNativeVerify: with -verify, the terminal shows the number
+// to compare and asks before the chat starts; y from both starts it, n
+// ends it as not_verified (exit 1), the terminal restored.
+func TestTerminalNativeVerify(t *testing.T) {
+	t.Parallel()
+	board := startTestBoard(t)
+	const password = "pw"
+	for _, same := range []bool{true, false} {
+		room := map[bool]string{true: "TUIVF1", false: "TUIVF2"}[same]
+		host, ev := nativeHost(t, board, room, password)
+		s, out := tmuxStartJoiner(t, board, ev["code"], password, "-verify")
+		verify := host.event("connected")["verify"]
+		host.event("compare")
+		s.waitForJoinedText("compare this number with the peer, aloud or in person: " + verify)
+		s.waitFor("the question", func(screen string) bool {
+			return tmuxLastLine(screen) == "Does the peer see the same number? (y/n)"
+		})
+		host.answer(true)
+		if !same {
+			s.send("n")
+			s.waitForJoinedText("gopeer: error: you said the numbers differ: the chat did not start")
+			tmuxCheckExit(t, s, out, exitFailure)
+			if ev := host.event("error"); ev["kind"] != kindNotVerified {
+				t.Errorf("host ended with %v", ev)
+			}
+			continue
+		}
+		s.send("y")
+		s.waitForText("The peer sees the same number.")
+		s.waitForText("Secure P2P tunnel established.")
+		host.event("compared")
+		host.send("hello after comparing")
+		s.waitForLine(tmuxMessageLine("Peer", "hello after comparing"))
 	}
 }

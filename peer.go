@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -301,6 +302,9 @@ type peerLink struct {
 	// pypeer session; control is its control channel.
 	native  *nativeSession
 	control *controlChannel
+	// compare: a user asked (-verify) that both compare the verification
+	// string before the chat starts.
+	compare bool
 	// receipts count chat messages both ways, for delivery receipts in a
 	// gopeer session.
 	receipts receipts
@@ -530,13 +534,22 @@ func (l *peerLink) checkMessage(text string) error {
 // drain waits until everything sent has been acknowledged by the peer's SCTP
 // stack, so closing now loses nothing.
 func (l *peerLink) drain(ctx context.Context) error {
+	if err := drainChannel(ctx, l.dc, l.closed); err != nil {
+		return cmp.Or(l.err(), err)
+	}
+	return nil
+}
+
+// drainChannel waits until dc has nothing left to send: the peer's SCTP
+// stack has acknowledged all of it. It fails when closed is, or ctx ends.
+func drainChannel(ctx context.Context, dc *webrtc.DataChannel, closed <-chan struct{}) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	for l.dc.BufferedAmount() > 0 {
+	for dc.BufferedAmount() > 0 {
 		select {
 		case <-t.C:
-		case <-l.closed:
-			return l.err()
+		case <-closed:
+			return errPeerLeft
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -596,11 +609,81 @@ func (l *peerLink) remoteCandidateType() string {
 }
 
 // setNative records whether the session was confirmed natively (nil: a
-// pypeer session), before the chat starts.
-func (l *peerLink) setNative(s *nativeSession, ctrl *controlChannel) {
+// pypeer session), and whether a user asked to compare the verification
+// string, before the chat starts.
+func (l *peerLink) setNative(s *nativeSession, ctrl *controlChannel, compare bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.native, l.control = s, ctrl
+	l.native, l.control, l.compare = s, ctrl, compare && s != nil
+}
+
+// mustCompare reports whether the chat waits until both users have said
+// the verification string is the same on both screens (settleComparison).
+func (l *peerLink) mustCompare() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.compare
+}
+
+// Why a comparison of the verification string ended the session.
+var (
+	errYouSawDifferent  = errors.New("you said the numbers differ")
+	errPeerSawDifferent = errors.New("the peer said the numbers differ")
+)
+
+// compareTimeout bounds a comparison: two people reading a number to each
+// other, each answering.
+const compareTimeout = 5 * time.Minute
+
+// settleComparison tells the peer what this side's user answered (same:
+// the verification string is the same on both screens) and waits for the
+// peer's answer. It returns nil only when both said the same.
+func (l *peerLink) settleComparison(ctx context.Context, same bool) error {
+	l.mu.Lock()
+	ctrl := l.control
+	l.mu.Unlock()
+	verdict := byte(0)
+	if same {
+		verdict = 1
+	}
+	if err := ctrl.send(controlVerdict, []byte{verdict}); err != nil {
+		return &failure{kind: kindNotVerified, msg: "the connection ended before the numbers were compared", err: err}
+	}
+	if !same {
+		// The peer's user should hear why the session ends: the answer
+		// goes out before the link closes (a bounded wait).
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_ = drainChannel(dctx, ctrl.dc, l.closed)
+		return notVerified(errYouSawDifferent)
+	}
+	select {
+	case peerSame := <-ctrl.verdict:
+		return verdictError(peerSame)
+	case <-l.closed:
+		select {
+		case peerSame := <-ctrl.verdict: // its answer came just before it left
+			return verdictError(peerSame)
+		default:
+		}
+		return &failure{kind: kindNotVerified, msg: "the peer left before comparing the numbers", err: l.err()}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// verdictError is nil when the peer saw the same, a failure when not.
+func verdictError(peerSame bool) error {
+	if !peerSame {
+		return notVerified(errPeerSawDifferent)
+	}
+	return nil
+}
+
+// notVerified is the failure of a comparison that found different numbers.
+func notVerified(why error) *failure {
+	return &failure{kind: kindNotVerified, msg: why.Error() + ": the chat did not start", err: why,
+		hint: "someone may be in the middle: meet again with a new code, passed on a way only the two of you share"}
 }
 
 // protocol names the session's dialect, as the terminal and -json label

@@ -93,6 +93,9 @@ type roomFlow struct {
 	dialect func(code joinCode, password string, s side) dialect
 	peer    peerConfig
 	events  roomEvents
+	// askCompare: this side's user asked (-verify) to compare the
+	// verification string with the peer before the chat starts.
+	askCompare bool
 	// noRoomAfter is noRoomNotice, or shorter in tests.
 	noRoomAfter time.Duration
 	// unreachableHint is what to try when the board cannot be reached;
@@ -222,7 +225,7 @@ func (f *roomFlow) confirmNative(ctx context.Context, d dialect, link *peerLink,
 	sess, native := nd.session()
 	if !native {
 		ctrl.close() // a pypeer peer, welcome without -secure
-		link.setNative(nil, nil)
+		link.setNative(nil, nil, false)
 		return nil
 	}
 	f.events.status("confirming the peer holds the code")
@@ -232,16 +235,23 @@ func (f *roomFlow) confirmNative(ctx context.Context, d dialect, link *peerLink,
 	}
 	cctx, cancel := context.WithTimeout(ctx, nativeConfirmTimeout)
 	defer cancel()
-	if err := ctrl.confirm(cctx, sess, role, peerRole); err != nil {
+	peerCompare, err := ctrl.confirm(cctx, sess, role, peerRole, f.askCompare)
+	if err != nil {
 		ctrl.close()
 		if !errors.Is(err, errNotConfirmed) && ctx.Err() == nil {
 			err = fmt.Errorf("%w (%w)", errNotConfirmed, err)
 		}
 		return err
 	}
-	link.setNative(&sess, ctrl)
+	link.setNative(&sess, ctrl, f.askCompare || peerCompare)
 	return nil
 }
+
+// errCompareNeedsGopeerCode: -verify with a bare room code, which can only
+// make a pypeer session, and a pypeer session has no verification string.
+var errCompareNeedsGopeerCode = &failure{kind: kindUsage,
+	msg:  "-verify needs the host's gopeer code (like K7P2M0-4F9Q-XW): a room code alone makes a pypeer session, with nothing to compare",
+	hint: "ask the host for the whole code, or leave out -verify"}
 
 // nativeConfirmTimeout bounds the confirmation once the channel is open:
 // two messages each way on a live connection.
@@ -253,6 +263,9 @@ func (f *roomFlow) join(ctx context.Context, typed, password string) (_ *peerLin
 	jc, err := parseJoinCode(typed)
 	if err != nil {
 		return nil, &failure{kind: kindUsage, msg: err.Error(), err: err}
+	}
+	if f.askCompare && jc.secret == "" {
+		return nil, errCompareNeedsGopeerCode
 	}
 	code := jc.room
 	d := f.dialect(jc, password, joinSide)

@@ -64,9 +64,9 @@ read _
 
 // tmuxStartJoiner runs gopeer in terminal mode joining room on board, with
 // the password in its environment.
-func tmuxStartJoiner(t *testing.T, board, room, password string) (*tmuxSession, string) {
+func tmuxStartJoiner(t *testing.T, board, room, password string, args ...string) (*tmuxSession, string) {
 	t.Helper()
-	return tmuxStart(t, []string{"GOPEER_PASSWORD=" + password}, "-ice", "none", "-db", board, "-join", room)
+	return tmuxStart(t, []string{"GOPEER_PASSWORD=" + password}, append([]string{"-ice", "none", "-db", board, "-join", room}, args...)...)
 }
 
 // tmuxStart starts a private tmux server whose one 100x30 pane runs gopeer

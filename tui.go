@@ -208,7 +208,59 @@ func (t *tui) task(ctx context.Context, m mode) error {
 	if err != nil {
 		return err
 	}
+	if link.mustCompare() {
+		if err := t.compare(ctx, link); err != nil {
+			link.close()
+			return err
+		}
+	}
 	return t.chat(ctx, link, room, url)
+}
+
+// compare has both people compare the verification string before the chat
+// starts (-verify, on either side). Nothing from the peer is shown until
+// both said it is the same.
+func (t *tui) compare(ctx context.Context, link *peerLink) error {
+	ctx, cancel := context.WithTimeout(ctx, compareTimeout)
+	defer cancel()
+	defer t.ed.setPrompt("", true)
+	_, _, verify := link.protocol()
+	t.ed.printAbove("Connected; before the chat starts, compare this number with the peer, aloud or in person: " + t.bold(verify))
+	t.ed.setPrompt("Does the peer see the same number? (y/n) ", true)
+	// Once the answer is given, settleComparison watches the link and
+	// the time; until then, this loop does.
+	var settled chan error
+	closed, expired := link.closed, ctx.Done()
+	for {
+		select {
+		case k, ok := <-t.keys:
+			switch {
+			case !ok, k.kind == keyEsc, k.kind == keyInterrupt, k.kind == keyEOF:
+				return errBack
+			case settled != nil || k.kind != keyRune:
+			case k.r == 'y' || k.r == 'Y', k.r == 'n' || k.r == 'N':
+				same := k.r == 'y' || k.r == 'Y'
+				settled, closed, expired = make(chan error, 1), nil, nil
+				t.goSafe(func() { settled <- link.settleComparison(ctx, same) })
+				t.ed.setPrompt("Waiting for the peer to compare… (Esc cancels)", true)
+			}
+		case err := <-settled:
+			if err != nil {
+				return err
+			}
+			t.ed.printAbove(t.green("The peer sees the same number."))
+			return nil
+		case <-closed:
+			return &failure{kind: kindNotVerified, msg: "the peer left before the numbers were compared", err: link.err()}
+		case w := <-t.sizes:
+			t.ed.setWidth(w)
+		case <-expired:
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return ctx.Err()
+			}
+			return &failure{kind: kindNotVerified, msg: "nobody answered the comparison in time", err: ctx.Err()}
+		}
+	}
 }
 
 // menu is the start screen: one key to host, one to join.
@@ -306,8 +358,11 @@ func (t *tui) join(ctx context.Context) (*peerLink, string, string, error) {
 				return nil, "", "", err
 			}
 			jc, err := parseJoinCode(typed)
+			if err == nil && t.cfg.verify && jc.secret == "" {
+				err = errCompareNeedsGopeerCode
+			}
 			if err != nil {
-				t.ed.printAbove(t.red("! " + sanitize(err.Error())))
+				t.ed.printAbove(t.red("! " + capitalize(sanitize(failureMessage(err)))))
 				continue
 			}
 			code = jc.String()

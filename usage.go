@@ -25,6 +25,7 @@ Options:
     -password-file FILE  the room password (else $GOPEER_PASSWORD, or a prompt)
     -json                line mode with JSON events
     -secure              host: accept only a gopeer that proves the code
+    -verify              both compare a number before the chat starts
 
 gopeer -help prints the whole manual (go doc does too); -version the version.
 `
