@@ -90,6 +90,9 @@
 //	Ctrl-D                    delete under the cursor; on an empty line, leave
 //	Ctrl-C                    leave (what was sent is delivered first)
 //
+// In a gopeer session, a ✓ follows a message of yours once the peer's
+// gopeer has shown it.
+//
 // The cursor moves and deletes by what reads as one character: an emoji
 // with a skin tone, a flag or a family is one. A paste is text, never a
 // command, and is sent as one message. Commands:

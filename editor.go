@@ -39,6 +39,20 @@ type editor struct {
 	cursorRow int   // rows from the top of the input area to the cursor
 	cursorCol int   // the cursor's column
 	rowWidths []int // columns used by each row drawn, for a resize
+
+	// Where printed lines are, for marking one later (mark): rows printed
+	// above the input area so far, the terminal's height, and an epoch
+	// that changes whenever the rows above can no longer be counted (a
+	// resize rewraps them, a raw write may move anything).
+	printed int
+	height  int
+	epoch   int
+}
+
+// place is where a mark can go on a printed line: its row, counted in
+// rows printed, and the column after its text.
+type place struct {
+	epoch, row, col int
 }
 
 // editorHistoryMax bounds the history kept in memory.
@@ -87,7 +101,16 @@ func (e *editor) setWidth(width int) {
 	if width > 0 {
 		e.width = width
 	}
+	e.epoch++
 	e.redrawLocked()
+}
+
+// setHeight records the terminal's height, which bounds the lines a mark
+// can still reach (0: unknown, no marks).
+func (e *editor) setHeight(height int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.height = height
 }
 
 // columns is the terminal's width.
@@ -117,20 +140,84 @@ func (e *editor) hide() {
 // printAbove writes text (which must be safe for the terminal) above the
 // input area, then redraws the draft below it.
 func (e *editor) printAbove(text string) {
+	e.printAboveAt(text)
+}
+
+// printAboveAt is printAbove, and it says where a mark can go after the
+// text's last line (mark). The caller leaves room for the mark: two
+// columns on that line.
+func (e *editor) printAboveAt(text string) place {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.clearLocked()
 	text = strings.TrimSuffix(text, "\n")
 	io.WriteString(e.out, strings.ReplaceAll(text, "\n", "\r\n")+"\r\n")
+	last := 0
+	for line := range strings.SplitSeq(text, "\n") {
+		last = visibleWidth(line)
+		e.printed += max(1, (last+e.width-1)/e.width)
+	}
 	e.redrawLocked()
+	return place{epoch: e.epoch, row: e.printed - 1, col: last + 1}
+}
+
+// mark draws glyph (one column wide, safe for the terminal) at p, on a
+// line printed before, and reports whether it could: not when the
+// terminal was resized or written to raw since, nor when the line has
+// scrolled off the screen. The input area and the cursor stay as they are.
+func (e *editor) mark(p place, glyph string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	areaRows, cursorRow := 0, 0
+	if e.shown {
+		areaRows, cursorRow = len(e.rowWidths), e.cursorRow
+	}
+	above := e.printed - p.row // rows from the line to the input area's top
+	if p.epoch != e.epoch || p.col >= e.width || above < 1 || above+max(areaRows, 1) > e.height {
+		return false
+	}
+	up := above + cursorRow
+	var b strings.Builder
+	b.WriteString("\x1b[" + itoa(up) + "A\r")
+	if p.col > 0 {
+		b.WriteString("\x1b[" + itoa(p.col) + "C")
+	}
+	b.WriteString(glyph + "\x1b[" + itoa(up) + "B\r")
+	if e.cursorCol > 0 && e.shown {
+		b.WriteString("\x1b[" + itoa(e.cursorCol) + "C")
+	}
+	io.WriteString(e.out, b.String())
+	return true
+}
+
+// visibleWidth is how many columns line takes on the terminal: its text,
+// without the colour sequences (CSI ... m) gopeer writes.
+func visibleWidth(line string) int {
+	var b strings.Builder
+	for len(line) > 0 {
+		i := strings.Index(line, "\x1b[")
+		if i < 0 {
+			b.WriteString(line)
+			break
+		}
+		b.WriteString(line[:i])
+		end := strings.IndexFunc(line[i+2:], func(r rune) bool { return r >= 0x40 && r <= 0x7e })
+		if end < 0 {
+			break
+		}
+		line = line[i+2+end+1:]
+	}
+	return textWidth(strings.ReplaceAll(b.String(), "\r", ""))
 }
 
 // write sends raw bytes to the terminal with the input area out of the way.
+// What it writes may move anything: no mark reaches above it.
 func (e *editor) write(s string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.clearLocked()
 	io.WriteString(e.out, s)
+	e.epoch++
 	e.redrawLocked()
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 
 // screen is a tiny terminal emulator, enough to check what the editor draws:
 // text with wide characters and autowrap (deferred, as xterm does), \r, \n,
-// and CSI A (up), C (right), J (erase below), H and 2J.
+// and CSI A (up), B (down), C (right), J (erase below), H and 2J.
 type screen struct {
 	width   int
 	rows    [][]string // cells; "" is blank, a wide character's second cell is "\x00"
@@ -51,6 +52,8 @@ func (s *screen) Write(p []byte) (int, error) {
 			switch str[j] {
 			case 'A':
 				s.y = max(s.y-n, 0)
+			case 'B':
+				s.y += n
 			case 'C':
 				s.x = min(s.x+n, s.width-1)
 			case 'J':
@@ -429,6 +432,64 @@ func TestEditorCapsDraft(t *testing.T) {
 			}
 			if (last.refused != "") != tt.refused || (tt.refused && !strings.Contains(last.refused, fmt.Sprint(limit))) {
 				t.Errorf("refused %q, want a refusal naming the limit: %v", last.refused, tt.refused)
+			}
+		})
+	}
+}
+
+// TestEditorMarks: a mark lands after the text of the line it was given
+// for, however many lines came since, while the draft and the cursor stay
+// put; it is not drawn once the line may have moved (a resize, a raw
+// write) or scrolled off the screen.
+func TestEditorMarks(t *testing.T) {
+	tests := []struct {
+		name      string
+		height    int
+		after     []string // printed after the marked line
+		between   func(e *editor)
+		wantDrawn bool
+	}{
+		{name: "the last line", height: 24, wantDrawn: true},
+		{name: "lines printed since", height: 24, after: []string{"one", "two\nthree"}, wantDrawn: true},
+		{name: "colour sequences take no room", height: 24, after: []string{"\x1b[1;36mPeer:\x1b[0m hi"}, wantDrawn: true},
+		{name: "a line the terminal wraps counts twice", height: 24, after: []string{strings.Repeat("x", 25)}, wantDrawn: true},
+		{name: "scrolled off", height: 4, after: []string{"one", "two", "three"}},
+		{name: "still on screen", height: 4, after: []string{"one", "two"}, wantDrawn: true},
+		{name: "resized", height: 24, between: func(e *editor) { e.setWidth(30) }},
+		{name: "a raw write", height: 24, between: func(e *editor) { e.write("\x1b[H\x1b[2J") }},
+		{name: "height unknown", height: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			scr := newScreen(20)
+			e := newEditor(scr, 20)
+			e.setHeight(tt.height)
+			e.setPrompt("> ", false)
+			e.printAbove("before")
+			p := e.printAboveAt("12:00 You: hello")
+			for _, l := range tt.after {
+				e.printAbove(l)
+			}
+			if tt.between != nil {
+				tt.between(e)
+			}
+			typeText(e, "draft")
+			cx, cy := scr.cursor()
+			if drawn := e.mark(p, "✓"); drawn != tt.wantDrawn {
+				t.Fatalf("mark drawn: %v, want %v", drawn, tt.wantDrawn)
+			}
+			lines := scr.lines()
+			if tt.wantDrawn && !slices.Contains(lines, "12:00 You: hello ✓") {
+				t.Errorf("screen %q: the mark is not after the line", lines)
+			}
+			if got := strings.Count(strings.Join(lines, "\n"), "✓"); got != map[bool]int{true: 1}[tt.wantDrawn] {
+				t.Errorf("screen %q has %d marks", lines, got)
+			}
+			if last := lines[len(lines)-1]; last != "> draft" {
+				t.Errorf("the input area reads %q, want the draft", last)
+			}
+			if x, y := scr.cursor(); x != cx || y != cy {
+				t.Errorf("cursor moved from %d,%d to %d,%d", cx, cy, x, y)
 			}
 		})
 	}

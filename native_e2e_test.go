@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -628,5 +630,29 @@ func TestTerminalNativeVerify(t *testing.T) {
 		host.event("compared")
 		host.send("hello after comparing")
 		s.waitForLine(tmuxMessageLine("Peer", "hello after comparing"))
+
+		// A receipt marks the message delivered, on its own line, the
+		// draft below untouched.
+		s.send("to the host")
+		s.key("Enter")
+		// Two events, in either order: the terminal's receipt for the
+		// host's message (control stream) and its own message (chat).
+		got := map[string]string{}
+		for range 2 {
+			l := host.line()
+			ev, err := parseEvent(l)
+			if err != nil {
+				t.Fatalf("host printed %q", l)
+			}
+			got[ev["event"]] = ev["id"] + ev["text"]
+		}
+		if want := map[string]string{"delivered": "1", "message": "to the host"}; !maps.Equal(got, want) {
+			t.Fatalf("host's events %v, want %v", got, want)
+		}
+		s.send("a draft")
+		screen := s.waitForLine(regexp.MustCompile(`^\d\d:\d\d You: to the host ` + deliveredMark + `$`))
+		if last := tmuxLastLine(screen); last != "> a draft" {
+			t.Errorf("the input line reads %q after the mark, want the draft", last)
+		}
 	}
 }

@@ -302,9 +302,10 @@ func tmuxHost(t *testing.T, room, password string) (board string, host *proc) {
 	return board, host
 }
 
-// tmuxMessageLine matches a chat line: a time, who, and the text.
+// tmuxMessageLine matches a chat line: a time, who, and the text, with or
+// without the delivered mark after it.
 func tmuxMessageLine(who, text string) *regexp.Regexp {
-	return regexp.MustCompile(`^\d\d:\d\d ` + who + `: ` + regexp.QuoteMeta(text) + `$`)
+	return regexp.MustCompile(`^\d\d:\d\d ` + who + `: ` + regexp.QuoteMeta(text) + `( ` + deliveredMark + `)?$`)
 }
 
 // tmuxLineMatching is the index of the last screen line re matches, or -1.

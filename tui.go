@@ -36,13 +36,22 @@ type tui struct {
 	out   io.Writer
 	ed    *editor
 	keys  chan key
-	sizes chan int // new widths after a resize
+	sizes chan termSize // the new size after a resize
 	color bool
 	cfg   config
 	e     env
 
 	restoreOnce sync.Once
 	state       *term.State
+}
+
+// termSize is the terminal's size, in columns and rows.
+type termSize struct{ width, height int }
+
+// resize takes a new terminal size.
+func (t *tui) resize(sz termSize) {
+	t.ed.setHeight(sz.height)
+	t.ed.setWidth(sz.width)
 }
 
 // How a screen ends, besides a failure.
@@ -59,15 +68,16 @@ func runTerminal(ctx context.Context, cfg config, e env) int {
 			hint: "run gopeer in a terminal, or give it a pipe for line mode"})
 		return exitFailure
 	}
-	width, _, _ := term.GetSize(e.stdinFd)
+	width, height, _ := term.GetSize(e.stdinFd)
 	t := &tui{
 		fd: e.stdinFd, out: e.stdout, state: state,
 		ed:    newEditor(e.stdout, width),
 		keys:  make(chan key, 256),
-		sizes: make(chan int, 1),
+		sizes: make(chan termSize, 1),
 		color: e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb",
 		cfg:   cfg, e: e,
 	}
+	t.ed.setHeight(height)
 	defer t.restore()
 	defer func() {
 		if p := recover(); p != nil {
@@ -78,13 +88,13 @@ func runTerminal(ctx context.Context, cfg config, e env) int {
 	io.WriteString(t.out, "\x1b[?2004h") // bracketed paste on
 	t.goSafe(func() { t.readKeys(e.stdin) })
 	stopResize := watchResize(func() {
-		if w, _, err := term.GetSize(t.fd); err == nil {
-			// The newest width wins: drop one not yet taken.
+		if w, h, err := term.GetSize(t.fd); err == nil {
+			// The newest size wins: drop one not yet taken.
 			select {
 			case <-t.sizes:
 			default:
 			}
-			t.sizes <- w
+			t.sizes <- termSize{w, h}
 		}
 	})
 	defer stopResize()
@@ -161,8 +171,8 @@ func (t *tui) nextKey(ctx context.Context) (key, error) {
 				return key{}, errQuit
 			}
 			return k, nil
-		case w := <-t.sizes:
-			t.ed.setWidth(w)
+		case sz := <-t.sizes:
+			t.resize(sz)
 		case <-ctx.Done():
 			return key{}, ctx.Err()
 		}
@@ -252,8 +262,8 @@ func (t *tui) compare(ctx context.Context, link *peerLink) error {
 			return nil
 		case <-closed:
 			return &failure{kind: kindNotVerified, msg: "the peer left before the numbers were compared", err: link.err()}
-		case w := <-t.sizes:
-			t.ed.setWidth(w)
+		case sz := <-t.sizes:
+			t.resize(sz)
 		case <-expired:
 			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return ctx.Err()
@@ -523,8 +533,8 @@ func (t *tui) runFlow(ctx context.Context, s side, code string, password passwor
 				retyping = true
 				status = "cancelling"
 			}
-		case w := <-t.sizes:
-			t.ed.setWidth(w)
+		case sz := <-t.sizes:
+			t.resize(sz)
 		case <-spin.C:
 		case r := <-done:
 			if retyping && r.err != nil {
@@ -596,8 +606,11 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) e
 	t.ed.setPrompt("> ", false)
 	defer t.ed.setPrompt("", true)
 	lastRefused := "" // said once, not for every key typed into a full draft
+	marks := &deliveryMarks{}
 	for {
 		select {
+		case <-link.receipts.changed:
+			marks.deliver(link.receipts.delivered.Load(), func(p place) { t.ed.mark(p, t.green(deliveredMark)) })
 		case m := <-link.incoming:
 			t.ed.printAbove(t.formatMessage("Peer", m))
 			if !m.binary {
@@ -615,11 +628,11 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) e
 			if !ed.done {
 				continue
 			}
-			if err := t.submit(ctx, link, room, boardURL, ed.line, ed.pasted); err != nil {
+			if err := t.submit(ctx, link, marks, room, boardURL, ed.line, ed.pasted); err != nil {
 				return err
 			}
-		case w := <-t.sizes:
-			t.ed.setWidth(w)
+		case sz := <-t.sizes:
+			t.resize(sz)
 		case n := <-link.notices:
 			t.ed.printAbove(t.yellow("! " + capitalize(sanitize(n))))
 		case <-link.closed:
@@ -650,7 +663,7 @@ func (t *tui) peerGone(link *peerLink) error {
 }
 
 // submit acts on a line typed in the chat: a command, or a message.
-func (t *tui) submit(ctx context.Context, link *peerLink, room, boardURL, line string, pasted bool) error {
+func (t *tui) submit(ctx context.Context, link *peerLink, marks *deliveryMarks, room, boardURL, line string, pasted bool) error {
 	cmd, text := parseChatLine(line, pasted)
 	switch cmd {
 	case "":
@@ -679,8 +692,51 @@ func (t *tui) submit(ctx context.Context, link *peerLink, room, boardURL, line s
 		t.ed.printAbove(t.red("! Not sent: " + sanitize(err.Error())))
 		return nil
 	}
-	t.ed.printAbove(t.formatMessage("You", peerMessage{text: text}))
+	at := t.ed.printAboveAt(t.formatMessage("You", peerMessage{text: text}))
+	if protocol, _, _ := link.protocol(); protocol == "gopeer" {
+		// This goroutine is the session's only sender: the count is
+		// this message's id.
+		marks.add(link.receipts.sent.Load(), at)
+	}
 	return nil
+}
+
+// deliveredMark follows a message of this side's once the peer's gopeer
+// has shown it (a receipt, in a gopeer session).
+const deliveredMark = "✓"
+
+// deliveryMarks are the messages sent and not yet marked delivered, by
+// id, with where each mark goes.
+type deliveryMarks struct {
+	pending []pendingMark
+}
+
+type pendingMark struct {
+	id uint64
+	at place
+}
+
+// deliveryMarksMax bounds the messages waiting for a receipt: one that
+// far back has scrolled off any screen, and a peer that never sends
+// receipts must not make the list grow.
+const deliveryMarksMax = 512
+
+func (d *deliveryMarks) add(id uint64, at place) {
+	if len(d.pending) == deliveryMarksMax {
+		d.pending = d.pending[1:]
+	}
+	d.pending = append(d.pending, pendingMark{id, at})
+}
+
+// deliver marks every message up to id delivered (receipts are
+// cumulative).
+func (d *deliveryMarks) deliver(id uint64, mark func(place)) {
+	n := 0
+	for n < len(d.pending) && d.pending[n].id <= id {
+		mark(d.pending[n].at)
+		n++
+	}
+	d.pending = d.pending[n:]
 }
 
 // parseChatLine splits a typed line into a command (its first word, when it
@@ -737,7 +793,11 @@ func (t *tui) formatMessage(who string, m peerMessage) string {
 		return prefix + t.yellow(fmt.Sprintf("[%d bytes of binary data, not shown]", len(m.text)))
 	}
 	text, note := truncateForDisplay(m.text)
-	lines := wrapText(sanitize(text), t.ed.columns()-indent)
+	width := t.ed.columns() - indent
+	if who == "You" {
+		width -= 2 // room for the delivered mark: a space and a ✓
+	}
+	lines := wrapText(sanitize(text), width)
 	if note != "" {
 		lines = append(lines, t.yellow(note))
 	}

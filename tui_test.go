@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -101,5 +102,39 @@ func TestFormatMessageAligns(t *testing.T) {
 		if textWidth(line) > 30 {
 			t.Errorf("line %q is over 30 columns", line)
 		}
+	}
+}
+
+// TestDeliveryMarks: a receipt marks every message up to its count, once,
+// in order; a lying or repeated receipt marks nothing more; and a peer
+// that never sends one cannot grow the list past its bound.
+func TestDeliveryMarks(t *testing.T) {
+	var d deliveryMarks
+	for id := uint64(1); id <= 5; id++ {
+		d.add(id, place{row: int(id)})
+	}
+	var marked []int
+	mark := func(p place) { marked = append(marked, p.row) }
+	steps := []struct {
+		receipt uint64
+		want    []int
+	}{
+		{2, []int{1, 2}},
+		{2, []int{1, 2}},
+		{1, []int{1, 2}},
+		{5, []int{1, 2, 3, 4, 5}},
+		{9, []int{1, 2, 3, 4, 5}},
+	}
+	for _, s := range steps {
+		d.deliver(s.receipt, mark)
+		if !slices.Equal(marked, s.want) {
+			t.Fatalf("after receipt %d: marked %v, want %v", s.receipt, marked, s.want)
+		}
+	}
+	for id := uint64(10); id < 10+3*deliveryMarksMax; id++ {
+		d.add(id, place{})
+	}
+	if len(d.pending) != deliveryMarksMax {
+		t.Errorf("%d marks pending, want at most %d", len(d.pending), deliveryMarksMax)
 	}
 }
