@@ -562,3 +562,67 @@ func TestHostOnFullBoard(t *testing.T) {
 		})
 	}
 }
+
+// startUnlimitedBoard is startTestBoard without the per-address rate
+// limits, for benchmarks that run many sessions from one address.
+func startUnlimitedBoard(tb testing.TB) string {
+	tb.Helper()
+	b := startGopeer(tb, []string{"FIREBASE_DB_SECRET=" + e2eBoardSecret}, "-serve", "127.0.0.1:0",
+		"-write-rate", "0", "-read-rate", "0")
+	return b.line()
+}
+
+// BenchmarkFlowConnect times whole sessions in one process, host start to
+// both links confirmed, through a real board: the joiner with the host's
+// gopeer code (native: CPace and the confirmation) and with the room code
+// (pypeer's session), alternating, so that noise hits both alike. In
+// process there is no process start-up to drown the difference in, which
+// issue 13 bounds by one peer round trip (BenchmarkNativeConfirm times
+// one on a link).
+func BenchmarkFlowConnect(b *testing.B) {
+	url := startUnlimitedBoard(b)
+	mk := func() (*roomFlow, *recordedEvents) {
+		bc, err := newBoardClient(url, clientOptions{http: &http.Client{Transport: &http.Transport{}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ev := newRecordedEvents()
+		return newRoomFlow(meeting{board: bc, url: url}, config{}, env{}, ev), ev
+	}
+	host, hostEvents := mk()
+	guest, _ := mk()
+	times := map[string][]time.Duration{}
+	for i := 0; b.Loop(); i++ {
+		for _, mode := range []string{"gopeer", "pypeer"} {
+			room := fmt.Sprintf("FLW%03d", i%1000)
+			start := time.Now()
+			hostLink := make(chan *peerLink, 1)
+			go func() {
+				l, err := host.host(b.Context(), room, "pw", true)
+				if err != nil {
+					b.Error(err)
+				}
+				hostLink <- l
+			}()
+			code := <-hostEvents.posted
+			if mode == "pypeer" {
+				code = room
+			}
+			g, err := guest.join(b.Context(), code, "pw")
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := <-hostLink
+			times[mode] = append(times[mode], time.Since(start))
+			if got, _, _ := h.protocol(); got != mode {
+				b.Fatalf("connected as %s, want %s", got, mode)
+			}
+			g.close()
+			h.close()
+		}
+	}
+	native, pypeer := median(times["gopeer"]), median(times["pypeer"])
+	b.ReportMetric(float64(native.Microseconds())/1000, "ms/connect-gopeer")
+	b.ReportMetric(float64(pypeer.Microseconds())/1000, "ms/connect-pypeer")
+	b.ReportMetric(float64((native-pypeer).Microseconds())/1000, "ms/native-extra")
+}
