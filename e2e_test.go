@@ -636,6 +636,12 @@ func BenchmarkConnect(b *testing.B) {
 			guest.wait()
 		}
 	}
+	reportConnectModes(b, times)
+}
+
+// reportConnectModes reports the median connect time of each mode, by
+// protocol, and how much more native mode takes.
+func reportConnectModes(b *testing.B, times map[string][]time.Duration) {
 	native, pypeer := median(times["gopeer"]), median(times["pypeer"])
 	b.ReportMetric(float64(native.Microseconds())/1000, "ms/connect-gopeer")
 	b.ReportMetric(float64(pypeer.Microseconds())/1000, "ms/connect-pypeer")

@@ -621,8 +621,5 @@ func BenchmarkFlowConnect(b *testing.B) {
 			h.close()
 		}
 	}
-	native, pypeer := median(times["gopeer"]), median(times["pypeer"])
-	b.ReportMetric(float64(native.Microseconds())/1000, "ms/connect-gopeer")
-	b.ReportMetric(float64(pypeer.Microseconds())/1000, "ms/connect-pypeer")
-	b.ReportMetric(float64((native-pypeer).Microseconds())/1000, "ms/native-extra")
+	reportConnectModes(b, times)
 }
