@@ -225,6 +225,8 @@ func (f *roomFlow) confirmNative(ctx context.Context, d dialect, link *peerLink,
 	sess, native := nd.session()
 	if !native {
 		ctrl.close() // a pypeer peer, welcome without -secure
+		link.files.close()
+		link.files = nil
 		link.setNative(nil, nil, false)
 		return nil
 	}
@@ -397,6 +399,10 @@ func (f *roomFlow) newPeer(d dialect) (*webrtc.PeerConnection, *peerLink, error)
 		// has not made its end yet. A negotiated channel sends nothing
 		// by itself: a pypeer peer never learns of it.
 		if link.control, err = openControl(pc); err != nil {
+			_ = pc.Close()
+			return nil, nil, err
+		}
+		if link.files, err = openFileChannel(pc); err != nil {
 			_ = pc.Close()
 			return nil, nil, err
 		}
