@@ -422,6 +422,14 @@ func (u *lineUI) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var offer *outgoing
+	if u.cfg.mode == modeSend {
+		// Hashed before the room opens: the receiver's wait starts with
+		// the files ready to go.
+		if offer, err = u.prepareOffer(); err != nil {
+			return err
+		}
+	}
 	s := u.cfg.mode.side()
 	m, err := chooseBoard(ctx, u.cfg, s, u)
 	if err != nil {
@@ -440,6 +448,9 @@ func (u *lineUI) session(ctx context.Context) error {
 	u.status("connected, " + pathDescription(link.remoteCandidateType()) + "; " + sessionDescription(link))
 	u.out.connected(link)
 	chat := &lineChat{link: link, in: u.e.stdin, out: u.out, status: u.status, warn: u.warn, echo: u.cfg.echo}
+	if u.cfg.mode == modeSend || u.cfg.mode == modeReceive {
+		return u.transfer(ctx, chat, offer)
+	}
 	return chat.run(ctx)
 }
 

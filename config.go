@@ -39,11 +39,13 @@ const (
 	modeUsage               // -h: the short usage
 	modeManual              // -help: the whole manual
 	modeVersion             // -version
+	modeSend                // -send PATH...: host a secure room and send files
+	modeReceive             // -receive CODE: join a sender's room and receive files
 )
 
 // side is the end of a room a host or join run takes.
 func (m mode) side() side {
-	if m == modeHost {
+	if m == modeHost || m == modeSend {
 		return hostSide
 	}
 	return joinSide
@@ -57,6 +59,10 @@ type config struct {
 	room         string             // -room for a host, the code for a joiner (a room code or a gopeer code); normalized
 	secure       bool               // -secure (or -verify): a host accepts only a confirmed gopeer
 	verify       bool               // -verify: both users compare the verification string before the chat
+	sendPaths    []string           // -send: the files and folders to send
+	receiveTo    string             // -receive -to DIR: where files land
+	yes          bool               // -receive -yes: take the offer without asking
+	overwrite    bool               // -receive -overwrite: replace files already there
 	board        string             // the board to meet on: -db, else $PYPEER_URL, else pypeer's public board
 	boardGiven   bool               // -db was given: a host never falls back to a board of its own
 	lan          string             // -host -serve ADDR: the host serves its room's board there
@@ -79,8 +85,8 @@ type config struct {
 // failures.
 func parseConfig(args []string, e env) (config, error) {
 	c := config{command: "gopeer"}
-	var host, help, showVersion bool
-	var join, ice, db string
+	var host, send, help, showVersion bool
+	var join, receive, ice, db string
 	fs := flag.NewFlagSet("gopeer", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -99,6 +105,11 @@ func parseConfig(args []string, e env) (config, error) {
 	fs.BoolVar(&c.echo, "echo", false, "")
 	fs.BoolVar(&c.secure, "secure", false, "")
 	fs.BoolVar(&c.verify, "verify", false, "")
+	fs.BoolVar(&send, "send", false, "")
+	fs.StringVar(&receive, "receive", "", "")
+	fs.StringVar(&c.receiveTo, "to", "", "")
+	fs.BoolVar(&c.yes, "yes", false, "")
+	fs.BoolVar(&c.overwrite, "overwrite", false, "")
 	registerBoardFlags(fs, &c.boardOpts)
 	registerJanitorFlags(fs, &c.janitor)
 	err := fs.Parse(args)
@@ -108,7 +119,7 @@ func parseConfig(args []string, e env) (config, error) {
 		return c, nil
 	case err != nil:
 		return c, usageError("%v", err)
-	case fs.NArg() > 0:
+	case fs.NArg() > 0 && !send:
 		return c, usageError("unexpected argument %q", fs.Arg(0))
 	case help:
 		c.mode = modeManual
@@ -121,13 +132,17 @@ func parseConfig(args []string, e env) (config, error) {
 	if host && c.serve != "" {
 		c.lan, c.serve = c.serve, ""
 	}
-	if err := c.chooseMode(host, join != "", *janitor, e.isTerminal); err != nil {
+	c.sendPaths = fs.Args()
+	if err := c.chooseMode(host, join != "", *janitor, e.isTerminal, send, receive != ""); err != nil {
 		return c, err
+	}
+	if receive != "" {
+		join = receive
 	}
 	if err := c.resolve(join, db, ice, e.getenv); err != nil {
 		return c, err
 	}
-	if e.command != nil && (c.mode == modeHost || c.mode == modeMenu) {
+	if e.command != nil && (c.mode == modeHost || c.mode == modeMenu || c.mode == modeSend) {
 		c.command = e.command()
 	}
 	return c, nil
@@ -135,22 +150,26 @@ func parseConfig(args []string, e env) (config, error) {
 
 // chooseMode sets the mode from the flags that pick one, and refuses flags
 // that do not go with it.
-func (c *config) chooseMode(host, join, janitor, terminal bool) error {
+func (c *config) chooseMode(host, join, janitor, terminal, send, receive bool) error {
 	picked := 0
-	for _, on := range []bool{host, join, c.serve != "", janitor} {
+	for _, on := range []bool{host, join, c.serve != "", janitor, send, receive} {
 		if on {
 			picked++
 		}
 	}
 	switch {
 	case picked > 1:
-		return usageError("choose one of -host, -join, -serve and -janitor")
-	case c.room != "" && !host:
-		return usageError("-room goes with -host")
+		return usageError("choose one of -host, -join, -send, -receive, -serve and -janitor")
+	case c.room != "" && !host && !send:
+		return usageError("-room goes with -host or -send")
 	case host:
 		c.mode = modeHost
 	case join:
 		c.mode = modeJoin
+	case send:
+		c.mode = modeSend
+	case receive:
+		c.mode = modeReceive
 	case c.serve != "":
 		c.mode = modeServe
 	case janitor:
@@ -160,21 +179,32 @@ func (c *config) chooseMode(host, join, janitor, terminal bool) error {
 	default:
 		c.mode = modeMenu
 	}
+	chat := c.mode == modeHost || c.mode == modeJoin || c.mode == modeMenu
+	transfer := c.mode == modeSend || c.mode == modeReceive
 	switch {
-	case (c.json || c.echo) && c.mode != modeHost && c.mode != modeJoin:
-		return usageError("-json and -echo go with -host or -join")
+	case c.json && !chat && !transfer || c.json && c.mode == modeMenu:
+		return usageError("-json goes with -host, -join, -send or -receive")
+	case c.echo && c.mode != modeHost && c.mode != modeJoin:
+		return usageError("-echo goes with -host or -join")
 	case c.secure && c.mode != modeHost && c.mode != modeMenu:
-		return usageError("-secure goes with -host (a joiner with a gopeer code accepts only a gopeer already)")
-	case c.verify && c.mode != modeHost && c.mode != modeJoin && c.mode != modeMenu:
-		return usageError("-verify goes with -host or -join CODE")
+		return usageError("-secure goes with -host (a joiner with a gopeer code accepts only a gopeer already; -send is always secure)")
+	case c.verify && !chat && !transfer:
+		return usageError("-verify goes with -host, -join, -send or -receive")
 	case c.verify && c.echo:
 		return usageError("-verify needs a person at this end to compare the numbers: leave out -echo")
+	case c.mode == modeSend && len(c.sendPaths) == 0:
+		return usageError("-send needs the files or folders to send, after the flags: gopeer -send PATH...")
+	case (c.receiveTo != "" || c.yes || c.overwrite) && c.mode != modeReceive:
+		return usageError("-to, -yes and -overwrite go with -receive")
 	case c.timeout <= 0:
 		return usageError("-timeout must be positive, like 3m or 90s")
 	}
-	// A pypeer session has nothing to compare: a host that must compare
-	// takes gopeers only.
-	c.secure = c.secure || c.verify
+	// A pypeer session has nothing to compare, and cannot carry files: a
+	// host that must compare, or sends files, takes gopeers only.
+	c.secure = c.secure || c.verify || c.mode == modeSend
+	if c.mode == modeReceive && c.receiveTo == "" {
+		c.receiveTo = "."
+	}
 	return nil
 }
 
@@ -183,13 +213,17 @@ func (c *config) chooseMode(host, join, janitor, terminal bool) error {
 func (c *config) resolve(join, db, ice string, getenv func(string) string) error {
 	var err error
 	switch {
-	case c.mode == modeJoin:
+	case c.mode == modeJoin || c.mode == modeReceive:
 		code, err := parseJoinCode(join)
 		if err != nil {
 			return usageError("%v", err)
 		}
 		if c.verify && code.secret == "" {
 			return errCompareNeedsGopeerCode
+		}
+		if c.mode == modeReceive && code.secret == "" {
+			return &failure{kind: kindUsage, msg: "-receive needs the sender's whole gopeer code (like K7P2M0-4F9Q-XW): files travel only between two gopeers",
+				hint: "the sender's screen shows it, with the exact command to run"}
 		}
 		c.room = code.String()
 	case c.room != "":
@@ -253,7 +287,11 @@ func wantsJSON(args []string) bool {
 // joinCommand is the command that joins code on this run's board, as the
 // other person types it: with -db unless the board is pypeer's public one.
 func (c config) joinCommand(code, boardURL string) string {
-	cmd := c.command + " -join " + code
+	verb := " -join "
+	if c.mode == modeSend {
+		verb = " -receive "
+	}
+	cmd := c.command + verb + code
 	if boardURL != defaultBoardURL {
 		cmd += " -db " + boardURLForDisplay(boardURL)
 	}

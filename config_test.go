@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +60,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "-verify joins with a gopeer code", args: []string{"-join", joinCode{room: "K7P2M0", secret: "4F9Q"}.String(), "-verify"}, mode: modeJoin},
 		{name: "-verify needs a gopeer code", args: []string{"-join", "ABC123", "-verify"}, err: "-verify needs the host's gopeer code"},
 		{name: "-verify needs a person", args: []string{"-host", "-verify", "-echo"}, err: "leave out -echo"},
-		{name: "-verify is the chat's", args: []string{"-serve", "127.0.0.1:0", "-verify"}, err: "-verify goes with -host or -join"},
+		{name: "-verify is the chat's", args: []string{"-serve", "127.0.0.1:0", "-verify"}, err: "-verify goes with -host, -join, -send or -receive"},
 		{name: "PYPEER_URL is the default board, not a given one", args: []string{"-join", "ABC123"},
 			vars: map[string]string{"PYPEER_URL": "http://127.0.0.1:8765"}, mode: modeJoin, check: func(t *testing.T, c config) {
 				if c.board != "http://127.0.0.1:8765" || c.boardGiven {
@@ -102,9 +103,29 @@ func TestParseConfig(t *testing.T) {
 		{name: "a bad -ice", args: []string{"-host", "-ice", "http://x"}, err: "not a stun: or turn: URL"},
 		{name: "a bad -timeout", args: []string{"-host", "-timeout", "0s"}, err: "-timeout must be positive"},
 		{name: "an argument", args: []string{"-host", "now"}, err: `unexpected argument "now"`},
-		{name: "-json with -serve", args: []string{"-json", "-serve", ":0"}, err: "-json and -echo go with -host or -join"},
-		{name: "-json with -janitor", args: []string{"-json", "-janitor"}, err: "-json and -echo go with -host or -join"},
-		{name: "-echo with -serve", args: []string{"-echo", "-serve", ":0"}, err: "-json and -echo go with -host or -join"},
+		{name: "-json with -serve", args: []string{"-json", "-serve", ":0"}, err: "-json goes with -host, -join, -send or -receive"},
+		{name: "-json with -janitor", args: []string{"-json", "-janitor"}, err: "-json goes with -host, -join, -send or -receive"},
+		{name: "-echo with -serve", args: []string{"-echo", "-serve", ":0"}, err: "-echo goes with -host or -join"},
+		{name: "-send", args: []string{"-send", "-json", "a.txt", "photos"}, mode: modeSend, check: func(t *testing.T, c config) {
+			if !slices.Equal(c.sendPaths, []string{"a.txt", "photos"}) || !c.secure || !c.json {
+				t.Errorf("paths %q, secure %v, json %v", c.sendPaths, c.secure, c.json)
+			}
+		}},
+		{name: "-send needs paths", args: []string{"-send"}, err: "-send needs the files"},
+		{name: "-receive", args: []string{"-receive", joinCode{room: "K7P2M0", secret: "4F9Q"}.String(), "-yes", "-overwrite"}, mode: modeReceive, check: func(t *testing.T, c config) {
+			if c.receiveTo != "." || !c.yes || !c.overwrite {
+				t.Errorf("to %q, yes %v, overwrite %v", c.receiveTo, c.yes, c.overwrite)
+			}
+		}},
+		{name: "-receive -to", args: []string{"-receive", joinCode{room: "K7P2M0", secret: "4F9Q"}.String(), "-to", "/tmp/in"}, mode: modeReceive, check: func(t *testing.T, c config) {
+			if c.receiveTo != "/tmp/in" {
+				t.Errorf("to %q", c.receiveTo)
+			}
+		}},
+		{name: "-receive needs a gopeer code", args: []string{"-receive", "ABC123"}, err: "-receive needs the sender's whole gopeer code"},
+		{name: "-yes is the receiver's", args: []string{"-host", "-yes"}, err: "-to, -yes and -overwrite go with -receive"},
+		{name: "paths only with -send", args: []string{"-host", "a.txt"}, err: "unexpected argument"},
+		{name: "-send and -receive", args: []string{"-send", "-receive", "ABC123", "a"}, err: "choose one of"},
 		{name: "an unknown flag", args: []string{"-nope"}, err: "flag provided but not defined"},
 	}
 	for _, tt := range tests {

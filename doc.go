@@ -11,6 +11,8 @@
 //	gopeer                      a menu: host or join (on a terminal)
 //	gopeer -host [-room CODE]   host a room and wait for a peer
 //	gopeer -join CODE           join a room (a gopeer code, or a room code)
+//	gopeer -send PATH...        send files and folders to another gopeer
+//	gopeer -receive CODE        receive them (into -to DIR, else here)
 //	gopeer -host -serve ADDR    host on a board of your own (LAN mode)
 //	gopeer -serve ADDR          run a board for others
 //	gopeer -janitor             purge stale rooms from a Firebase board
@@ -145,6 +147,44 @@
 // pasted or piped, is refused with a warning, never cut; one from the peer
 // is dropped with a warning. A message that is exactly __ping__ is refused
 // too: it is pypeer's keep-alive, which every peer drops unseen.
+//
+// # Files
+//
+// gopeer -send PATH... reads and hashes the files and folders named (the
+// flags go before them), hosts a room that only a gopeer can join (as
+// -secure), and prints the code and the exact command to receive:
+// gopeer -receive CODE. The receiver sees the names, the count and the
+// total size, and answers yes or no (-yes answers yes); nothing is
+// written before that yes. Files land in -to DIR (default: the current
+// folder), folders with their tree, empty folders and permission bits
+// (never setuid or setgid); symbolic links inside a folder are skipped,
+// with a note. Every file's SHA-256 is checked before it gets its name;
+// both sides exit 0 only when every file arrived and checked out.
+//
+//	-to DIR        where received files go
+//	-yes           take the offer without asking
+//	-overwrite     replace files already there (without it, a file in the
+//	               way refuses the whole offer; the same file already
+//	               there is not sent again)
+//
+// A file arrives as NAME.gopeer-part and is renamed once checked. A
+// transfer cut off (a lost connection, a killed process, a cancel) leaves
+// the part; sending the same file to the same place again checks the
+// part and sends only the rest. The receiver refuses a name with "..", an
+// absolute path, a drive letter, a backslash or a NUL, any path that
+// would leave the folder (through a symbolic link already there, too),
+// more bytes than announced, and an offer of over 100,000 entries. With
+// -json the events are:
+//
+//	{"event":"offer","summary":"photos: 3 files, 2.1 MiB","files":3,"dirs":1,"bytes":2202009}
+//	{"event":"progress","name":"photos/a.jpg","bytes":N,"total":N,"resumed":N,"rate":N,"eta":S}
+//	{"event":"file_done","name":"photos/a.jpg","size":N,"sha256":"..."}
+//	{"event":"done","files":3,"bytes":2202009}
+//
+// progress comes at most ten times a second; without -yes, -json answers
+// the offer with {"accept":true} or {"accept":false}. Error kinds add
+// refused (the receiver said no or refused the offer) and transfer (a file
+// did not arrive whole: damaged, a size lie, a full disk).
 //
 // # Exit status
 //

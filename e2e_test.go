@@ -242,7 +242,9 @@ func (p *proc) waitStderr(substr string) {
 // true is "true", so tests compare every field the same way.
 func parseEvent(line string) (map[string]string, error) {
 	var raw map[string]any
-	if err := json.Unmarshal([]byte(line), &raw); err != nil {
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber() // 5242885 stays 5242885, not 5.242885e+06
+	if err := dec.Decode(&raw); err != nil {
 		return nil, err
 	}
 	ev := make(map[string]string, len(raw))

@@ -146,7 +146,8 @@ func runChat(ctx context.Context, cfg config, e env) int {
 	if e.limitMemory != nil {
 		e.limitMemory()
 	}
-	if e.isTerminal && !cfg.json && !cfg.echo {
+	transfer := cfg.mode == modeSend || cfg.mode == modeReceive
+	if e.isTerminal && !cfg.json && !cfg.echo && !transfer {
 		return runTerminal(ctx, cfg, e)
 	}
 	ui := newLineUI(e, cfg)

@@ -402,7 +402,7 @@ func (f *roomFlow) newPeer(d dialect) (*webrtc.PeerConnection, *peerLink, error)
 			_ = pc.Close()
 			return nil, nil, err
 		}
-		if link.files, err = openFileChannel(pc); err != nil {
+		if link.files, err = openFileChannel(pc, link.closed); err != nil {
 			_ = pc.Close()
 			return nil, nil, err
 		}

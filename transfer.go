@@ -89,19 +89,22 @@ var (
 type fileChannel struct {
 	dc       *webrtc.DataChannel
 	opened   chan struct{}
-	closed   chan struct{}
+	closed   chan struct{}   // the channel closed
+	gone     <-chan struct{} // the connection under it ended
 	in       chan []byte
 	lowWater chan struct{}
 }
 
-// openFileChannel creates this side's end of the file channel on pc.
-func openFileChannel(pc *webrtc.PeerConnection) (*fileChannel, error) {
+// openFileChannel creates this side's end of the file channel on pc,
+// whose link closes gone when the connection ends (a lost connection
+// may never close the channel itself).
+func openFileChannel(pc *webrtc.PeerConnection, gone <-chan struct{}) (*fileChannel, error) {
 	negotiated, id := true, transferID
 	dc, err := pc.CreateDataChannel(transferLabel, &webrtc.DataChannelInit{Negotiated: &negotiated, ID: &id})
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: the file channel: %w", err)
 	}
-	c := &fileChannel{dc: dc, opened: make(chan struct{}), closed: make(chan struct{}),
+	c := &fileChannel{dc: dc, opened: make(chan struct{}), closed: make(chan struct{}), gone: gone,
 		in: make(chan []byte, transferQueue), lowWater: make(chan struct{}, 1)}
 	var openOnce, closeOnce sync.Once
 	dc.SetBufferedAmountLowThreshold(transferLowWater)
@@ -120,6 +123,7 @@ func openFileChannel(pc *webrtc.PeerConnection) (*fileChannel, error) {
 		select {
 		case c.in <- m.Data: // waits when full: SCTP's flow control slows the sender
 		case <-c.closed:
+		case <-c.gone:
 		}
 	})
 	return c, nil
@@ -132,6 +136,8 @@ func (c *fileChannel) send(ctx context.Context, typ byte, body []byte) error {
 		case <-c.lowWater:
 		case <-c.closed:
 			return errPeerLeft
+		case <-c.gone:
+			return errConnectionLost
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -154,6 +160,8 @@ func (c *fileChannel) next(ctx context.Context) (typ byte, body []byte, err erro
 		default:
 		}
 		return 0, nil, errPeerLeft
+	case <-c.gone:
+		return 0, nil, errConnectionLost
 	case <-ctx.Done():
 		return 0, nil, ctx.Err()
 	}
@@ -166,6 +174,8 @@ func (c *fileChannel) waitOpen(ctx context.Context) error {
 		return nil
 	case <-c.closed:
 		return errPeerLeft
+	case <-c.gone:
+		return errConnectionLost
 	case <-ctx.Done():
 		return ctx.Err()
 	}

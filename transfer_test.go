@@ -24,10 +24,10 @@ func filePair(tb testing.TB) (sender, receiver *fileChannel) {
 	tb.Cleanup(host.close)
 	tb.Cleanup(guest.close)
 	var err error
-	if sender, err = openFileChannel(host.pc); err != nil {
+	if sender, err = openFileChannel(host.pc, host.closed); err != nil {
 		tb.Fatal(err)
 	}
-	if receiver, err = openFileChannel(guest.pc); err != nil {
+	if receiver, err = openFileChannel(guest.pc, guest.closed); err != nil {
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
@@ -348,7 +348,7 @@ type cancelOnProgress struct {
 }
 
 func (c cancelOnProgress) progress(p transferProgress) { c.recorder.progress(p); c.do() }
-func (c cancelOnProgress) fileDone(e offerEntry)        { c.recorder.fileDone(e) }
+func (c cancelOnProgress) fileDone(e offerEntry)       { c.recorder.fileDone(e) }
 
 // hostileSender speaks the file protocol as a test process would: an
 // offer of its choosing, then whatever then does.
@@ -448,8 +448,8 @@ func TestTransferHostileSender(t *testing.T) {
 			wantErr: "without sending never",
 		},
 		{
-			name:     "terminal escapes in a name",
-			entries:  []offerEntry{fileEntry("\x1b]52;c;aGk=\x07\u202eevil\nname", payload)},
+			name:    "terminal escapes in a name",
+			entries: []offerEntry{fileEntry("\x1b]52;c;aGk=\x07\u202eevil\nname", payload)},
 			then: func(ctx context.Context, ch *fileChannel) {
 				_ = errors.Join(streamFile(ctx, ch, 0, payload), ch.send(ctx, tDone, nil))
 			},

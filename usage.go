@@ -14,6 +14,8 @@ const shortUsage = `Usage:
     gopeer                      a menu: host or join (on a terminal)
     gopeer -host [-room CODE]   host a room; prints the code to share
     gopeer -join CODE           join a room (a gopeer code, or a room code)
+    gopeer -send PATH...        send files and folders to another gopeer
+    gopeer -receive CODE        receive them (-to DIR, -yes, -overwrite)
     gopeer -host -serve ADDR    host on a board of your own (LAN mode)
     gopeer -serve ADDR          run a board for others
     gopeer -janitor             purge stale rooms from a Firebase board
