@@ -302,9 +302,9 @@ type peerLink struct {
 	// pypeer session; control is its control channel.
 	native  *nativeSession
 	control *controlChannel
-	// files is the file channel (transfer.go) of a gopeer session: set
+	// files are the file channels (transfer.go) of a gopeer session: set
 	// with control, taken only once the session is confirmed.
-	files *fileChannel
+	files *fileChannels
 	// compare: a user asked (-verify) that both compare the verification
 	// string before the chat starts.
 	compare bool

@@ -393,7 +393,7 @@ func (f *roomFlow) newPeer(d dialect) (*webrtc.PeerConnection, *peerLink, error)
 		return nil, nil, fmt.Errorf("webrtc: %w", err)
 	}
 	link := newPeerLink(pc, rules)
-	if _, native := d.(*nativeDialect); native {
+	if nd, native := d.(*nativeDialect); native {
 		// The control channel exists before any description, on both
 		// sides, so neither side's first message can reach a peer that
 		// has not made its end yet. A negotiated channel sends nothing
@@ -402,7 +402,7 @@ func (f *roomFlow) newPeer(d dialect) (*webrtc.PeerConnection, *peerLink, error)
 			_ = pc.Close()
 			return nil, nil, err
 		}
-		if link.files, err = openFileChannel(pc, link.closed); err != nil {
+		if link.files, err = openFileChannels(pc, link.closed, nd.host); err != nil {
 			_ = pc.Close()
 			return nil, nil, err
 		}

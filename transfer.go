@@ -1,8 +1,9 @@
 package main
 
-// This file is gopeer's file transfer (issue 14): a third channel that two
-// confirmed gopeers open beside the chat and the control channel,
-// negotiated like the control channel, so a pypeer peer never sees it. It
+// This file is gopeer's file transfer (issue 14): two more channels that
+// two confirmed gopeers open beside the chat and the control channel, one
+// for each way, negotiated like the control channel, so a pypeer peer
+// never sees them. Each carries one transfer after another. It
 // runs only in a gopeer session: the channel lives inside the DTLS
 // connection the key confirmation proved, so what travels on it is the
 // peer's and nobody else's. Version transferVersion:
@@ -24,6 +25,9 @@ package main
 //
 // Either side may send failed (why) or cancel at any point; both end the
 // transfer, and what the receiver wrote stays as a part file for resume.
+// Whatever ends a transfer before the acceptance is a refusal, and what
+// was still in flight when a transfer ended is dropped before the next
+// offer, so one transfer's end never passes for the next one's.
 //
 // Every message is binary: a type byte, then its body. The receiver
 // trusts nothing in the offer: names are checked (transferdisk.go),
@@ -41,10 +45,14 @@ import (
 )
 
 const (
-	transferLabel = "gopeer-files"
-	// transferID is the file channel's SCTP stream, next to the control
-	// channel's.
-	transferID uint16 = 1022
+	// Each way has its own channel, so both people can send at once and
+	// each channel carries one simple exchange: the host's files go on
+	// the first, the joiner's on the second, next to the control
+	// channel's stream.
+	hostFilesLabel          = "gopeer-files-host"
+	hostFilesID      uint16 = 1022
+	joinerFilesLabel        = "gopeer-files-joiner"
+	joinerFilesID    uint16 = 1021
 	// transferVersion is the file protocol's version: it changes whenever
 	// a message's meaning does. It travels in the offer.
 	transferVersion = 1
@@ -95,12 +103,40 @@ type fileChannel struct {
 	lowWater chan struct{}
 }
 
-// openFileChannel creates this side's end of the file channel on pc,
+// fileChannels are this side's two file channels: out carries the files
+// it sends (and the peer's answers), in the files it receives.
+type fileChannels struct {
+	out, in *fileChannel
+}
+
+// openFileChannels creates both file channels on pc, as the host or the
+// joiner; the link closes gone when the connection ends.
+func openFileChannels(pc *webrtc.PeerConnection, gone <-chan struct{}, host bool) (*fileChannels, error) {
+	hostCh, err := openFileChannel(pc, gone, hostFilesLabel, hostFilesID)
+	if err != nil {
+		return nil, err
+	}
+	joinerCh, err := openFileChannel(pc, gone, joinerFilesLabel, joinerFilesID)
+	if err != nil {
+		return nil, err
+	}
+	if host {
+		return &fileChannels{out: hostCh, in: joinerCh}, nil
+	}
+	return &fileChannels{out: joinerCh, in: hostCh}, nil
+}
+
+func (f *fileChannels) close() {
+	f.out.close()
+	f.in.close()
+}
+
+// openFileChannel creates this side's end of one file channel on pc,
 // whose link closes gone when the connection ends (a lost connection
 // may never close the channel itself).
-func openFileChannel(pc *webrtc.PeerConnection, gone <-chan struct{}) (*fileChannel, error) {
-	negotiated, id := true, transferID
-	dc, err := pc.CreateDataChannel(transferLabel, &webrtc.DataChannelInit{Negotiated: &negotiated, ID: &id})
+func openFileChannel(pc *webrtc.PeerConnection, gone <-chan struct{}, label string, id uint16) (*fileChannel, error) {
+	negotiated := true
+	dc, err := pc.CreateDataChannel(label, &webrtc.DataChannelInit{Negotiated: &negotiated, ID: &id})
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: the file channel: %w", err)
 	}
@@ -131,6 +167,19 @@ func openFileChannel(pc *webrtc.PeerConnection, gone <-chan struct{}) (*fileChan
 
 // send writes one message, waiting while too much is already in flight.
 func (c *fileChannel) send(ctx context.Context, typ byte, body []byte) error {
+	if typ == tCancel || typ == tFailed || typ == tRefuse {
+		// An end goes out at once, however much is queued before it: a
+		// sender waiting for room could give up first, and its peer would
+		// wait for data that never comes.
+		return c.dc.Send(append([]byte{typ}, body...))
+	}
+	return c.sendMessage(ctx, append([]byte{typ}, body...))
+}
+
+// sendMessage writes msg, its type byte first, waiting while too much is
+// already in flight. msg may be reused once it returns: SCTP copies what
+// it queues.
+func (c *fileChannel) sendMessage(ctx context.Context, msg []byte) error {
 	for c.dc.BufferedAmount() > transferHighWater {
 		select {
 		case <-c.lowWater:
@@ -142,9 +191,6 @@ func (c *fileChannel) send(ctx context.Context, typ byte, body []byte) error {
 			return ctx.Err()
 		}
 	}
-	msg := make([]byte, 1+len(body))
-	msg[0] = typ
-	copy(msg[1:], body)
 	return c.dc.Send(msg)
 }
 

@@ -64,7 +64,7 @@ func (u *lineUI) transfer(ctx context.Context, chat *lineChat, offer *outgoing) 
 	defer stop()
 	ev := &transferReport{ui: u}
 	if u.cfg.mode == modeSend {
-		err = sendFiles(ctx, link.files, offer, ev)
+		err = sendFiles(ctx, link.files.out, offer, ev)
 	} else {
 		err = u.receive(ctx, link, lines, ev)
 	}
@@ -74,7 +74,8 @@ func (u *lineUI) transfer(ctx context.Context, chat *lineChat, offer *outgoing) 
 	ev.finished()
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	defer cancel()
-	_ = link.files.drain(dctx)
+	_ = link.files.out.drain(dctx)
+	_ = link.files.in.drain(dctx)
 	return nil
 }
 
@@ -93,7 +94,7 @@ func (u *lineUI) receive(ctx context.Context, link *peerLink, lines <-chan strin
 		}
 		return u.askYesNo(ctx, lines, "receive it into "+sanitizeLine(u.cfg.receiveTo)+"?", "accept")
 	}
-	return receiveFiles(ctx, link.files, receiveOptions{land: land, ask: ask}, ev)
+	return receiveFiles(ctx, link.files.in, receiveOptions{land: land, ask: ask}, ev)
 }
 
 // askYesNo asks a question on stderr and reads the answer from stdin: yes

@@ -98,6 +98,12 @@ func sendFiles(ctx context.Context, ch *fileChannel, o *outgoing, ev transferEve
 		return err
 	}
 	typ, body, err := ch.next(ctx)
+	for err == nil && (typ == tFailed || typ == tCancel || typ == tReceived) {
+		// The receiver's end of a transfer that ended on this side
+		// first: anything that ends this one before it starts is a
+		// refusal.
+		typ, body, err = ch.next(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -247,7 +253,8 @@ func sendOne(ctx context.Context, ch *fileChannel, source string, index int, e o
 	if err := ch.send(ctx, tFileBegin, fileBegin(index, offset)); err != nil {
 		return err
 	}
-	buf := make([]byte, transferChunk)
+	msg := make([]byte, 1+transferChunk) // a data message, read into in place
+	msg[0] = tData
 	left := e.Size - offset
 	for left > 0 {
 		select {
@@ -255,11 +262,11 @@ func sendOne(ctx context.Context, ch *fileChannel, source string, index int, e o
 			return peerEnded(m[0], m[1:])
 		default:
 		}
-		n, err := io.ReadFull(f, buf[:min(int64(len(buf)), left)])
+		n, err := io.ReadFull(f, msg[1:1+min(int64(transferChunk), left)])
 		if err != nil {
 			return fmt.Errorf("%s changed since it was offered: send it again", source)
 		}
-		if err := ch.send(ctx, tData, buf[:n]); err != nil {
+		if err := ch.sendMessage(ctx, msg[:1+n]); err != nil {
 			return err
 		}
 		left -= int64(n)
@@ -323,7 +330,7 @@ func receiveFiles(ctx context.Context, ch *fileChannel, opts receiveOptions, ev 
 	defer func() { tellPeerWhy(ch, err) }()
 	entries, h, err := readOffer(ctx, ch)
 	if err != nil {
-		return err
+		return refuse(ch, err)
 	}
 	arrivals, err := opts.land.prepare(entries)
 	if err != nil {
@@ -331,14 +338,14 @@ func receiveFiles(ctx context.Context, ch *fileChannel, opts receiveOptions, ev 
 	}
 	yes, err := opts.ask(ctx, offerSummary(entries, h), h)
 	if err != nil {
-		return err
+		return refuse(ch, err)
 	}
 	if !yes {
 		return refuse(ch, errTransferRefused)
 	}
 	a, err := acceptEntries(opts.land, entries, arrivals)
 	if err != nil {
-		return err
+		return refuse(ch, err)
 	}
 	body, err := json.Marshal(a)
 	if err != nil {
@@ -359,8 +366,16 @@ func receiveFiles(ctx context.Context, ch *fileChannel, opts receiveOptions, ev 
 	return r.run(ctx, ch)
 }
 
-// refuse tells the sender no, and why.
+// refuse tells the sender no, and why: everything that ends a transfer
+// before the acceptance is a refusal, so that the sender, waiting for
+// one answer, can tell it from what was still in flight from the
+// transfer before. A connection gone or the peer's own end need no
+// answer.
 func refuse(ch *fileChannel, why error) error {
+	var ended *peerEndedError
+	if errors.Is(why, errPeerLeft) || errors.Is(why, errConnectionLost) || errors.As(why, &ended) {
+		return why
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = ch.send(ctx, tRefuse, []byte(why.Error()))
@@ -380,6 +395,9 @@ func readOffer(ctx context.Context, ch *fileChannel) ([]offerEntry, offerHeader,
 		typ, body, err := ch.next(ctx)
 		if err != nil {
 			return nil, offerHeader{}, err
+		}
+		if len(entries) == 0 && inFlight(typ) {
+			continue // the end of a transfer that ended on this side first
 		}
 		switch typ {
 		case tOfferPart:
@@ -404,6 +422,13 @@ func readOffer(ctx context.Context, ch *fileChannel) ([]offerEntry, offerHeader,
 			return nil, offerHeader{}, peerEnded(typ, body)
 		}
 	}
+}
+
+// inFlight reports whether a sender's message of type typ may still
+// arrive after its transfer ended on the receiver's side: it is dropped
+// before the next offer.
+func inFlight(typ byte) bool {
+	return typ == tFileBegin || typ == tData || typ == tFileEnd || typ == tDone || typ == tFailed || typ == tCancel
 }
 
 // acceptEntries makes the offered folders and says what the receiver

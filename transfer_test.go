@@ -24,10 +24,10 @@ func filePair(tb testing.TB) (sender, receiver *fileChannel) {
 	tb.Cleanup(host.close)
 	tb.Cleanup(guest.close)
 	var err error
-	if sender, err = openFileChannel(host.pc, host.closed); err != nil {
+	if sender, err = openFileChannel(host.pc, host.closed, hostFilesLabel, hostFilesID); err != nil {
 		tb.Fatal(err)
 	}
-	if receiver, err = openFileChannel(guest.pc, guest.closed); err != nil {
+	if receiver, err = openFileChannel(guest.pc, guest.closed, hostFilesLabel, hostFilesID); err != nil {
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
@@ -338,6 +338,24 @@ func TestTransferCancel(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dst, "big.bin")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a cut-off file has its real name: %v", err)
+	}
+
+	// The same channel carries the next transfer: what was in flight
+	// when the first ended does not pass for the second's messages.
+	writeFile(t, filepath.Join(src, "next.txt"), []byte("next"), 0o644)
+	next, err := buildOffer([]string{filepath.Join(src, "next.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { errs <- sendFiles(ctx, s, next, newRecorder()) }()
+	if err := receiveFiles(ctx, r, receiveOptions{land: land, ask: answer(true, nil)}, newRecorder()); err != nil {
+		t.Errorf("the transfer after a cancelled one: receive %v", err)
+	}
+	if err := <-errs; err != nil {
+		t.Errorf("the transfer after a cancelled one: send %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "next.txt")); string(b) != "next" {
+		t.Errorf("next.txt holds %q", b)
 	}
 }
 
