@@ -94,6 +94,9 @@ func (c *lineChat) run(ctx context.Context) error {
 			return err
 		}
 	}
+	if c.link.files != nil {
+		go c.declineFiles(ctx)
+	}
 	for {
 		select {
 		case m := <-c.link.incoming:
@@ -139,6 +142,22 @@ func (c *lineChat) send(ctx context.Context, text string) error {
 	}
 	c.warn("not sent: " + err.Error())
 	return nil
+}
+
+// declineFiles answers the peer's file offers (a terminal user's /send)
+// with no: a chat in line mode reads stdin as messages, and gopeer
+// -receive is the way to take files.
+func (c *lineChat) declineFiles(ctx context.Context) {
+	for {
+		entries, h, err := readOffer(ctx, c.link.files.in)
+		if errors.Is(err, errPeerLeft) || errors.Is(err, errConnectionLost) || ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			c.warn("the peer offered " + offerSummary(entries, h) + "; a chat in line mode takes no files (gopeer -receive CODE does)")
+		}
+		refuse(c.link.files.in, errors.New("the peer's gopeer is in line mode, which takes no files: ask them to run gopeer -receive"))
+	}
 }
 
 // compare asks this side's user whether the peer sees the same

@@ -105,6 +105,10 @@
 //	/verify  in a gopeer session, the 8 digits to compare with the peer
 //	         another way: the same on both screens means nobody is in
 //	         the middle
+//	/send PATH  in a gopeer session, offer a file or a folder (Tab
+//	         completes the path); the peer answers y or n, and files
+//	         land in the folder gopeer runs in
+//	/cancel  stop a transfer, either way
 //	/clear   clear the screen
 //	/quit    leave
 //

@@ -35,6 +35,10 @@ type editor struct {
 	histAt  int    // index into history while browsing; len(history) when not
 	saved   []rune // the draft put aside while browsing history
 
+	// status is a line of gopeer's own (a transfer's progress) drawn at
+	// the top of the input area, above the prompt, never in the draft.
+	status string
+
 	shown     bool  // the input area is on screen
 	cursorRow int   // rows from the top of the input area to the cursor
 	cursorCol int   // the cursor's column
@@ -245,6 +249,10 @@ func (e *editor) handle(k key) edit {
 		if !e.hidden {
 			e.insert([]rune{'\n'})
 		}
+	case keyTab: // what completion leaves to the editor: a space, as before
+		if !e.insert([]rune{' '}) {
+			ed.refused = fmt.Sprintf("the message is full: one carries at most %d bytes", e.limit)
+		}
 	case keyEnter:
 		if e.pos == len(e.buf) && e.pos > 0 && e.buf[e.pos-1] == '\\' && !e.pasted && !e.hidden {
 			e.buf[e.pos-1] = '\n' // a trailing backslash continues the message
@@ -299,6 +307,35 @@ func (e *editor) empty() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.buf) == 0
+}
+
+// draft is the text being typed.
+func (e *editor) draft() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return string(e.buf)
+}
+
+// setDraft replaces the text being typed, the cursor at its end (a
+// completion).
+func (e *editor) setDraft(text string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.buf = []rune(text)
+	e.pos = len(e.buf)
+	e.redrawLocked()
+}
+
+// setStatus shows line (safe for the terminal, one row) above the
+// prompt, or nothing for "". The draft and the cursor stay as they are.
+func (e *editor) setStatus(line string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if line == e.status {
+		return
+	}
+	e.status = line
+	e.redrawLocked()
 }
 
 // paste inserts pasted text, its line ends (CR LF, or a bare CR, as
@@ -478,7 +515,7 @@ func (e *editor) clearLocked() {
 // redrawLocked draws the prompt and the draft and puts the cursor in place.
 func (e *editor) redrawLocked() {
 	e.clearLocked()
-	if e.prompt == "" && len(e.buf) == 0 {
+	if e.prompt == "" && len(e.buf) == 0 && e.status == "" {
 		return
 	}
 	d := e.render()
@@ -532,6 +569,21 @@ func (e *editor) render() drawing {
 		}
 		b.WriteString(s)
 		col += w
+	}
+	if e.status != "" {
+		// One row, never wrapped: cut to the width, a cluster at a time.
+		w := 0
+		for p := e.status; len(p) > 0; {
+			n := graphemeLenString(p)
+			cw := graphemeWidthString(p[:n])
+			if w+cw > e.width-1 {
+				break
+			}
+			b.WriteString(p[:n])
+			w, p = w+cw, p[n:]
+		}
+		col = w
+		newRow()
 	}
 	for p := e.prompt; len(p) > 0; {
 		n := graphemeLenString(p)

@@ -34,6 +34,7 @@ const (
 	keyEsc       // Escape, alone
 	keyInterrupt // Ctrl-C
 	keyEOF       // Ctrl-D
+	keyTab       // Tab: completes a path after /send; a space elsewhere
 	keyUnknown   // a sequence gopeer does not use
 )
 
@@ -156,7 +157,7 @@ func decodeKey(b []byte) (key, int) {
 	case c == 0x04:
 		return key{kind: keyEOF}, 1
 	case c == '\t':
-		return key{kind: keyRune, r: ' '}, 1
+		return key{kind: keyTab}, 1
 	case c < 0x20:
 		return key{kind: keyUnknown}, 1
 	}

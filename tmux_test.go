@@ -54,6 +54,7 @@ func tmuxPath(t *testing.T) string {
 // for capture. Paths and arguments travel in the environment.
 const tmuxScript = `
 stty -g > "$TMUX_GOPEER_OUT/stty-before"
+cd "$TMUX_GOPEER_DIR"
 "$TMUX_GOPEER_BIN" $TMUX_GOPEER_ARGS
 rc=$?
 stty -g > "$TMUX_GOPEER_OUT/stty-after"
@@ -92,8 +93,12 @@ func tmuxStart(t *testing.T, env []string, args ...string) (*tmuxSession, string
 			"TMUX_GOPEER_BIN=" + bin,
 			"TMUX_GOPEER_ARGS=" + strings.Join(args, " "),
 			"TMUX_GOPEER_OUT=" + out,
+			"TMUX_GOPEER_DIR=" + filepath.Join(out, "cwd"), // gopeer's folder: received files land there
 		}, env...),
 		target: "gopeer",
+	}
+	if err := os.Mkdir(filepath.Join(out, "cwd"), 0o755); err != nil {
+		t.Fatal(err)
 	}
 	s.run("new-session", "-d", "-s", s.target, "-x", "100", "-y", "30", "sh", "-c", tmuxScript)
 	t.Cleanup(func() {

@@ -607,8 +607,17 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) e
 	defer t.ed.setPrompt("", true)
 	lastRefused := "" // said once, not for every key typed into a full draft
 	marks := &deliveryMarks{}
+	fctx, endFiles := context.WithCancel(ctx)
+	files := t.startFiles(fctx, link)
+	defer func() {
+		endFiles()
+		files.stop()
+		t.ed.setStatus("")
+	}()
 	for {
 		select {
+		case ev := <-files.events:
+			files.handle(ev)
 		case <-link.receipts.changed:
 			marks.deliver(link.receipts.delivered.Load(), func(p place) { t.ed.mark(p, t.green(deliveredMark)) })
 		case m := <-link.incoming:
@@ -620,6 +629,9 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) e
 			if !ok || k.kind == keyInterrupt || (k.kind == keyEOF && t.ed.empty()) {
 				return t.leave(ctx, link)
 			}
+			if k.kind == keyTab && files.complete(k) {
+				continue
+			}
 			ed := t.ed.handle(k)
 			if ed.refused != "" && ed.refused != lastRefused {
 				t.ed.printAbove(t.yellow("! " + sentence(ed.refused)))
@@ -628,7 +640,7 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) e
 			if !ed.done {
 				continue
 			}
-			if err := t.submit(ctx, link, marks, room, boardURL, ed.line, ed.pasted); err != nil {
+			if err := t.submit(ctx, link, marks, files, room, boardURL, ed.line, ed.pasted); err != nil {
 				return err
 			}
 		case sz := <-t.sizes:
@@ -663,9 +675,18 @@ func (t *tui) peerGone(link *peerLink) error {
 }
 
 // submit acts on a line typed in the chat: a command, or a message.
-func (t *tui) submit(ctx context.Context, link *peerLink, marks *deliveryMarks, room, boardURL, line string, pasted bool) error {
+func (t *tui) submit(ctx context.Context, link *peerLink, marks *deliveryMarks, files *tuiFiles, room, boardURL, line string, pasted bool) error {
+	if !pasted && files.takesAnswer(line) {
+		return nil
+	}
 	cmd, text := parseChatLine(line, pasted)
 	switch cmd {
+	case "/send":
+		files.send(strings.TrimSpace(strings.TrimPrefix(line, "/send")))
+		return nil
+	case "/cancel":
+		files.cancel()
+		return nil
 	case "":
 	case "/quit", "/exit":
 		return t.leave(ctx, link)
@@ -760,6 +781,7 @@ const chatHelp = `Keys:  Enter send · Ctrl-J or a trailing \ new line · Up/Dow
        A paste is sent as typed text, never as a command
 Commands:  /help  this list · /info  room, protocol, path and round trip
            /verify  the number to compare with the peer (gopeer sessions)
+           /send PATH  offer a file or folder (Tab completes) · /cancel  stop a transfer
            /clear  clear the screen · /quit  leave`
 
 // info describes the session for /info.
