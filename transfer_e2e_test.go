@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -50,13 +51,13 @@ func nextOf(p *proc, want string) map[string]string {
 	}
 }
 
-// TestEndToEndSendReceive: a file and a folder go from -send to -receive
+// TestEndToEndSendReceive: a 100 MiB file and a folder go from -send to -receive
 // -yes, both exit 0, and the receiver's folder holds the same bytes.
 func TestEndToEndSendReceive(t *testing.T) {
 	t.Parallel()
 	board := startTestBoard(t)
 	src, dst := t.TempDir(), t.TempDir()
-	big := randomBytes(t, 5<<20)
+	big := randomBytes(t, 100<<20)
 	writeFile(t, filepath.Join(src, "big.bin"), big, 0o644)
 	writeFile(t, filepath.Join(src, "notes", "ü.txt"), []byte("hello"), 0o600)
 	sender, code := startSender(t, board, filepath.Join(src, "big.bin"), filepath.Join(src, "notes"))
@@ -161,5 +162,46 @@ func TestEndToEndResumeAfterKill(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dst, "big.bin")); !bytes.Equal(b, data) {
 		t.Error("the resumed file differs")
+	}
+}
+
+// TestEndToEndReceiveDiskFull: a receiver whose disk fills up says so,
+// fails (and so does the sender), and keeps what arrived as a part file,
+// never under the file's real name. The disk is a 2 MiB tmpfs in a mount
+// namespace of the receiver's own.
+func TestEndToEndReceiveDiskFull(t *testing.T) {
+	t.Parallel()
+	board := startTestBoard(t)
+	src, dst := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(src, "big.bin"), randomBytes(t, 8<<20), 0o644)
+	sender, code := startSender(t, board, filepath.Join(src, "big.bin"))
+	// What the tmpfs holds is listed before the namespace goes, on stderr.
+	script := `d="$1"
+shift
+mount -t tmpfs -o size=2m tmpfs "$d" || exit 99
+"$0" "$@"
+rc=$?
+ls -ln "$d" | awk 'NR>1 {print "held:", $5, $9}' >&2
+exit $rc`
+	cmd := exec.Command("unshare", "-m", "--", "/bin/sh", "-c", script, gopeerBin(t), dst,
+		"-json", "-ice", "none", "-db", board, "-receive", code, "-to", dst, "-yes")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	receiver := startProc(t, cmd)
+	ev := nextOf(receiver, "error")
+	if ev["kind"] != kindTransfer || !strings.Contains(ev["message"], "no space left on device") || !strings.Contains(ev["message"], "stays, for resume") {
+		t.Errorf("receiver ended with %v", ev)
+	}
+	if code := receiver.wait(); code != exitFailure {
+		t.Fatalf("receiver exit status %d (99: no tmpfs here); stderr:\n%s", code, receiver.stderr.String())
+	}
+	if code := sender.wait(); code != exitFailure {
+		t.Errorf("sender exit status %d", code)
+	}
+	held := receiver.stderr.String()
+	if !strings.Contains(held, "big.bin"+partSuffix) || strings.Contains(held, "held: 0 ") {
+		t.Errorf("what the full disk held: %q, want a part file with bytes in it", held)
+	}
+	if strings.Contains(held, " big.bin\n") {
+		t.Error("a file cut off by a full disk has its real name")
 	}
 }

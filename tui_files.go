@@ -324,6 +324,9 @@ func progressBar(p transferProgress) string {
 	if p.eta > 0 {
 		s += " " + p.eta.Round(time.Second).String() + " left"
 	}
+	if p.resumed > 0 {
+		s += fmt.Sprintf(" (resumed at %d%%)", p.resumed*100/p.total)
+	}
 	return s
 }
 

@@ -52,6 +52,10 @@ func TestProgressBar(t *testing.T) {
 	if got, want := progressBar(p), "██████░░░░░░  50% holiday/photo.jpg 2.5 MB/s 3s left"; got != want {
 		t.Errorf("progressBar = %q, want %q", got, want)
 	}
+	p.resumed = 256
+	if got, want := progressBar(p), "██████░░░░░░  50% holiday/photo.jpg 2.5 MB/s 3s left (resumed at 25%)"; got != want {
+		t.Errorf("progressBar of a resume = %q, want %q", got, want)
+	}
 	if got := progressBar(transferProgress{}); got != "starting…" {
 		t.Errorf("progressBar of nothing yet = %q", got)
 	}
