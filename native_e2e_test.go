@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -172,31 +170,6 @@ func TestEndToEndNativeSecure(t *testing.T) {
 		t.Errorf("host connected as %v", ev)
 	}
 	guest.event("connected")
-}
-
-// TestTerminalNativeWrongCode: from the menu, a code whose secret part is
-// wrong gets through the password (it opens the offer) and fails the
-// confirmation; the screen says to check the code and asks for it again,
-// not for the password.
-func TestTerminalNativeWrongCode(t *testing.T) {
-	t.Parallel()
-	board := startTestBoard(t)
-	const password = "pw"
-	_, room := nativeHost(t, board, "TUIWC1", password)
-	guest, _ := tmuxStart(t, nil, "-ice", "none", "-db", board)
-	guest.waitForText("Choose h, j or q:")
-	guest.send("j")
-	guest.waitForText("Room code:")
-	guest.send(wrongSecret(t, room["code"]))
-	guest.key("Enter")
-	guest.waitForText("Password (optional, hidden):")
-	guest.send(password)
-	guest.key("Enter")
-	guest.waitForJoinedText("did not prove it holds this code: a wrong code, or someone in the middle.")
-	guest.waitForJoinedText("Check the whole code with the host, character by character.")
-	guest.waitFor("the code prompt again", func(screen string) bool {
-		return tmuxLastLine(screen) == "Room code:"
-	})
 }
 
 // mitmLeg is one of the relay's two WebRTC sessions: its own certificate,
@@ -595,64 +568,4 @@ func TestEndToEndNativeVerify(t *testing.T) {
 			t.Errorf("joiner printed %q", got)
 		}
 	})
-}
-
-// TestTerminalNativeVerify: with -verify, the terminal shows the number
-// to compare and asks before the chat starts; y from both starts it, n
-// ends it as not_verified (exit 1), the terminal restored.
-func TestTerminalNativeVerify(t *testing.T) {
-	t.Parallel()
-	board := startTestBoard(t)
-	const password = "pw"
-	for _, same := range []bool{true, false} {
-		room := map[bool]string{true: "TUIVF1", false: "TUIVF2"}[same]
-		host, ev := nativeHost(t, board, room, password)
-		s, out := tmuxStartJoiner(t, board, ev["code"], password, "-verify")
-		verify := host.event("connected")["verify"]
-		host.event("compare")
-		s.waitForJoinedText("compare this number with the peer, aloud or in person: " + verify)
-		s.waitFor("the question", func(screen string) bool {
-			return tmuxLastLine(screen) == "Does the peer see the same number? (y/n)"
-		})
-		host.answer(true)
-		if !same {
-			s.send("n")
-			s.waitForJoinedText("gopeer: error: you said the numbers differ: the chat did not start")
-			tmuxCheckExit(t, s, out, exitFailure)
-			if ev := host.event("error"); ev["kind"] != kindNotVerified {
-				t.Errorf("host ended with %v", ev)
-			}
-			continue
-		}
-		s.send("y")
-		s.waitForText("The peer sees the same number.")
-		s.waitForText("Secure P2P tunnel established.")
-		host.event("compared")
-		host.send("hello after comparing")
-		s.waitForLine(tmuxMessageLine("Peer", "hello after comparing"))
-
-		// A receipt marks the message delivered, on its own line, the
-		// draft below untouched.
-		s.send("to the host")
-		s.key("Enter")
-		// Two events, in either order: the terminal's receipt for the
-		// host's message (control stream) and its own message (chat).
-		got := map[string]string{}
-		for range 2 {
-			l := host.line()
-			ev, err := parseEvent(l)
-			if err != nil {
-				t.Fatalf("host printed %q", l)
-			}
-			got[ev["event"]] = ev["id"] + ev["text"]
-		}
-		if want := map[string]string{"delivered": "1", "message": "to the host"}; !maps.Equal(got, want) {
-			t.Fatalf("host's events %v, want %v", got, want)
-		}
-		s.send("a draft")
-		screen := s.waitForLine(regexp.MustCompile(`^\d\d:\d\d You: to the host ` + deliveredMark + `$`))
-		if last := tmuxLastLine(screen); last != "> a draft" {
-			t.Errorf("the input line reads %q after the mark, want the draft", last)
-		}
-	}
 }

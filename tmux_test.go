@@ -7,8 +7,10 @@ package main
 // keystrokes and checked by what the screen shows.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -782,4 +784,137 @@ func TestTerminalHostileCertificate(t *testing.T) {
 		t.Errorf("the certificate changed the terminal title to %q", title)
 	}
 	tmuxCheckExit(t, s, out, exitFailure)
+}
+
+// TestTerminalNativeWrongCode: from the menu, a code whose secret part is
+// wrong gets through the password (it opens the offer) and fails the
+// confirmation; the screen says to check the code and asks for it again,
+// not for the password.
+func TestTerminalNativeWrongCode(t *testing.T) {
+	t.Parallel()
+	board := startTestBoard(t)
+	const password = "pw"
+	_, room := nativeHost(t, board, "TUIWC1", password)
+	guest, _ := tmuxStart(t, nil, "-ice", "none", "-db", board)
+	guest.waitForText("Choose h, j or q:")
+	guest.send("j")
+	guest.waitForText("Room code:")
+	guest.send(wrongSecret(t, room["code"]))
+	guest.key("Enter")
+	guest.waitForText("Password (optional, hidden):")
+	guest.send(password)
+	guest.key("Enter")
+	guest.waitForJoinedText("did not prove it holds this code: a wrong code, or someone in the middle.")
+	guest.waitForJoinedText("Check the whole code with the host, character by character.")
+	guest.waitFor("the code prompt again", func(screen string) bool {
+		return tmuxLastLine(screen) == "Room code:"
+	})
+}
+
+// TestTerminalNativeVerify: with -verify, the terminal shows the number
+// to compare and asks before the chat starts; y from both starts it, n
+// ends it as not_verified (exit 1), the terminal restored.
+func TestTerminalNativeVerify(t *testing.T) {
+	t.Parallel()
+	board := startTestBoard(t)
+	const password = "pw"
+	for _, same := range []bool{true, false} {
+		room := map[bool]string{true: "TUIVF1", false: "TUIVF2"}[same]
+		host, ev := nativeHost(t, board, room, password)
+		s, out := tmuxStartJoiner(t, board, ev["code"], password, "-verify")
+		verify := host.event("connected")["verify"]
+		host.event("compare")
+		s.waitForJoinedText("compare this number with the peer, aloud or in person: " + verify)
+		s.waitFor("the question", func(screen string) bool {
+			return tmuxLastLine(screen) == "Does the peer see the same number? (y/n)"
+		})
+		host.answer(true)
+		if !same {
+			s.send("n")
+			s.waitForJoinedText("gopeer: error: you said the numbers differ: the chat did not start")
+			tmuxCheckExit(t, s, out, exitFailure)
+			if ev := host.event("error"); ev["kind"] != kindNotVerified {
+				t.Errorf("host ended with %v", ev)
+			}
+			continue
+		}
+		s.send("y")
+		s.waitForText("The peer sees the same number.")
+		s.waitForText("Secure P2P tunnel established.")
+		host.event("compared")
+		host.send("hello after comparing")
+		s.waitForLine(tmuxMessageLine("Peer", "hello after comparing"))
+
+		// A receipt marks the message delivered, on its own line, the
+		// draft below untouched.
+		s.send("to the host")
+		s.key("Enter")
+		// Two events, in either order: the terminal's receipt for the
+		// host's message (control stream) and its own message (chat).
+		got := map[string]string{}
+		for range 2 {
+			l := host.line()
+			ev, err := parseEvent(l)
+			if err != nil {
+				t.Fatalf("host printed %q", l)
+			}
+			got[ev["event"]] = ev["id"] + ev["text"]
+		}
+		if want := map[string]string{"delivered": "1", "message": "to the host"}; !maps.Equal(got, want) {
+			t.Fatalf("host's events %v, want %v", got, want)
+		}
+		s.send("a draft")
+		screen := s.waitForLine(regexp.MustCompile(`^\d\d:\d\d You: to the host ` + deliveredMark + `$`))
+		if last := tmuxLastLine(screen); last != "> a draft" {
+			t.Errorf("the input line reads %q after the mark, want the draft", last)
+		}
+	}
+}
+
+// TestTerminalSendFile: two people in terminals; one types /send with Tab
+// completing the path, the other is asked and answers y; the file lands in
+// the receiver's folder, checked, and both screens say so. A second offer,
+// declined, writes nothing.
+func TestTerminalSendFile(t *testing.T) {
+	t.Parallel()
+	board := startTestBoard(t)
+	env := []string{"GOPEER_PASSWORD=pw"}
+	host, hostOut := tmuxStart(t, env, "-ice", "none", "-db", board, "-host", "-room", "FILES1")
+	code := tmuxRoomCode.FindStringSubmatch(host.waitFor("the room code", func(screen string) bool {
+		return tmuxRoomCode.MatchString(screen)
+	}))[1]
+	guest, _ := tmuxStart(t, env, "-ice", "none", "-db", board, "-join", code)
+	guest.waitForText("Secure P2P tunnel established")
+	host.waitForText("Secure P2P tunnel established")
+
+	src := t.TempDir()
+	data := randomBytes(t, 3<<20)
+	writeFile(t, filepath.Join(src, "report.bin"), data, 0o644)
+	guest.send("/send " + src + "/rep")
+	guest.key("Tab")
+	guest.waitFor("the completed path", func(screen string) bool {
+		return tmuxLastLine(screen) == "> /send "+src+"/report.bin"
+	})
+	guest.key("Enter")
+	host.waitForJoinedText("The peer offers report.bin: 1 file, 3.0 MiB. Receive into " + filepath.Join(hostOut, "cwd") + "? Type y or n and press Enter.")
+	host.send("y")
+	host.key("Enter")
+	host.waitForText("Received report.bin (3.0 MiB), SHA-256 checked.")
+	host.waitForText("Done: every file arrived, and every SHA-256 matched.")
+	guest.waitForText("Sent: the peer has every file, and every SHA-256 matched.")
+	if b, err := os.ReadFile(filepath.Join(hostOut, "cwd", "report.bin")); err != nil || !bytes.Equal(b, data) {
+		t.Fatalf("the received file: %v", err)
+	}
+
+	writeFile(t, filepath.Join(src, "second.txt"), []byte("no thanks"), 0o644)
+	guest.send("/send " + filepath.Join(src, "second.txt"))
+	guest.key("Enter")
+	host.waitForJoinedText("The peer offers second.txt")
+	host.send("n")
+	host.key("Enter")
+	host.waitForText("Declined.")
+	guest.waitForJoinedText("Stopped sending: the receiver refused the files")
+	if _, err := os.Stat(filepath.Join(hostOut, "cwd", "second.txt")); err == nil {
+		t.Error("a declined file was written")
+	}
 }
