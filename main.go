@@ -29,9 +29,10 @@ type env struct {
 	// "gopeer". It is a function because finding out looks through $PATH,
 	// which only a host, printing the command to join, needs.
 	command func() string
-	// limitMemory, when set, is called as a chat starts: main's sets the
-	// runtime's soft memory limit (see limitChatMemory); tests leave it nil.
-	limitMemory func()
+	// limitMemory, when set, is called as a chat or a transfer starts:
+	// main's sets the runtime's soft memory limit to the bytes given (see
+	// limitMemory); tests leave it nil.
+	limitMemory func(bytes int64)
 }
 
 func main() {
@@ -44,7 +45,7 @@ func main() {
 		stdinFd: int(os.Stdin.Fd()),
 		command: func() string { return commandName(os.Args[0]) },
 
-		limitMemory: limitChatMemory,
+		limitMemory: limitMemory,
 	}
 	e.isTerminal = term.IsTerminal(e.stdinFd) && term.IsTerminal(int(os.Stdout.Fd()))
 	code := run(ctx, os.Args[1:], e)
@@ -131,22 +132,34 @@ func reportFailure(stderr io.Writer, out *jsonOrText, err error) int {
 // is only collected more often.
 const chatSoftMemoryLimit = 14 << 20
 
-// limitChatMemory sets chatSoftMemoryLimit, unless $GOMEMLIMIT chose a limit.
-// It reads the process's own environment, not env.getenv: that is where the
-// runtime found $GOMEMLIMIT.
-func limitChatMemory() {
+// transferSoftMemoryLimit is the soft limit while files move. A transfer
+// allocates far faster than a chat (pion copies every message and every
+// SCTP chunk), and under the chat's limit the collector took half the
+// sender's CPU: a 1 GiB file moved at 8.7 MB/s; under 24 MiB at 21.4 MB/s,
+// peaking at 31 MiB resident each side (BenchmarkFiles, docs/FILES.md),
+// inside issue 14's 48 MiB.
+const transferSoftMemoryLimit = 24 << 20
+
+// limitMemory sets the runtime's soft memory limit to bytes, unless
+// $GOMEMLIMIT chose one. It reads the process's own environment, not
+// env.getenv: that is where the runtime found $GOMEMLIMIT.
+func limitMemory(bytes int64) {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(chatSoftMemoryLimit)
+		debug.SetMemoryLimit(bytes)
 	}
 }
 
 // runChat hosts or joins a room, then chats: on a terminal interactively,
 // otherwise in line mode.
 func runChat(ctx context.Context, cfg config, e env) int {
-	if e.limitMemory != nil {
-		e.limitMemory()
-	}
 	transfer := cfg.mode == modeSend || cfg.mode == modeReceive
+	if e.limitMemory != nil {
+		limit := int64(chatSoftMemoryLimit)
+		if transfer {
+			limit = transferSoftMemoryLimit
+		}
+		e.limitMemory(limit)
+	}
 	if e.isTerminal && !cfg.json && !cfg.echo && !transfer {
 		return runTerminal(ctx, cfg, e)
 	}

@@ -10,27 +10,30 @@ import (
 )
 
 // TestMemoryLimitOnlyForChats: the soft memory limit is set for a chat,
-// whose memory is bounded, and never for the board or the janitor, which
-// may legitimately hold much more.
+// whose memory is bounded, a higher one for a transfer, and never for the
+// board or the janitor, which may legitimately hold much more.
 func TestMemoryLimitOnlyForChats(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // every mode returns at once
+	code := joinCode{room: "K7P2M0", secret: "4F9Q"}.String()
 	for _, tc := range []struct {
 		args []string
-		want bool
+		want int64 // 0: none set
 	}{
-		{[]string{"-join", "ABC123", "-db", "http://127.0.0.1:1", "-ice", "none"}, true},
-		{[]string{"-host", "-db", "http://127.0.0.1:1", "-ice", "none"}, true},
-		{[]string{"-serve", "127.0.0.1:0"}, false},
-		{[]string{"-janitor", "-db", "http://127.0.0.1:1"}, false},
-		{[]string{"-h"}, false},
+		{[]string{"-join", "ABC123", "-db", "http://127.0.0.1:1", "-ice", "none"}, chatSoftMemoryLimit},
+		{[]string{"-host", "-db", "http://127.0.0.1:1", "-ice", "none"}, chatSoftMemoryLimit},
+		{[]string{"-receive", code, "-db", "http://127.0.0.1:1", "-ice", "none"}, transferSoftMemoryLimit},
+		{[]string{"-send", "-db", "http://127.0.0.1:1", "-ice", "none", "main.go"}, transferSoftMemoryLimit},
+		{[]string{"-serve", "127.0.0.1:0"}, 0},
+		{[]string{"-janitor", "-db", "http://127.0.0.1:1"}, 0},
+		{[]string{"-h"}, 0},
 	} {
-		called := false
+		var got int64
 		e := env{stdin: eofReader{}, stdout: io.Discard, stderr: io.Discard, stdinFd: -1,
-			getenv: func(string) string { return "" }, limitMemory: func() { called = true }}
+			getenv: func(string) string { return "" }, limitMemory: func(b int64) { got = b }}
 		run(ctx, tc.args, e)
-		if called != tc.want {
-			t.Errorf("gopeer %v: memory limit set = %v, want %v", tc.args, called, tc.want)
+		if got != tc.want {
+			t.Errorf("gopeer %v: memory limit set to %d, want %d", tc.args, got, tc.want)
 		}
 	}
 }
@@ -39,19 +42,19 @@ type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
-// TestLimitChatMemoryYieldsToGOMEMLIMIT: the chat's soft limit applies
+// TestLimitMemoryYieldsToGOMEMLIMIT: the chat's soft limit applies
 // unless the user chose one with $GOMEMLIMIT.
-func TestLimitChatMemoryYieldsToGOMEMLIMIT(t *testing.T) {
+func TestLimitMemoryYieldsToGOMEMLIMIT(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
 
 	t.Setenv("GOMEMLIMIT", "")
-	limitChatMemory()
+	limitMemory(chatSoftMemoryLimit)
 	if got := debug.SetMemoryLimit(before); got != chatSoftMemoryLimit {
 		t.Errorf("without GOMEMLIMIT the limit is %d, want %d", got, chatSoftMemoryLimit)
 	}
 	t.Setenv("GOMEMLIMIT", "1GiB")
-	limitChatMemory()
+	limitMemory(chatSoftMemoryLimit)
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("with GOMEMLIMIT set the limit became %d, want it left at %d", got, before)
 	}

@@ -146,6 +146,7 @@ func (f *tuiFiles) send(path string) {
 		return
 	}
 	ctx := f.ctx
+	f.allowTransferMemory()
 	tctx, cancel := context.WithCancel(ctx)
 	f.sending = &tuiTransfer{cancel: cancel}
 	f.t.ed.printAbove("Reading and hashing " + sanitizeLine(path) + "…")
@@ -163,6 +164,15 @@ func (f *tuiFiles) send(path string) {
 		err = sendFiles(tctx, f.link.files.out, o, fileReporter{f, ctx, true})
 		f.emit(ctx, fileEvent{outgoing: true, kind: "end", err: err})
 	})
+}
+
+// allowTransferMemory raises the soft memory limit to a transfer's (see
+// transferSoftMemoryLimit) for the rest of the run: files move at a
+// third of the speed under the chat's.
+func (f *tuiFiles) allowTransferMemory() {
+	if f.t.e.limitMemory != nil {
+		f.t.e.limitMemory(transferSoftMemoryLimit)
+	}
 }
 
 // expandHome reads a leading ~/ as the home folder, as a shell would.
@@ -199,6 +209,7 @@ func (f *tuiFiles) answer(yes bool) {
 	f.question = nil
 	q.answer <- yes
 	if yes {
+		f.allowTransferMemory()
 		f.receiving = &tuiTransfer{cancel: q.cancel}
 		f.t.ed.printAbove("Receiving into " + sanitizeLine(absDir(f.dir)) + ".")
 	} else {
