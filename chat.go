@@ -180,7 +180,7 @@ func (c *lineChat) compare(ctx context.Context, lines <-chan string, inputDone <
 	for {
 		select {
 		case line := <-lines:
-			same, ok := c.decodeAnswer(line)
+			same, ok := parseYesNo(line, c.out.json, "same")
 			if !ok {
 				c.warn("not understood; " + ask)
 				continue
@@ -210,26 +210,6 @@ func (c *lineChat) compare(ctx context.Context, lines <-chan string, inputDone <
 				hint: fmt.Sprintf("answer within %v", compareTimeout)}
 		}
 	}
-}
-
-// decodeAnswer reads the user's answer to the comparison.
-func (c *lineChat) decodeAnswer(line string) (same, ok bool) {
-	if c.out.json {
-		var in struct {
-			Same *bool `json:"same"`
-		}
-		if err := json.Unmarshal([]byte(line), &in); err != nil || in.Same == nil {
-			return false, false
-		}
-		return *in.Same, true
-	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "yes", "y":
-		return true, true
-	case "no", "n":
-		return false, true
-	}
-	return false, false
 }
 
 // readInput sends each input line to lines.

@@ -121,8 +121,9 @@ func (u *lineUI) askYesNo(ctx context.Context, lines <-chan string, question, fi
 	}
 }
 
-// parseYesNo reads a yes or a no: a word, or with asJSON an object with
-// field set to a boolean.
+// parseYesNo reads a yes or a no: a word (yes, y, no, n), or with asJSON
+// an object with field set to a boolean. Line mode's questions (-verify's
+// comparison, an offer) and the chat's offer prompt all read it so.
 func parseYesNo(line string, asJSON bool, field string) (yes, ok bool) {
 	if asJSON {
 		var in map[string]json.RawMessage

@@ -231,15 +231,11 @@ func (f *tuiFiles) takesAnswer(line string) bool {
 	if f.question == nil {
 		return false
 	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		f.answer(true)
-	case "n", "no":
-		f.answer(false)
-	default:
-		return false
+	yes, ok := parseYesNo(line, false, "")
+	if ok {
+		f.answer(yes)
 	}
-	return true
+	return ok
 }
 
 // handle acts on one event from a transfer.
