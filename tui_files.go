@@ -316,7 +316,7 @@ func (f *tuiFiles) drawStatus() {
 }
 
 // progressBar is one transfer's progress in a few columns: a bar, the
-// percentage, the rate and the time left.
+// percentage, the bytes, the name, the rate and the time left.
 func progressBar(p transferProgress) string {
 	if p.total == 0 {
 		return "starting…"
@@ -324,7 +324,7 @@ func progressBar(p transferProgress) string {
 	const width = 12
 	filled := int(p.done * width / p.total)
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
-	s := fmt.Sprintf("%s %3d%% %s", bar, p.done*100/p.total, sanitizeLine(shortName(p.name)))
+	s := fmt.Sprintf("%s %3d%% %s of %s %s", bar, p.done*100/p.total, formatBytes(p.done), formatBytes(p.total), sanitizeLine(shortName(p.name)))
 	if p.rate > 0 {
 		s += fmt.Sprintf(" %.1f MB/s", p.rate/1e6)
 	}

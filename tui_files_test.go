@@ -48,11 +48,11 @@ func TestCompletePath(t *testing.T) {
 // percentage, the rate and the time left.
 func TestProgressBar(t *testing.T) {
 	p := transferProgress{name: "holiday/photo.jpg", done: 512, total: 1024, rate: 2.5e6, eta: 3 * time.Second}
-	if got, want := progressBar(p), "██████░░░░░░  50% holiday/photo.jpg 2.5 MB/s 3s left"; got != want {
+	if got, want := progressBar(p), "██████░░░░░░  50% 512 B of 1.0 KiB holiday/photo.jpg 2.5 MB/s 3s left"; got != want {
 		t.Errorf("progressBar = %q, want %q", got, want)
 	}
 	p.resumed = 256
-	if got, want := progressBar(p), "██████░░░░░░  50% holiday/photo.jpg 2.5 MB/s 3s left (resumed at 25%)"; got != want {
+	if got, want := progressBar(p), "██████░░░░░░  50% 512 B of 1.0 KiB holiday/photo.jpg 2.5 MB/s 3s left (resumed at 25%)"; got != want {
 		t.Errorf("progressBar of a resume = %q, want %q", got, want)
 	}
 	if got := progressBar(transferProgress{}); got != "starting…" {
