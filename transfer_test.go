@@ -588,3 +588,26 @@ func TestCheckOfferPath(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckOfferPath: a name the receiver accepts is always local to the
+// folder (no "..", not absolute, no drive, no backslash or NUL), and a
+// file begin message never panics its parser.
+func FuzzCheckOfferPath(f *testing.F) {
+	for _, seed := range []string{"a.txt", "dir/sub/ü.txt", "../x", "/etc/passwd", "C:/x", "a\\b", "a\x00", "a//b", "x" + partSuffix, ".."} {
+		f.Add(seed, []byte{1, 2})
+	}
+	f.Fuzz(func(t *testing.T, p string, begin []byte) {
+		_, _, _ = parseFileBegin(begin)
+		if checkOfferPath(p) != nil {
+			return
+		}
+		if !filepath.IsLocal(p) || strings.ContainsAny(p, "\\\x00") || strings.HasPrefix(p, "/") {
+			t.Fatalf("accepted %q, which is not local to the folder", p)
+		}
+		for _, part := range strings.Split(p, "/") {
+			if part == ".." || part == "." || part == "" {
+				t.Fatalf("accepted %q with the part %q", p, part)
+			}
+		}
+	})
+}
