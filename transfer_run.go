@@ -110,7 +110,7 @@ func sendFiles(ctx context.Context, ch *fileChannel, o *outgoing, ev transferEve
 	switch typ {
 	case tAccept:
 	case tRefuse:
-		return fmt.Errorf("%w: %s", errTransferRefused, peerText(body))
+		return &peerEndedError{fmt.Errorf("%w: %s", errTransferRefused, peerText(body))}
 	default:
 		return peerEnded(typ, body)
 	}
@@ -131,7 +131,7 @@ func sendFiles(ctx context.Context, ch *fileChannel, o *outgoing, ev transferEve
 	}
 	meter := newProgressMeter(ev, total, resumed)
 	for i, e := range o.entries {
-		if e.Dir || (offsets[i] == e.Size && e.Size > 0 && isWhole(a, i)) {
+		if e.Dir || isWhole(a, i) {
 			continue
 		}
 		if err := sendOne(ctx, ch, o.sources[i], i, e, offsets[i], meter); err != nil {

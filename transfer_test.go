@@ -155,6 +155,12 @@ func TestTransferFiles(t *testing.T) {
 				t.Errorf("file_done for %v", files)
 			}
 			assertNoParts(t, dst)
+			// The same file again: the receiver holds it whole, and
+			// nothing is sent.
+			sendErr, recvErr, sent, _ := transfer(t, []string{filepath.Join(src, "f.bin")}, dst, false, answer(true, nil))
+			if sendErr != nil || recvErr != nil || len(sent.files()) != 0 {
+				t.Errorf("again: send %v, receive %v, sent %v", sendErr, recvErr, sent.files())
+			}
 		})
 	}
 }
