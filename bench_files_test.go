@@ -676,12 +676,6 @@ func printFilesTable(h filesHeader, g, c filesFigures) {
 	sec := func(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
 	mb := func(x float64) string { return fmt.Sprintf("%.1f MB/s", x) }
 	mib := func(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
-	goal := func(ok bool, text string) string {
-		if ok {
-			return text + " met"
-		}
-		return text + " MISSED"
-	}
 	row := func(name, gv, cv, ratio, note string) {
 		fmt.Fprintf(w, "| %-52s | %12s | %12s | %7s | %s\n", name, gv, cv, ratio, note)
 	}
@@ -705,7 +699,7 @@ func printFilesTable(h filesHeader, g, c filesFigures) {
 	fmt.Fprintf(w, "medians of %d interleaved rounds per tool; peak RSS the largest over the rounds; the window is the receiver's: start to exit 0, the file's SHA-256 checked after\n\n", h.rounds)
 	fmt.Fprintf(w, "| %-52s | %12s | %12s | %7s | %s\n", "figure", "gopeer", "croc", "ratio", "goal (gopeer/croc)")
 	fmt.Fprintf(w, "|%s|%s|%s|%s|%s\n", strings.Repeat("-", 54), strings.Repeat("-", 14), strings.Repeat("-", 14), strings.Repeat("-", 9), "---")
-	row(fmt.Sprintf("throughput: %d MiB, receiver start to exit", h.size>>20), mb(gt), mb(ct), ratio(gt, ct), goal(gt/ct >= filesSpeedGoal, fmt.Sprintf(">= %.0f", filesSpeedGoal)))
+	row(fmt.Sprintf("throughput: %d MiB, receiver start to exit", h.size>>20), mb(gt), mb(ct), ratio(gt, ct), goalMark(gt/ct >= filesSpeedGoal, fmt.Sprintf(">= %.0f", filesSpeedGoal)))
 	row("time: receiver start to exit", sec(ge), sec(ce), ratio(ge.Seconds(), ce.Seconds()), "")
 	row("  gopeer: receiver start to the offer (connect)", sec(g.median(func(r filesRun) time.Duration { return r.connect })), "", "", "")
 	gx := g.median(func(r filesRun) time.Duration { return r.transfer })
@@ -713,8 +707,8 @@ func printFilesTable(h filesHeader, g, c filesFigures) {
 	row("  gopeer: done to exit", sec(g.median(func(r filesRun) time.Duration { return r.finish })), "", "", "")
 	gs, cs := g.peak(func(r filesRun) int64 { return r.rssSend }), c.peak(func(r filesRun) int64 { return r.rssSend })
 	gr, cr := g.peak(func(r filesRun) int64 { return r.rssRecv }), c.peak(func(r filesRun) int64 { return r.rssRecv })
-	row("peak RSS, sender", mib(gs), mib(cs), ratio(float64(gs), float64(cs)), goal(gs < filesRSSGoalKiB, rssGoal))
-	row("peak RSS, receiver", mib(gr), mib(cr), ratio(float64(gr), float64(cr)), goal(gr < filesRSSGoalKiB, rssGoal))
+	row("peak RSS, sender", mib(gs), mib(cs), ratio(float64(gs), float64(cs)), goalMark(gs < filesRSSGoalKiB, rssGoal))
+	row("peak RSS, receiver", mib(gr), mib(cr), ratio(float64(gr), float64(cr)), goalMark(gr < filesRSSGoalKiB, rssGoal))
 	if h.relayRSS > 0 {
 		row("peak RSS, croc's relay (all its runs so far)", "", mib(h.relayRSS), "", "croc's data passes through it; gopeer's board carries only signalling")
 	}

@@ -528,17 +528,19 @@ print(sum(os.path.getsize(p) for p in paths), len(paths))
 
 func durRatio(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }
 
+// goalMark says whether a side-by-side table's goal was met.
+func goalMark(ok bool, text string) string {
+	if ok {
+		return text + " met"
+	}
+	return text + " MISSED"
+}
+
 func printBenchTable(g, a benchFigures, lim machineLimits, size, pyBytes int64, pyFiles int) {
 	w := os.Stdout
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.3f ms", d.Seconds()*1000) }
 	mb := func(x float64) string { return fmt.Sprintf("%.1f MB/s", x) }
 	mib := func(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
-	goal := func(ok bool, text string) string {
-		if ok {
-			return text + " met"
-		}
-		return text + " MISSED"
-	}
 	row := func(name, gv, av string, r float64, note string) {
 		fmt.Fprintf(w, "| %-50s | %12s | %12s | %7.3f | %s\n", name, gv, av, r, note)
 	}
@@ -556,8 +558,8 @@ func printBenchTable(g, a benchFigures, lim machineLimits, size, pyBytes int64, 
 	fmt.Fprintf(w, "medians: connect of %d interleaved runs per stack and code; round trip and bulk of %d interleaved rounds\n\n", benchConnectRuns, benchRounds)
 	fmt.Fprintf(w, "| %-50s | %12s | %12s | %7s | %s\n", "figure", "gopeer", "aiortc", "ratio", "goal (gopeer/aiortc)")
 	fmt.Fprintf(w, "|%s|%s|%s|%s|%s\n", strings.Repeat("-", 52), strings.Repeat("-", 14), strings.Repeat("-", 14), strings.Repeat("-", 9), "---")
-	row("connect: host start to both live (room code)", ms(gc), ms(ac), durRatio(gc, ac), goal(durRatio(gc, ac) <= 0.2, "<= 0.2"))
-	row("connect: native gopeer code (CPace + confirmation)", ms(nc), ms(ac), durRatio(nc, ac), goal(durRatio(nc, ac) <= 0.2, "<= 0.2"))
+	row("connect: host start to both live (room code)", ms(gc), ms(ac), durRatio(gc, ac), goalMark(durRatio(gc, ac) <= 0.2, "<= 0.2"))
+	row("connect: native gopeer code (CPace + confirmation)", ms(nc), ms(ac), durRatio(nc, ac), goalMark(durRatio(nc, ac) <= 0.2, "<= 0.2"))
 	// The goal for native mode: its handshake adds no more than
 	// one peer round trip, the stack's own (in process, no pipes), over
 	// pypeer mode's. Connect times vary by far more than a round trip from
@@ -566,10 +568,10 @@ func printBenchTable(g, a benchFigures, lim machineLimits, size, pyBytes int64, 
 	fmt.Fprintf(w, "| %-50s | %12s | %12s | %7s | %s\n", "connect: native minus room code", ms(nc-gc), "",
 		fmt.Sprintf("%+.0f", durRatio(nc-gc, ga50)), "in round trips of the stack alone (p50 below): "+
 			fmt.Sprintf("run pairs differ by %s to %s, far more than one; BenchmarkFlowConnect resolves it", ms(slices.Min(diffs)), ms(slices.Max(diffs))))
-	row(fmt.Sprintf("round trip p50, %d echoes via stdin/stdout", benchEchoes), ms(g50), ms(a50), durRatio(g50, a50), goal(durRatio(g50, a50) <= 0.3, "<= 0.3"))
+	row(fmt.Sprintf("round trip p50, %d echoes via stdin/stdout", benchEchoes), ms(g50), ms(a50), durRatio(g50, a50), goalMark(durRatio(g50, a50) <= 0.3, "<= 0.3"))
 	row(fmt.Sprintf("round trip p99, %d echoes via stdin/stdout", benchEchoes), ms(g99), ms(a99), durRatio(g99, a99), "")
-	row("bulk 64 MiB in 16 KiB messages, stdin to stdout", mb(gt), mb(at), gt/at, goal(gt/at >= 10, ">= 10"))
-	row("peak RSS, bulk (larger of the two ends)", mib(rssG), mib(rssA), float64(rssG)/float64(rssA), goal(float64(rssG)/float64(rssA) <= 0.25, "<= 0.25"))
+	row("bulk 64 MiB in 16 KiB messages, stdin to stdout", mb(gt), mb(at), gt/at, goalMark(gt/at >= 10, ">= 10"))
+	row("peak RSS, bulk (larger of the two ends)", mib(rssG), mib(rssA), float64(rssG)/float64(rssA), goalMark(float64(rssG)/float64(rssA) <= 0.25, "<= 0.25"))
 	row("peak RSS, bulk sender", mib(g.rssSend), mib(a.rssSend), float64(g.rssSend)/float64(a.rssSend), "")
 	row("peak RSS, bulk receiver", mib(g.rssRecv), mib(a.rssRecv), float64(g.rssRecv)/float64(a.rssRecv), "")
 	row("peak RSS, connected and idle", mib(g.rssIdle), mib(a.rssIdle), float64(g.rssIdle)/float64(a.rssIdle), "")

@@ -258,14 +258,21 @@ func parseEvent(line string) (map[string]string, error) {
 	return ev, nil
 }
 
+// nextJSON waits for the next stdout line, which must be a -json event.
+func (p *proc) nextJSON() map[string]string {
+	p.t.Helper()
+	l := p.line()
+	ev, err := parseEvent(l)
+	if err != nil {
+		p.t.Fatalf("stdout line is not a JSON event: %q", l)
+	}
+	return ev
+}
+
 func (p *proc) event(want string) map[string]string {
 	p.t.Helper()
 	for {
-		l := p.line()
-		ev, err := parseEvent(l)
-		if err != nil {
-			p.t.Fatalf("stdout line is not a JSON event: %q", l)
-		}
+		ev := p.nextJSON()
 		if ev["event"] == "warning" && want != "warning" {
 			continue
 		}

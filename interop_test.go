@@ -83,11 +83,7 @@ func startCommand(t testing.TB, env []string, argv ...string) *proc {
 func nextEvent(p *proc, want string) map[string]string {
 	p.t.Helper()
 	for {
-		l := p.line()
-		ev, err := parseEvent(l)
-		if err != nil {
-			p.t.Fatalf("stdout line is not a JSON event: %q", abbreviate(l))
-		}
+		ev := p.nextJSON()
 		if ev["event"] != want && (ev["event"] == "warning" || ev["event"] == "ping") {
 			continue
 		}

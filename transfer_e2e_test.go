@@ -36,11 +36,7 @@ func startReceiver(t *testing.T, board, code, dir string, args ...string) *proc 
 func nextOf(p *proc, want string) map[string]string {
 	p.t.Helper()
 	for {
-		l := p.line()
-		ev, err := parseEvent(l)
-		if err != nil {
-			p.t.Fatalf("stdout line is not a JSON event: %q", l)
-		}
+		ev := p.nextJSON()
 		switch ev["event"] {
 		case want:
 			return ev

@@ -83,9 +83,9 @@ func answer(yes bool, summary *string) func(context.Context, string, offerHeader
 	}
 }
 
-// transfer sends paths from one pair's end to a landing in dir and
-// returns both sides' errors and events.
-func transfer(t *testing.T, paths []string, dir string, overwrite bool, ask func(context.Context, string, offerHeader) (bool, error)) (sendErr, recvErr error, sent, got *transferRecorder) {
+// transferSetup is an offer of paths, a landing in dir (closed with the
+// test) and an open file channel pair.
+func transferSetup(t *testing.T, paths []string, dir string, overwrite bool) (*outgoing, *landing, *fileChannel, *fileChannel) {
 	t.Helper()
 	o, err := buildOffer(paths)
 	if err != nil {
@@ -95,8 +95,16 @@ func transfer(t *testing.T, paths []string, dir string, overwrite bool, ask func
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer land.close()
+	t.Cleanup(land.close)
 	s, r := filePair(t)
+	return o, land, s, r
+}
+
+// transfer sends paths from one pair's end to a landing in dir and
+// returns both sides' errors and events.
+func transfer(t *testing.T, paths []string, dir string, overwrite bool, ask func(context.Context, string, offerHeader) (bool, error)) (sendErr, recvErr error, sent, got *transferRecorder) {
+	t.Helper()
+	o, land, s, r := transferSetup(t, paths, dir, overwrite)
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
 	sent, got = newRecorder(), newRecorder()
@@ -311,16 +319,7 @@ func TestTransferResumes(t *testing.T) {
 func TestTransferCancel(t *testing.T) {
 	src, dst := t.TempDir(), t.TempDir()
 	writeFile(t, filepath.Join(src, "big.bin"), randomBytes(t, 32<<20), 0o644)
-	o, err := buildOffer([]string{filepath.Join(src, "big.bin")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	land, err := openLanding(dst, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer land.close()
-	s, r := filePair(t)
+	o, land, s, r := transferSetup(t, []string{filepath.Join(src, "big.bin")}, dst, false)
 	sendCtx, cancelSend := context.WithCancel(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
