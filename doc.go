@@ -212,7 +212,10 @@
 //	NO_COLOR, TERM=dumb     no colour on the terminal
 //	GOPEER_DEBUG            pion's own logs on stderr (they hold ICE credentials)
 //	GOPEER_PING_INTERVAL    the keep-alive period instead of pypeer's 15 s
-//	GOMEMLIMIT              Go's soft memory limit; a chat asks for 14 MiB otherwise
+//	GOMEMLIMIT              Go's soft memory limit; a chat asks for 14 MiB otherwise,
+//	                        a transfer 24 MiB
+//	GOGC                    Go's collector pacing; a transfer otherwise collects
+//	                        only at its limit
 //	FIREBASE_DB_URL         the janitor's database
 //	FIREBASE_DB_SECRET      its secret, and -serve's admin secret
 //	FIREBASE_ACCESS_TOKEN   an OAuth token for the janitor instead

@@ -30,9 +30,9 @@ type env struct {
 	// which only a host, printing the command to join, needs.
 	command func() string
 	// limitMemory, when set, is called as a chat or a transfer starts:
-	// main's sets the runtime's soft memory limit to the bytes given (see
-	// limitMemory); tests leave it nil.
-	limitMemory func(bytes int64)
+	// main's applies the budget to the runtime (see limitMemory); tests
+	// leave it nil.
+	limitMemory func(memoryBudget)
 }
 
 func main() {
@@ -122,30 +122,47 @@ func reportFailure(stderr io.Writer, out *jsonOrText, err error) int {
 	return exitStatus(f.kind)
 }
 
-// chatSoftMemoryLimit is the soft limit on the Go runtime's own memory (heap,
-// stacks and metadata; not the binary's mapped pages) during a chat. What a
-// chat holds is bounded (a 1 MiB send buffer, SCTP's 1 MiB window, 64 queued
-// messages), but the collector lets the heap grow to twice what is live and
-// overshoots in a burst. Under this limit it collects sooner: a 64 MiB bulk
-// transfer peaked at 22-24 MiB resident instead of 27-31, at the same speed
-// (BenchmarkInterop). Being soft, it never refuses memory; a bigger live heap
-// is only collected more often.
-const chatSoftMemoryLimit = 14 << 20
+// memoryBudget is how the Go runtime's own memory (heap, stacks and
+// metadata; not the binary's mapped pages) is held down during a run.
+type memoryBudget struct {
+	// limit is the runtime's soft memory limit. Being soft, it never
+	// refuses memory; a bigger live heap is only collected more often.
+	limit int64
+	// collectOnlyAtLimit turns off the collector's usual pacing (a cycle
+	// each time the heap doubles what is live), so the limit alone starts
+	// a cycle.
+	collectOnlyAtLimit bool
+}
 
-// transferSoftMemoryLimit is the soft limit while files move. A transfer
-// allocates far faster than a chat (pion copies every message and every
-// SCTP chunk), and under the chat's limit the collector took half the
-// sender's CPU: a 1 GiB file moved at 8.7 MB/s; under 24 MiB at 21.4 MB/s,
-// peaking at 31 MiB resident each side (BenchmarkFiles, docs/FILES.md),
-// inside issue 14's 48 MiB.
-const transferSoftMemoryLimit = 24 << 20
+// chatMemory is a chat's budget. What a chat holds is bounded (a 1 MiB
+// send buffer, SCTP's 1 MiB window, 64 queued messages), but the collector
+// lets the heap grow to twice what is live and overshoots in a burst.
+// Under a 14 MiB limit it collects sooner: a 64 MiB bulk transfer peaked at
+// 22-24 MiB resident instead of 27-31, at the same speed
+// (BenchmarkInterop).
+var chatMemory = memoryBudget{limit: 14 << 20}
 
-// limitMemory sets the runtime's soft memory limit to bytes, unless
-// $GOMEMLIMIT chose one. It reads the process's own environment, not
-// env.getenv: that is where the runtime found $GOMEMLIMIT.
-func limitMemory(bytes int64) {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(bytes)
+// transferMemory is the budget while files move. A transfer allocates far
+// faster than a chat (pion copies every message and every SCTP chunk):
+// under the chat's budget the collector took half the sender's CPU and a
+// 1 GiB file moved at 8.7 MB/s; under a 24 MiB limit at 21.4 MB/s; with
+// the collector started only by that limit (its live heap is a few MiB, so
+// the usual pacing ran a cycle every few MiB sent) at 34.9 MB/s, peaking
+// at 32 MiB resident each side (BenchmarkFiles, docs/FILES.md), inside
+// issue 14's 48 MiB.
+var transferMemory = memoryBudget{limit: 24 << 20, collectOnlyAtLimit: true}
+
+// limitMemory applies a budget to the runtime, unless the user chose one
+// with $GOMEMLIMIT (then nothing changes) or chose the pacing with $GOGC
+// (then only the limit is set). It reads the process's own environment,
+// not env.getenv: that is where the runtime found both.
+func limitMemory(b memoryBudget) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(b.limit)
+	if b.collectOnlyAtLimit && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(-1)
 	}
 }
 
@@ -154,11 +171,11 @@ func limitMemory(bytes int64) {
 func runChat(ctx context.Context, cfg config, e env) int {
 	transfer := cfg.mode == modeSend || cfg.mode == modeReceive
 	if e.limitMemory != nil {
-		limit := int64(chatSoftMemoryLimit)
+		budget := chatMemory
 		if transfer {
-			limit = transferSoftMemoryLimit
+			budget = transferMemory
 		}
-		e.limitMemory(limit)
+		e.limitMemory(budget)
 	}
 	if e.isTerminal && !cfg.json && !cfg.echo && !transfer {
 		return runTerminal(ctx, cfg, e)

@@ -18,22 +18,22 @@ func TestMemoryLimitOnlyForChats(t *testing.T) {
 	code := joinCode{room: "K7P2M0", secret: "4F9Q"}.String()
 	for _, tc := range []struct {
 		args []string
-		want int64 // 0: none set
+		want memoryBudget // zero: none applied
 	}{
-		{[]string{"-join", "ABC123", "-db", "http://127.0.0.1:1", "-ice", "none"}, chatSoftMemoryLimit},
-		{[]string{"-host", "-db", "http://127.0.0.1:1", "-ice", "none"}, chatSoftMemoryLimit},
-		{[]string{"-receive", code, "-db", "http://127.0.0.1:1", "-ice", "none"}, transferSoftMemoryLimit},
-		{[]string{"-send", "-db", "http://127.0.0.1:1", "-ice", "none", "main.go"}, transferSoftMemoryLimit},
-		{[]string{"-serve", "127.0.0.1:0"}, 0},
-		{[]string{"-janitor", "-db", "http://127.0.0.1:1"}, 0},
-		{[]string{"-h"}, 0},
+		{[]string{"-join", "ABC123", "-db", "http://127.0.0.1:1", "-ice", "none"}, chatMemory},
+		{[]string{"-host", "-db", "http://127.0.0.1:1", "-ice", "none"}, chatMemory},
+		{[]string{"-receive", code, "-db", "http://127.0.0.1:1", "-ice", "none"}, transferMemory},
+		{[]string{"-send", "-db", "http://127.0.0.1:1", "-ice", "none", "main.go"}, transferMemory},
+		{[]string{"-serve", "127.0.0.1:0"}, memoryBudget{}},
+		{[]string{"-janitor", "-db", "http://127.0.0.1:1"}, memoryBudget{}},
+		{[]string{"-h"}, memoryBudget{}},
 	} {
-		var got int64
+		var got memoryBudget
 		e := env{stdin: eofReader{}, stdout: io.Discard, stderr: io.Discard, stdinFd: -1,
-			getenv: func(string) string { return "" }, limitMemory: func(b int64) { got = b }}
+			getenv: func(string) string { return "" }, limitMemory: func(b memoryBudget) { got = b }}
 		run(ctx, tc.args, e)
 		if got != tc.want {
-			t.Errorf("gopeer %v: memory limit set to %d, want %d", tc.args, got, tc.want)
+			t.Errorf("gopeer %v: memory budget %+v, want %+v", tc.args, got, tc.want)
 		}
 	}
 }
@@ -42,21 +42,43 @@ type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
-// TestLimitMemoryYieldsToGOMEMLIMIT: the chat's soft limit applies
-// unless the user chose one with $GOMEMLIMIT.
-func TestLimitMemoryYieldsToGOMEMLIMIT(t *testing.T) {
-	before := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(before) })
-
-	t.Setenv("GOMEMLIMIT", "")
-	limitMemory(chatSoftMemoryLimit)
-	if got := debug.SetMemoryLimit(before); got != chatSoftMemoryLimit {
-		t.Errorf("without GOMEMLIMIT the limit is %d, want %d", got, chatSoftMemoryLimit)
-	}
-	t.Setenv("GOMEMLIMIT", "1GiB")
-	limitMemory(chatSoftMemoryLimit)
-	if got := debug.SetMemoryLimit(-1); got != before {
-		t.Errorf("with GOMEMLIMIT set the limit became %d, want it left at %d", got, before)
+// TestLimitMemory: a budget sets the soft limit and, for a transfer,
+// leaves starting the collector to it, except where the user chose:
+// $GOMEMLIMIT leaves both alone, $GOGC leaves the pacing alone.
+func TestLimitMemory(t *testing.T) {
+	limitBefore := debug.SetMemoryLimit(-1)
+	percentBefore := debug.SetGCPercent(100)
+	t.Cleanup(func() {
+		debug.SetMemoryLimit(limitBefore)
+		debug.SetGCPercent(percentBefore)
+	})
+	const untouchedLimit, untouchedPercent = 1 << 40, 77
+	for _, tc := range []struct {
+		name             string
+		gomemlimit, gogc string
+		budget           memoryBudget
+		wantLimit        int64
+		wantPercent      int
+	}{
+		{"chat", "", "", chatMemory, chatMemory.limit, untouchedPercent},
+		{"transfer", "", "", transferMemory, transferMemory.limit, -1},
+		{"transfer, GOGC set", "", "200", transferMemory, transferMemory.limit, untouchedPercent},
+		{"chat, GOMEMLIMIT set", "1GiB", "", chatMemory, untouchedLimit, untouchedPercent},
+		{"transfer, GOMEMLIMIT set", "1GiB", "", transferMemory, untouchedLimit, untouchedPercent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOMEMLIMIT", tc.gomemlimit)
+			t.Setenv("GOGC", tc.gogc)
+			debug.SetMemoryLimit(untouchedLimit)
+			debug.SetGCPercent(untouchedPercent)
+			limitMemory(tc.budget)
+			if got := debug.SetMemoryLimit(-1); got != tc.wantLimit {
+				t.Errorf("limit %d, want %d", got, tc.wantLimit)
+			}
+			if got := debug.SetGCPercent(untouchedPercent); got != tc.wantPercent {
+				t.Errorf("GC percent %d, want %d", got, tc.wantPercent)
+			}
+		})
 	}
 }
 

@@ -616,3 +616,41 @@ func FuzzCheckOfferPath(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTransfer sends one file of random bytes through sendFiles and
+// receiveFiles over an in-process link: the file protocol, hashing and the
+// disk, without processes, a board or a memory budget. Beside
+// BenchmarkLink/Bulk (the bare data channel) it shows what the file
+// protocol costs; docs/FILES.md compares both with the end-to-end figure.
+// Use it with -cpuprofile.
+func BenchmarkTransfer(b *testing.B) {
+	const size = 128 << 20
+	src := filepath.Join(b.TempDir(), "big")
+	if err := os.WriteFile(src, randomBytes(b, size), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	o, err := buildOffer([]string{src})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, r := filePair(b)
+	b.SetBytes(size)
+	for b.Loop() {
+		dir := b.TempDir()
+		land, err := openLanding(dir, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		errs := make(chan error, 1)
+		go func() { errs <- sendFiles(ctx, s, o, newRecorder()) }()
+		yes := func(context.Context, string, offerHeader) (bool, error) { return true, nil }
+		if err := receiveFiles(ctx, r, receiveOptions{land: land, ask: yes}, newRecorder()); err != nil {
+			b.Fatal(err)
+		}
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+		land.close()
+	}
+}

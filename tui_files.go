@@ -166,12 +166,12 @@ func (f *tuiFiles) send(path string) {
 	})
 }
 
-// allowTransferMemory raises the soft memory limit to a transfer's (see
-// transferSoftMemoryLimit) for the rest of the run: files move at a
-// third of the speed under the chat's.
+// allowTransferMemory switches to a transfer's memory budget (see
+// transferMemory) for the rest of the run: files move at a quarter of
+// the speed under the chat's.
 func (f *tuiFiles) allowTransferMemory() {
 	if f.t.e.limitMemory != nil {
-		f.t.e.limitMemory(transferSoftMemoryLimit)
+		f.t.e.limitMemory(transferMemory)
 	}
 }
 
