@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -210,3 +211,18 @@ func (c *controlChannel) serve(onReceipt func(n uint64)) {
 }
 
 func (c *controlChannel) close() { _ = c.dc.Close() }
+
+// controlFlushTimeout bounds the wait for a side's last control message
+// to leave before it ends the session.
+const controlFlushTimeout = time.Second
+
+// flush waits until the peer has acknowledged what was sent on the
+// control channel, at most controlFlushTimeout: a side that ends the
+// session right after its last word (its tag, its "no") would otherwise
+// close the link with that word still queued, and the peer would learn
+// nothing until its own timeout.
+func (c *controlChannel) flush(ctx context.Context, closed <-chan struct{}) {
+	ctx, cancel := context.WithTimeout(ctx, controlFlushTimeout)
+	defer cancel()
+	_ = drainChannel(ctx, c.dc, closed)
+}

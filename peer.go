@@ -654,10 +654,8 @@ func (l *peerLink) settleComparison(ctx context.Context, same bool) error {
 	}
 	if !same {
 		// The peer's user should hear why the session ends: the answer
-		// goes out before the link closes (a bounded wait).
-		dctx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		_ = drainChannel(dctx, ctrl.dc, l.closed)
+		// goes out before the link closes.
+		ctrl.flush(ctx, l.closed)
 		return notVerified(errYouSawDifferent)
 	}
 	select {
