@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // A board far away, for the benchmark of issue 15. The board runs in the

@@ -6,6 +6,7 @@ package main
 // password), while the dialect (signal.go) decides what is said and where.
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -182,10 +183,14 @@ func (f *roomFlow) hostOnce(ctx context.Context, jc joinCode, password string, c
 		return nil, err
 	}
 	h := &hosted{slots: slots, offer: offer}
+	var removed chan bool // the removal under way once the answer is in
 	defer func() {
 		// Host-led deletion: whatever happens from here, leave nothing
 		// behind, unless nothing can be there.
-		if p.posted {
+		switch {
+		case removed != nil:
+			p.cleaned = <-removed
+		case p.posted:
 			p.cleaned = f.removeHosted(ctx, h)
 		}
 	}()
@@ -201,6 +206,10 @@ func (f *roomFlow) hostOnce(ctx context.Context, jc joinCode, password string, c
 	if err := f.awaitAnswer(ctx, d, code, pc, h); err != nil {
 		return nil, err
 	}
+	// The board has nothing more to give: the room comes off it while the
+	// peers connect, not a board round trip after.
+	removed = make(chan bool, 1)
+	go func() { removed <- f.removeHosted(ctx, h) }()
 	f.events.status("connecting to the peer")
 	if err := link.waitOpen(ctx); err != nil {
 		return nil, err
@@ -239,6 +248,10 @@ func (f *roomFlow) confirmNative(ctx context.Context, d dialect, link *peerLink,
 	defer cancel()
 	peerCompare, err := ctrl.confirm(cctx, sess, role, peerRole, f.askCompare)
 	if err != nil {
+		// The tag was sent before the peer's was checked: it leaves
+		// before the link closes, so the peer fails now, not at its
+		// timeout.
+		ctrl.flush(ctx, link.closed)
 		ctrl.close()
 		if !errors.Is(err, errNotConfirmed) && ctx.Err() == nil {
 			err = fmt.Errorf("%w (%w)", errNotConfirmed, err)
@@ -279,7 +292,7 @@ func (f *roomFlow) join(ctx context.Context, typed, password string) (_ *peerLin
 		}
 	}()
 	f.events.status("looking for room " + code)
-	offer, err := f.awaitOffer(ctx, d, code)
+	offer, answerSlot, err := f.awaitOffer(ctx, d, code)
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +330,7 @@ func (f *roomFlow) join(ctx context.Context, typed, password string) (_ *peerLin
 			p.cleaned = f.remove(ctx, slots.answerPath())
 		}
 	}()
-	p.posted, err = f.postAnswer(ctx, slots, code, answer)
+	p.posted, err = f.postAnswer(ctx, slots, code, answer, answerSlot)
 	if err != nil {
 		return nil, err
 	}
@@ -330,6 +343,13 @@ func (f *roomFlow) join(ctx context.Context, typed, password string) (_ *peerLin
 	}
 	if err := f.confirmNative(ctx, d, link, joinSide); err != nil {
 		return nil, err
+	}
+	if name, _, _ := link.protocol(); name == "gopeer" {
+		// The host has just proved it is a gopeer, and a gopeer host
+		// removes its room itself once it has the answer: that is
+		// under way already, and the joiner need not wait on the board.
+		go link.keepAlive()
+		return link, nil
 	}
 	// pypeer's joiner never does its part here (docs/PROTOCOL.md,
 	// "Cleanup"); gopeer's does: the room leaves the board as soon as the
@@ -456,18 +476,20 @@ func (f *roomFlow) checkRoomFree(ctx context.Context, d dialect, code string) er
 
 // awaitOffer watches the room's offer until one opens. If none is there
 // after noRoomAfter, it says so (a mistyped code?) and keeps waiting.
-func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (webrtc.SessionDescription, error) {
+func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (_ webrtc.SessionDescription, answer json.RawMessage, _ error) {
 	path := d.slots().offerPath()
 	// One plain request first: an unreachable board fails now, with a clear
-	// error, instead of retrying quietly until the timeout.
-	if _, err := f.getWithRetry(ctx, path); err != nil {
-		return webrtc.SessionDescription{}, err
+	// error, instead of retrying quietly until the timeout. Usually the
+	// host's offer is there already, and this one request is all it takes.
+	first, answer, err := f.readRoom(ctx, d.slots())
+	if err != nil {
+		return webrtc.SessionDescription{}, nil, err
 	}
 	seen, stopNotice := f.noticeNoRoom(ctx, code)
 	defer stopNotice()
 	var offer webrtc.SessionDescription
 	waiting, wrongKey, notNative := false, false, false
-	err := f.watch(ctx, path, func(v json.RawMessage) error {
+	consider := func(v json.RawMessage) error {
 		if isNull(v) {
 			if !waiting {
 				waiting = true
@@ -501,18 +523,54 @@ func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (webr
 			f.events.warn("ignored the offer in room " + code + ": " + err.Error() + "; waiting for a fresh one")
 			return nil
 		}
+	}
+	if err := consider(first); errors.Is(err, errStopWatch) {
+		return offer, answer, nil
+	}
+	// The stream's first event is the slot as it is now: what the plain
+	// read just considered, unless it changed meanwhile.
+	err = f.watch(ctx, path, func(v json.RawMessage) error {
+		if first != nil {
+			same := bytes.Equal(v, first)
+			first = nil
+			if same {
+				return nil
+			}
+		}
+		return consider(v)
 	})
+	answer = nil // the answer slot seen in the plain read is stale by now
 	if err != nil && notNative && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return offer, &failure{kind: kindConnection, err: errNotNative,
+		return offer, nil, &failure{kind: kindConnection, err: errNotNative,
 			msg:  "room " + code + " holds no gopeer's offer: a pypeer host, or someone stripped the host's announcement",
 			hint: "if the host runs pypeer, join with the room code alone (" + code + "), unconfirmed; otherwise ask the host to start again"}
 	}
 	if err != nil && wrongKey && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return offer, &failure{kind: kindWrongPassword, err: errWrongKey,
+		return offer, nil, &failure{kind: kindWrongPassword, err: errWrongKey,
 			msg:  "wrong password for room " + code + ", or someone replaced its offer: no offer there opened with it",
 			hint: "check the password, and the code, with the host"}
 	}
-	return offer, err
+	return offer, answer, err
+}
+
+// readRoom reads a room in one request: its offer, and its answer slot
+// (JSON null when empty), which spares the joiner a look of its own
+// before it posts. On a board whose rules let clients read the slots but
+// not the room, it reads the offer alone, and answer is nil: unknown.
+func (f *roomFlow) readRoom(ctx context.Context, slots roomSlots) (offer, answer json.RawMessage, err error) {
+	room, err := f.getWithRetry(ctx, slots.room)
+	if refusedRead(err) {
+		offer, err = f.getWithRetry(ctx, slots.offerPath())
+		return offer, nil, err
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	offer, answer = slots.split(room)
+	if answer == nil {
+		answer = json.RawMessage("null")
+	}
+	return offer, answer, nil
 }
 
 // noticeNoRoom says once that room code is not on the board, when no
@@ -637,13 +695,16 @@ const answerRefusalsBelieved = 3
 // it. If another joiner's answer holds the slot, it waits for the host to
 // clear it, then tries again. A board that refuses the write while the
 // slot is empty refuses the answer itself (its rules, its size): that fails.
-func (f *roomFlow) postAnswer(ctx context.Context, slots roomSlots, code string, answer any) (posted bool, err error) {
+// slot is the slot's value if the joiner has just seen it, nil if not.
+func (f *roomFlow) postAnswer(ctx context.Context, slots roomSlots, code string, answer any, slot json.RawMessage) (posted bool, err error) {
 	path := slots.answerPath()
 	refusals := 0
 	for {
-		v, err := f.getWithRetry(ctx, path)
-		if err != nil {
-			return false, err
+		v := slot
+		if slot = nil; v == nil {
+			if v, err = f.getWithRetry(ctx, path); err != nil {
+				return false, err
+			}
 		}
 		if isNull(v) {
 			err := f.put(ctx, path, answer)

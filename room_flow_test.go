@@ -121,16 +121,108 @@ func newFlowPair(t *testing.T, url string) flowPair {
 	mk := func() (*roomFlow, *recordedEvents) {
 		hc := &http.Client{Transport: &http.Transport{}}
 		p.clients = append(p.clients, hc)
-		bc, err := newBoardClient(url, clientOptions{http: hc})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev := newRecordedEvents()
-		return newRoomFlow(meeting{board: bc, url: url}, config{}, env{}, ev), ev
+		return newFlowOn(t, url, hc)
 	}
 	p.host, p.hostEvents = mk()
 	p.guest, p.guestEvents = mk()
 	return p
+}
+
+// newFlowOn makes a flow that reaches the board at url with hc.
+func newFlowOn(t *testing.T, url string, hc *http.Client) (*roomFlow, *recordedEvents) {
+	t.Helper()
+	bc, err := newBoardClient(url, clientOptions{http: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := newRecordedEvents()
+	return newRoomFlow(meeting{board: bc, url: url}, config{}, env{}, ev), ev
+}
+
+// TestJoinerAsksTheBoardLittle: a joiner reads the room once, offer and
+// answer slot together, and posts its answer with no look of its own
+// first: on a far board each request is a round trip (BenchmarkFarBoard).
+// A joiner that has confirmed a gopeer host leaves the removal of the room
+// to that host, which starts it as soon as it has the answer; the board
+// still ends empty.
+func TestJoinerAsksTheBoardLittle(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		gopeerCode bool
+		deletes    bool // whether the joiner removes anything itself
+	}{
+		{"room code", false, true},
+		{"gopeer code", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gopeerBin(t)
+			b := newBoard(boardOptions{secret: flowTestSecret})
+			defer b.Close()
+			hostSrv := httptest.NewServer(b)
+			defer hostSrv.Close()
+			var mu sync.Mutex
+			var asked []string
+			guestSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				line := r.Method + " " + r.URL.Path
+				if r.Header.Get("Accept") == "text/event-stream" {
+					line += " (stream)"
+				}
+				mu.Lock()
+				asked = append(asked, line)
+				mu.Unlock()
+				b.ServeHTTP(w, r)
+			}))
+			defer guestSrv.Close()
+			hc := &http.Client{Transport: &http.Transport{}}
+			defer hc.CloseIdleConnections()
+			host, hostEvents := newFlowOn(t, hostSrv.URL, hc)
+			guest, _ := newFlowOn(t, guestSrv.URL, hc)
+			ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+			defer cancel()
+
+			hostDone := make(chan error, 1)
+			var hostLink *peerLink
+			go func() {
+				var err error
+				hostLink, err = host.host(ctx, "ASKLIT", "pw", true)
+				hostDone <- err
+			}()
+			code := "ASKLIT"
+			if gopeer := <-hostEvents.posted; tc.gopeerCode {
+				code = gopeer
+			}
+			guestLink, err := guest.join(ctx, code, "pw")
+			if err != nil {
+				t.Fatal("join:", err)
+			}
+			defer guestLink.close()
+			if err := <-hostDone; err != nil {
+				t.Fatal("host:", err)
+			}
+			defer hostLink.close()
+
+			mu.Lock()
+			got := append([]string(nil), asked...)
+			mu.Unlock()
+			// Then, at most: the stream that guards the answer, and the
+			// joiner's own removal.
+			want := []string{"GET /rooms/ASKLIT.json", "PUT /rooms/ASKLIT/answer.json"}
+			if !slices.Equal(got[:min(len(got), len(want))], want) {
+				t.Errorf("the joiner asked the board %q first, want %q", got, want)
+			}
+			deleted := slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "DELETE") })
+			if deleted != tc.deletes {
+				t.Errorf("the joiner removed something itself: %v, want %v (it asked %q)", deleted, tc.deletes, got)
+			}
+			admin, err := newBoardClient(hostSrv.URL+"?auth="+flowTestSecret, clientOptions{http: hc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, err := admin.get(ctx, "rooms"); err != nil || !isNull(v) {
+				t.Errorf("board after connect holds %s (%v), want nothing", v, err)
+			}
+		})
+	}
 }
 
 // connect runs both flows to the end and returns their links.
