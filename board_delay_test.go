@@ -22,14 +22,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -85,9 +81,12 @@ func startDistantBoard(tb testing.TB) *distantBoard {
 	if out, err := exec.Command("ip", "addr", "replace", distantBoardIP+"/32", "dev", "lo").CombinedOutput(); err != nil {
 		tb.Fatalf("ip addr replace %s dev lo: %v: %s", distantBoardIP, err, out)
 	}
-	cert, certPEM := selfSignedCert(tb, distantBoardIP)
+	// A CA too: Python's ssl wants its trust anchor to be one.
+	der, key := testSelfSigned(tb, x509.Certificate{IPAddresses: []net.IP{net.ParseIP(distantBoardIP)},
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign})
+	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 	certFile := filepath.Join(tb.TempDir(), "board.pem")
-	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(distantBoardIP, "0"))
@@ -237,29 +236,4 @@ func delayLine(dst io.WriteCloser, src io.Reader, delay time.Duration) {
 			return
 		}
 	}
-}
-
-// selfSignedCert makes a certificate for ip, valid for a day.
-func selfSignedCert(tb testing.TB, ip string) (tls.Certificate, []byte) {
-	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IPAddresses:           []net.IP{net.ParseIP(ip)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

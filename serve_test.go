@@ -188,9 +188,10 @@ func TestBoardFlags(t *testing.T) {
 }
 
 // testSelfSigned signs a server certificate valid for the hour around now,
-// for the names tmpl gives (subject, DNS names, addresses), with a new
-// P-256 key.
-func testSelfSigned(t *testing.T, tmpl x509.Certificate) ([]byte, *ecdsa.PrivateKey) {
+// for the names tmpl gives (subject, DNS names, addresses; a CA's
+// constraints too, for clients that want their trust anchor to be one),
+// with a new P-256 key.
+func testSelfSigned(t testing.TB, tmpl x509.Certificate) ([]byte, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -198,7 +199,7 @@ func testSelfSigned(t *testing.T, tmpl x509.Certificate) ([]byte, *ecdsa.Private
 	}
 	tmpl.SerialNumber = big.NewInt(1)
 	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.KeyUsage |= x509.KeyUsageDigitalSignature
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, &key.PublicKey, key)
 	if err != nil {
