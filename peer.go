@@ -202,9 +202,11 @@ func onlyLoopback() bool {
 
 // gatherLocal sets desc as the local description and waits for ICE gathering,
 // at most gatherTimeout, so the whole SDP can be posted at once: pypeer does
-// not trickle.
+// not trickle. It stops waiting early once the ICE servers have given what
+// they can (gatheredEnough).
 func gatherLocal(ctx context.Context, pc *webrtc.PeerConnection, desc webrtc.SessionDescription, gatherTimeout time.Duration) (string, error) {
 	done := webrtc.GatheringCompletePromise(pc)
+	enough := gatheredEnough(pc, iceServerKinds(pc.GetConfiguration().ICEServers))
 	if err := pc.SetLocalDescription(desc); err != nil {
 		return "", fmt.Errorf("set local description: %w", err)
 	}
@@ -212,6 +214,7 @@ func gatherLocal(ctx context.Context, pc *webrtc.PeerConnection, desc webrtc.Ses
 	defer timer.Stop()
 	select {
 	case <-done:
+	case <-enough:
 	case <-timer.C: // post what was found: host candidates come first and fast
 	case <-ctx.Done():
 		return "", ctx.Err()
@@ -222,6 +225,58 @@ func gatherLocal(ctx context.Context, pc *webrtc.PeerConnection, desc webrtc.Ses
 	}
 	return sdp, nil
 }
+
+// iceServerKinds is the candidate types the ICE servers can add: a
+// server-reflexive one from a STUN server, a relayed one from a TURN server.
+func iceServerKinds(servers []webrtc.ICEServer) map[webrtc.ICECandidateType]bool {
+	kinds := map[webrtc.ICECandidateType]bool{}
+	for _, s := range servers {
+		for _, u := range s.URLs {
+			scheme, _, _ := strings.Cut(u, ":")
+			switch scheme {
+			case "stun", "stuns":
+				kinds[webrtc.ICECandidateTypeSrflx] = true
+			case "turn", "turns":
+				kinds[webrtc.ICECandidateTypeRelay] = true
+			}
+		}
+	}
+	return kinds
+}
+
+// gatheredEnough is closed once a candidate of each of the kinds wanted
+// has arrived, and then as long again as that took, for the rest (another
+// interface's, another server's). Gathering itself waits for every server
+// to answer or time out: pypeer's four STUN servers answer alike, so one
+// that never answers (blocked, down) held every room for the whole STUN
+// timeout (3 s) with nothing more to gain. Nil, which never closes, when
+// nothing is wanted: host candidates alone complete at once anyway.
+func gatheredEnough(pc *webrtc.PeerConnection, wanted map[webrtc.ICECandidateType]bool) <-chan struct{} {
+	if len(wanted) == 0 {
+		return nil
+	}
+	enough := make(chan struct{})
+	start := time.Now()
+	var mu sync.Mutex
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !wanted[c.Typ] {
+			return
+		}
+		delete(wanted, c.Typ)
+		if len(wanted) == 0 {
+			time.AfterFunc(time.Since(start)+gatherGraceMin, func() { close(enough) })
+		}
+	})
+	return enough
+}
+
+// gatherGraceMin is the least extra wait once every kind has arrived.
+const gatherGraceMin = 50 * time.Millisecond
 
 // maxRemoteCandidates bounds the candidates taken from one description.
 // A peer offers a few (host addresses, a reflexive one or two, a relay);

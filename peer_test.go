@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"net"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/pion/logging"
+	"github.com/pion/turn/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -137,5 +141,74 @@ func TestReceiptsNote(t *testing.T) {
 				t.Errorf("a receipt of %d did not signal", s.n)
 			}
 		}
+	}
+}
+
+// TestICEServerKinds: what each kind of ICE server can add to gathering.
+func TestICEServerKinds(t *testing.T) {
+	srflx, relay := webrtc.ICECandidateTypeSrflx, webrtc.ICECandidateTypeRelay
+	for _, tc := range []struct {
+		urls []string
+		want map[webrtc.ICECandidateType]bool
+	}{
+		{nil, map[webrtc.ICECandidateType]bool{}},
+		{defaultICE, map[webrtc.ICECandidateType]bool{srflx: true}},
+		{[]string{"turn:relay.example:3478"}, map[webrtc.ICECandidateType]bool{relay: true}},
+		{[]string{"stuns:a.example", "turns:b.example?transport=tcp"}, map[webrtc.ICECandidateType]bool{srflx: true, relay: true}},
+	} {
+		got := iceServerKinds([]webrtc.ICEServer{{URLs: tc.urls}})
+		if !maps.Equal(got, tc.want) {
+			t.Errorf("%v: %v, want %v", tc.urls, got, tc.want)
+		}
+	}
+}
+
+// TestGatherStopsOnceServersGaveEnough: with one STUN server that answers
+// and one that never does, the description is ready with the reflexive
+// candidate while pion still waits for the silent server (3 s): a room
+// is posted without that wait.
+func TestGatherStopsOnceServersGaveEnough(t *testing.T) {
+	gopeerBin(t) // loopback only
+	answering, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := turn.NewServer(turn.ServerConfig{Realm: "gopeer-test", PacketConnConfigs: []turn.PacketConnConfig{{
+		PacketConn:            answering,
+		RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	silent, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+
+	pc, err := newAPI(pionLogs(config{}, env{}), pypeerChannel.maxBytes).NewPeerConnection(webrtc.Configuration{
+		ICEServers: []webrtc.ICEServer{{URLs: []string{"stun:" + silent.LocalAddr().String(), "stun:" + answering.LocalAddr().String()}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.CreateDataChannel(pypeerChannel.label, nil); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdp, err := gatherLocal(context.Background(), pc, offer, gatherTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sdp, " typ srflx ") {
+		t.Errorf("the description holds no reflexive candidate:\n%s", sdp)
+	}
+	if s := pc.ICEGatheringState(); s != webrtc.ICEGatheringStateGathering {
+		t.Errorf("gathering is %s: the description waited for the silent server", s)
 	}
 }
