@@ -5,13 +5,14 @@
 # .github/workflows/release.yml runs it to make a release.
 #
 # Usage: scripts/build-all.sh [OUTDIR]     (default: dist)
-# The version is $VERSION, else `git describe`, else "dev".
+# The version is $VERSION, else `git describe`, else "dev". $TARGETS, when
+# set, is the list of GOOS/GOARCH pairs to build instead of all six.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=${1:-dist}
 version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
-targets="linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64"
+targets=${TARGETS:-"linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64"}
 
 mkdir -p "$out"
 for target in $targets; do
