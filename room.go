@@ -173,12 +173,28 @@ func (f *roomFlow) hostOnce(ctx context.Context, jc joinCode, password string, c
 	}
 	link.attach(dc)
 
-	if chosenCode {
-		if err := f.checkRoomFree(ctx, d, code); err != nil {
-			return nil, err
-		}
+	// The look at the room goes out while ICE gathers: it also opens the
+	// board connection that the offer is then posted on, so TCP's and
+	// TLS's round trips are paid during gathering rather than after it.
+	// Later attempts post where this host's own room was.
+	gctx, stopGathering := context.WithCancel(ctx)
+	defer stopGathering()
+	free := make(chan error, 1)
+	if first {
+		go func() {
+			err := f.checkRoomFree(ctx, d, code, chosenCode)
+			if err != nil {
+				stopGathering() // the room cannot be posted: say why now
+			}
+			free <- err
+		}()
+	} else {
+		free <- nil
 	}
-	offer, err := f.sealLocal(ctx, pc, d, webrtc.SDPTypeOffer)
+	offer, err := f.sealLocal(gctx, pc, d, webrtc.SDPTypeOffer)
+	if ferr := <-free; ferr != nil {
+		return nil, ferr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -460,9 +476,10 @@ func (f *roomFlow) trimCandidates(sdp, whose string) string {
 	return sdp
 }
 
-// checkRoomFree refuses a chosen code whose room holds a live offer, so a host
-// never replaces someone else's room. An expired offer may be replaced.
-func (f *roomFlow) checkRoomFree(ctx context.Context, d dialect, code string) error {
+// checkRoomFree refuses a code whose room holds a live offer, so a host
+// never replaces someone else's room: a code chosen with -room, or, very
+// rarely, a random one. An expired offer may be replaced.
+func (f *roomFlow) checkRoomFree(ctx context.Context, d dialect, code string, chosen bool) error {
 	v, err := f.getWithRetry(ctx, d.slots().offerPath())
 	if err != nil {
 		return err
@@ -470,8 +487,11 @@ func (f *roomFlow) checkRoomFree(ctx context.Context, d dialect, code string) er
 	if isNull(v) || d.stale(v) {
 		return nil
 	}
-	return &failure{kind: kindRoomInUse, msg: "room " + code + " is in use on the board",
-		hint: "pick another code, or leave out -room for a random one"}
+	hint := "start again for another random code"
+	if chosen {
+		hint = "pick another code, or leave out -room for a random one"
+	}
+	return &failure{kind: kindRoomInUse, msg: "room " + code + " is in use on the board", hint: hint}
 }
 
 // awaitOffer watches the room's offer until one opens. If none is there

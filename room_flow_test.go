@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/turn/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -714,4 +715,99 @@ func BenchmarkFlowConnect(b *testing.B) {
 		}
 	}
 	reportConnectModes(b, times)
+}
+
+// askedConn closes asked when the first packet arrives.
+type askedConn struct {
+	net.PacketConn
+	once  *sync.Once
+	asked chan struct{}
+}
+
+func (c askedConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, addr, err := c.PacketConn.ReadFrom(p)
+	if err == nil {
+		c.once.Do(func() { close(c.asked) })
+	}
+	return n, addr, err
+}
+
+// TestHostLooksAtTheRoomWhileGathering: the host's look at its room (is
+// the code free?) goes out while ICE gathers, chosen code or random, so
+// the connection it opens is ready for the offer: the board holds its
+// answer to the look until the host has asked its STUN server, which a
+// host that gathered only after the look never would.
+func TestHostLooksAtTheRoomWhileGathering(t *testing.T) {
+	gopeerBin(t) // loopback only
+	for _, chosen := range []bool{true, false} {
+		t.Run(fmt.Sprintf("chosen code %v", chosen), func(t *testing.T) {
+			ln, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			asked := make(chan struct{})
+			stun, err := turn.NewServer(turn.ServerConfig{Realm: "gopeer-test", PacketConnConfigs: []turn.PacketConnConfig{{
+				PacketConn:            askedConn{ln, new(sync.Once), asked},
+				RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+			}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stun.Close()
+
+			const room = "LOOKGA"
+			looked := make(chan bool, 1) // whether the STUN server was asked while the look waited
+			b := newBoard(boardOptions{secret: flowTestSecret})
+			defer b.Close()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodGet && r.URL.Path == "/rooms/"+room+"/offer.json" {
+					ok := false
+					select {
+					case <-asked:
+						ok = true
+					case <-time.After(5 * time.Second):
+					}
+					select {
+					case looked <- ok:
+					default: // only the first look counts
+					}
+				}
+				b.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			hc := &http.Client{Transport: &http.Transport{}}
+			defer hc.CloseIdleConnections()
+			bc, err := newBoardClient(srv.URL, clientOptions{http: hc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := config{iceServers: []webrtc.ICEServer{{URLs: []string{"stun:" + ln.LocalAddr().String()}}}}
+			events := newRecordedEvents()
+			host := newRoomFlow(meeting{board: bc, url: srv.URL}, cfg, env{}, events)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, err := host.host(ctx, room, "pw", chosen)
+				done <- err
+			}()
+			select {
+			case ok := <-looked:
+				if !ok {
+					t.Error("the look at the room was answered before the host asked its STUN server: gathering waited for it")
+				}
+			case err := <-done:
+				t.Fatalf("the host ended without looking at its room: %v", err)
+			case <-time.After(eventWait):
+				t.Fatal("the host never looked at its room")
+			}
+			select {
+			case <-events.posted:
+			case err := <-done:
+				t.Fatalf("the host ended before posting: %v", err)
+			}
+			cancel()
+			<-done
+		})
+	}
 }
