@@ -44,8 +44,7 @@
 //		from $GOPEER_TURN_USERNAME and $GOPEER_TURN_PASSWORD.
 //	-room CODE
 //		With -host: use this room code instead of a random one. It is
-//		refused while the room holds a live offer (so is a random one,
-//		in the rare case it is taken).
+//		refused while the room holds a live offer.
 //	-secure
 //		With -host: accept only a gopeer that proves it holds the code;
 //		a pypeer answer is refused and the room stays open.

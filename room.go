@@ -175,25 +175,31 @@ func (f *roomFlow) hostOnce(ctx context.Context, jc joinCode, password string, c
 
 	// The look at the room goes out while ICE gathers: it also opens the
 	// board connection that the offer is then posted on, so TCP's and
-	// TLS's round trips are paid during gathering rather than after it.
-	// Later attempts post where this host's own room was.
+	// TLS's round trips are paid during gathering rather than after it. A
+	// chosen code is posted only where it replaces no live offer; for a
+	// random one the look only opens the connection, and the offer does
+	// not wait for it. Later attempts post where this host's room was.
+	look := make(chan error, 1)
+	lookDone := sync.OnceValue(func() error { return <-look })
+	defer lookDone()
 	gctx, stopGathering := context.WithCancel(ctx)
-	defer stopGathering()
-	free := make(chan error, 1)
+	defer stopGathering() // first: it ends a look still under way
 	if first {
 		go func() {
-			err := f.checkRoomFree(ctx, d, code, chosenCode)
-			if err != nil {
+			err := f.checkRoomFree(gctx, d, code)
+			if err != nil && chosenCode {
 				stopGathering() // the room cannot be posted: say why now
 			}
-			free <- err
+			look <- err
 		}()
 	} else {
-		free <- nil
+		look <- nil
 	}
 	offer, err := f.sealLocal(gctx, pc, d, webrtc.SDPTypeOffer)
-	if ferr := <-free; ferr != nil {
-		return nil, ferr
+	if chosenCode {
+		if lerr := lookDone(); lerr != nil {
+			return nil, lerr
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -369,15 +375,30 @@ func (f *roomFlow) join(ctx context.Context, typed, password string) (_ *peerLin
 	}
 	// pypeer's joiner never does its part here (docs/PROTOCOL.md,
 	// "Cleanup"); gopeer's does: the room leaves the board as soon as the
-	// channel is up. A room its host owns (gopeer's board) is the host's
-	// to delete; the joiner takes its answer away.
-	if err := f.board.delete(ctx, slots.room); refused(err) {
-		f.remove(ctx, slots.answerPath())
-	} else if err != nil {
-		f.events.warn("could not clean up the board: " + err.Error())
-	}
+	// channel is up.
+	f.removeAsJoiner(ctx, slots)
 	go link.keepAlive()
 	return link, nil
+}
+
+// removeAsJoiner takes the room off the board, or, where the room is its
+// host's to delete (gopeer's board), the joiner's answer. Which applies is
+// known only by asking, so both requests go at once: one round trip
+// instead of two.
+func (f *roomFlow) removeAsJoiner(ctx context.Context, slots roomSlots) {
+	answerErr := make(chan error, 1)
+	go func() { answerErr <- f.board.delete(ctx, slots.answerPath()) }()
+	roomErr := f.board.delete(ctx, slots.room)
+	err := <-answerErr
+	switch {
+	case roomErr == nil:
+		return // the answer went with the room
+	case !refused(roomErr):
+		err = roomErr
+	}
+	if err != nil {
+		f.events.warn("could not clean up the board: " + err.Error())
+	}
 }
 
 // hosted is what a host keeps of the room it posted.
@@ -476,10 +497,9 @@ func (f *roomFlow) trimCandidates(sdp, whose string) string {
 	return sdp
 }
 
-// checkRoomFree refuses a code whose room holds a live offer, so a host
-// never replaces someone else's room: a code chosen with -room, or, very
-// rarely, a random one. An expired offer may be replaced.
-func (f *roomFlow) checkRoomFree(ctx context.Context, d dialect, code string, chosen bool) error {
+// checkRoomFree refuses a chosen code whose room holds a live offer, so a host
+// never replaces someone else's room. An expired offer may be replaced.
+func (f *roomFlow) checkRoomFree(ctx context.Context, d dialect, code string) error {
 	v, err := f.getWithRetry(ctx, d.slots().offerPath())
 	if err != nil {
 		return err
@@ -487,11 +507,8 @@ func (f *roomFlow) checkRoomFree(ctx context.Context, d dialect, code string, ch
 	if isNull(v) || d.stale(v) {
 		return nil
 	}
-	hint := "start again for another random code"
-	if chosen {
-		hint = "pick another code, or leave out -room for a random one"
-	}
-	return &failure{kind: kindRoomInUse, msg: "room " + code + " is in use on the board", hint: hint}
+	return &failure{kind: kindRoomInUse, msg: "room " + code + " is in use on the board",
+		hint: "pick another code, or leave out -room for a random one"}
 }
 
 // awaitOffer watches the room's offer until one opens. If none is there

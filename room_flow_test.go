@@ -163,6 +163,10 @@ func TestJoinerAsksTheBoardLittle(t *testing.T) {
 			defer hostSrv.Close()
 			var mu sync.Mutex
 			var asked []string
+			// The joiner's two removals go at once: the board answers the
+			// room's only once the answer's has come too.
+			answerRemoval, removedOnce := make(chan struct{}), new(sync.Once)
+			together := make(chan bool, 1)
 			guestSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				line := r.Method + " " + r.URL.Path
 				if r.Header.Get("Accept") == "text/event-stream" {
@@ -171,6 +175,21 @@ func TestJoinerAsksTheBoardLittle(t *testing.T) {
 				mu.Lock()
 				asked = append(asked, line)
 				mu.Unlock()
+				switch line {
+				case "DELETE /rooms/ASKLIT/answer.json":
+					removedOnce.Do(func() { close(answerRemoval) })
+				case "DELETE /rooms/ASKLIT.json":
+					ok := false
+					select {
+					case <-answerRemoval:
+						ok = true
+					case <-time.After(5 * time.Second):
+					}
+					select {
+					case together <- ok:
+					default: // only the first counts
+					}
+				}
 				b.ServeHTTP(w, r)
 			}))
 			defer guestSrv.Close()
@@ -214,6 +233,9 @@ func TestJoinerAsksTheBoardLittle(t *testing.T) {
 			deleted := slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "DELETE") })
 			if deleted != tc.deletes {
 				t.Errorf("the joiner removed something itself: %v, want %v (it asked %q)", deleted, tc.deletes, got)
+			}
+			if tc.deletes && !<-together {
+				t.Errorf("the joiner removed the room and its answer one after the other (it asked %q)", got)
 			}
 			admin, err := newBoardClient(hostSrv.URL+"?auth="+flowTestSecret, clientOptions{http: hc})
 			if err != nil {
