@@ -173,14 +173,7 @@ func TestGatherStopsOnceServersGaveEnough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := turn.NewServer(turn.ServerConfig{Realm: "gopeer-test", PacketConnConfigs: []turn.PacketConnConfig{{
-		PacketConn:            answering,
-		RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	serveSTUN(t, answering)
 	silent, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -211,4 +204,17 @@ func TestGatherStopsOnceServersGaveEnough(t *testing.T) {
 	if s := pc.ICEGatheringState(); s != webrtc.ICEGatheringStateGathering {
 		t.Errorf("gathering is %s: the description waited for the silent server", s)
 	}
+}
+
+// serveSTUN answers STUN binding requests on conn until the test ends.
+func serveSTUN(t *testing.T, conn net.PacketConn) {
+	t.Helper()
+	srv, err := turn.NewServer(turn.ServerConfig{Realm: "gopeer-test", PacketConnConfigs: []turn.PacketConnConfig{{
+		PacketConn:            conn,
+		RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
 }

@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/turn/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -768,14 +767,7 @@ func TestHostLooksAtTheRoomWhileGathering(t *testing.T) {
 				t.Fatal(err)
 			}
 			asked := make(chan struct{})
-			stun, err := turn.NewServer(turn.ServerConfig{Realm: "gopeer-test", PacketConnConfigs: []turn.PacketConnConfig{{
-				PacketConn:            askedConn{ln, new(sync.Once), asked},
-				RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
-			}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stun.Close()
+			serveSTUN(t, askedConn{ln, new(sync.Once), asked})
 
 			const room = "LOOKGA"
 			looked := make(chan bool, 1) // whether the STUN server was asked while the look waited
