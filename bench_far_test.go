@@ -3,11 +3,16 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/turn/v5"
 )
 
 // Connecting through a far board (issue 15): every figure is taken with
@@ -21,41 +26,79 @@ var farBoardDelays = []time.Duration{0, 10 * time.Millisecond, 40 * time.Millise
 
 const (
 	farBoardRounds = 3
-	farLogEnv      = "GOPEER_BENCH_FAR_LOG" // set: print each run's requests
+	farLogEnv      = "GOPEER_BENCH_FAR_LOG"     // set: print each run's requests
+	farSTUNEnv     = "GOPEER_BENCH_FAR_STUN_MS" // N: both sides gather from a STUN server N ms away (round trip)
 )
 
 // farStack is a way to host and join through far boards.
 type farStack struct {
 	name, key string // key names its metrics
-	// host starts a host on board (env reaches it) and returns it and
-	// what a joiner types, once the room is posted.
-	host func(b *testing.B, env []string, board, room string) (*proc, string)
-	join func(b *testing.B, env []string, board, code string) *proc
+	// host starts a host on board (env reaches it; stun, when set, is
+	// the STUN server's URL) and returns it and what a joiner types, once
+	// the room is posted.
+	host func(b *testing.B, env []string, board, stun, room string) (*proc, string)
+	join func(b *testing.B, env []string, board, stun, code string) *proc
 }
 
 var farStacks = []farStack{
 	{"gopeer, room code", "gopeer-room", farGopeerHost("room"), farGopeerJoin},
 	{"gopeer, gopeer code", "gopeer-code", farGopeerHost("code"), farGopeerJoin},
-	{"aiortc (pypeer's stack)", "aiortc", func(b *testing.B, env []string, board, room string) (*proc, string) {
-		p := startPypeer(b, env, board, "--host", room)
+	{"aiortc (pypeer's stack)", "aiortc", func(b *testing.B, env []string, board, stun, room string) (*proc, string) {
+		p := startPypeer(b, env, board, append(pypeerSTUN(stun), "--host", room)...)
 		nextEvent(p, "room")
 		return p, room
-	}, func(b *testing.B, env []string, board, code string) *proc {
-		return startPypeer(b, env, board, "--join", code)
+	}, func(b *testing.B, env []string, board, stun, code string) *proc {
+		return startPypeer(b, env, board, append(pypeerSTUN(stun), "--join", code)...)
 	}},
 }
 
-// farGopeerHost hosts a room with a code gopeer picks, as a user does
-// (no -room: choosing one costs a look at the board first).
-func farGopeerHost(field string) func(b *testing.B, env []string, board, room string) (*proc, string) {
-	return func(b *testing.B, env []string, board, _ string) (*proc, string) {
-		p := startGopeer(b, env, "-json", "-ice", "none", "-db", board, "-host")
+// farGopeerHost hosts a room with a code gopeer picks, as a user does.
+func farGopeerHost(field string) func(b *testing.B, env []string, board, stun, room string) (*proc, string) {
+	return func(b *testing.B, env []string, board, stun, _ string) (*proc, string) {
+		p := startGopeer(b, env, "-json", "-ice", cmp.Or(stun, "none"), "-db", board, "-host")
 		return p, nextEvent(p, "room")[field]
 	}
 }
 
-func farGopeerJoin(b *testing.B, env []string, board, code string) *proc {
-	return startGopeer(b, env, "-json", "-ice", "none", "-db", board, "-join", code)
+func farGopeerJoin(b *testing.B, env []string, board, stun, code string) *proc {
+	return startGopeer(b, env, "-json", "-ice", cmp.Or(stun, "none"), "-db", board, "-join", code)
+}
+
+func pypeerSTUN(stun string) []string {
+	if stun == "" {
+		return nil
+	}
+	return []string{"--stun", stun}
+}
+
+// startFarSTUN answers STUN binding requests on loopback, each answer
+// sent a round trip after its request, and returns the server's URL.
+func startFarSTUN(b *testing.B, roundTrip time.Duration) string {
+	ln, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := turn.NewServer(turn.ServerConfig{Realm: "gopeer-bench", PacketConnConfigs: []turn.PacketConnConfig{{
+		PacketConn:            laterConn{ln, roundTrip},
+		RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
+	}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	return "stun:" + ln.LocalAddr().String()
+}
+
+// laterConn sends each packet delay after it was written.
+type laterConn struct {
+	net.PacketConn
+	delay time.Duration
+}
+
+func (c laterConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	q := bytes.Clone(p)
+	time.AfterFunc(c.delay, func() { _, _ = c.PacketConn.WriteTo(q, addr) })
+	return len(p), nil
 }
 
 // farRun is one session's figures.
@@ -67,14 +110,14 @@ type farRun struct {
 
 // farConnect runs one session: the host behind one far board, the joiner
 // behind another, the same board behind both.
-func farConnect(b *testing.B, s farStack, board *distantBoard, oneWay time.Duration, room string) farRun {
+func farConnect(b *testing.B, s farStack, board *distantBoard, stun string, oneWay time.Duration, room string) farRun {
 	hp, jp := board.side(b, oneWay), board.side(b, oneWay)
 	start := time.Now()
-	host, code := s.host(b, board.env(hp), board.url, room)
+	host, code := s.host(b, board.env(hp), board.url, stun, room)
 	var r farRun
 	r.posted = time.Since(start)
 	start = time.Now()
-	guest := s.join(b, board.env(jp), board.url, code)
+	guest := s.join(b, board.env(jp), board.url, stun, code)
 	nextEvent(guest, "connected")
 	nextEvent(host, "connected")
 	r.connected = time.Since(start)
@@ -103,6 +146,10 @@ func farConnect(b *testing.B, s farStack, board *distantBoard, oneWay time.Durat
 func BenchmarkFarBoard(b *testing.B) {
 	pypeerPeer(b)
 	board := startDistantBoard(b)
+	stun := ""
+	if ms := envInt(b, farSTUNEnv, 0); ms > 0 {
+		stun = startFarSTUN(b, time.Duration(ms)*time.Millisecond)
+	}
 	for b.Loop() {
 		runs := map[string]map[time.Duration][]farRun{}
 		for _, s := range farStacks {
@@ -112,9 +159,12 @@ func BenchmarkFarBoard(b *testing.B) {
 			for _, d := range farBoardDelays {
 				for i, s := range farStacks {
 					room := fmt.Sprintf("F%d%d%03d", round, i, d/time.Millisecond)
-					runs[s.name][d] = append(runs[s.name][d], farConnect(b, s, board, d, room))
+					runs[s.name][d] = append(runs[s.name][d], farConnect(b, s, board, stun, d, room))
 				}
 			}
+		}
+		if stun != "" {
+			fmt.Printf("\nboth sides gather from a STUN server %d ms away (round trip)\n", envInt(b, farSTUNEnv, 0))
 		}
 		printFarTable(b, runs)
 	}
