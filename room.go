@@ -313,12 +313,9 @@ func (f *roomFlow) join(ctx context.Context, typed, password string) (_ *peerLin
 			err = f.explain(ctx, joinSide, code, p, err)
 		}
 	}()
-	f.events.status("looking for room " + code)
-	offer, answerSlot, err := f.awaitOffer(ctx, d, code)
-	if err != nil {
-		return nil, err
-	}
-	p.found = true
+	// The peer connection comes first: it starts gathering at once (a
+	// candidate pool), so asking the STUN servers overlaps the board's
+	// round trips instead of following them.
 	pc, link, err := f.newPeer(d)
 	if err != nil {
 		return nil, err
@@ -328,6 +325,12 @@ func (f *roomFlow) join(ctx context.Context, typed, password string) (_ *peerLin
 			link.close()
 		}
 	}()
+	f.events.status("looking for room " + code)
+	offer, answerSlot, err := f.awaitOffer(ctx, d, code)
+	if err != nil {
+		return nil, err
+	}
+	p.found = true
 	attached := make(chan struct{})
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		select {
@@ -445,7 +448,9 @@ func (f *roomFlow) newPeer(d dialect) (*webrtc.PeerConnection, *peerLink, error)
 		rules.every = f.peer.pingInterval
 	}
 	api := newAPI(f.peer.logs, rules.maxBytes)
-	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: f.peer.iceServers})
+	// A pool of one makes pion gather from now, not from the local
+	// description: what it finds is held until then.
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: f.peer.iceServers, ICECandidatePoolSize: 1})
 	if err != nil {
 		return nil, nil, fmt.Errorf("webrtc: %w", err)
 	}

@@ -825,3 +825,72 @@ func TestHostLooksAtTheRoomWhileGathering(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinerGathersWhileLookingForTheRoom: the joiner asks its STUN server
+// while it reads the room, not after: the board holds its answer to that
+// read until the STUN server has been asked, which a joiner that made its
+// peer connection only once it had the offer never did.
+func TestJoinerGathersWhileLookingForTheRoom(t *testing.T) {
+	gopeerBin(t) // loopback only
+	ln, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := make(chan struct{})
+	serveSTUN(t, askedConn{ln, new(sync.Once), asked})
+
+	const room = "GATHLK"
+	b := newBoard(boardOptions{secret: flowTestSecret})
+	defer b.Close()
+	hostSrv := httptest.NewServer(b)
+	defer hostSrv.Close()
+	early := make(chan bool, 1) // whether the STUN server was asked while the read waited
+	guestSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/rooms/"+room+".json" && r.Header.Get("Accept") != "text/event-stream" {
+			ok := false
+			select {
+			case <-asked:
+				ok = true
+			case <-time.After(5 * time.Second):
+			}
+			select {
+			case early <- ok:
+			default: // only the first read counts
+			}
+		}
+		b.ServeHTTP(w, r)
+	}))
+	defer guestSrv.Close()
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	host, hostEvents := newFlowOn(t, hostSrv.URL, hc)
+	bc, err := newBoardClient(guestSrv.URL, clientOptions{http: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config{iceServers: []webrtc.ICEServer{{URLs: []string{"stun:" + ln.LocalAddr().String()}}}}
+	guest := newRoomFlow(meeting{board: bc, url: guestSrv.URL}, cfg, env{}, newRecordedEvents())
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+
+	hostDone := make(chan error, 1)
+	var hostLink *peerLink
+	go func() {
+		var err error
+		hostLink, err = host.host(ctx, room, "pw", true)
+		hostDone <- err
+	}()
+	<-hostEvents.posted
+	guestLink, err := guest.join(ctx, room, "pw")
+	if err != nil {
+		t.Fatal("join:", err)
+	}
+	defer guestLink.close()
+	if err := <-hostDone; err != nil {
+		t.Fatal("host:", err)
+	}
+	defer hostLink.close()
+	if !<-early {
+		t.Error("the joiner's read of the room was answered before it asked its STUN server: it gathered only after")
+	}
+}
