@@ -738,6 +738,41 @@ func BenchmarkFlowConnect(b *testing.B) {
 	reportConnectModes(b, times)
 }
 
+// askedSTUN serves STUN on loopback and returns its ICE server
+// configuration and a channel closed once it is first asked.
+func askedSTUN(t *testing.T) ([]webrtc.ICEServer, <-chan struct{}) {
+	t.Helper()
+	ln, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := make(chan struct{})
+	serveSTUN(t, askedConn{ln, new(sync.Once), asked})
+	return []webrtc.ICEServer{{URLs: []string{"stun:" + ln.LocalAddr().String()}}}, asked
+}
+
+// answerAfter serves next, except that its answer to the first plain GET
+// of path waits until after is closed (at most 5 s); the channel returned
+// says whether it was.
+func answerAfter(next http.Handler, path string, after <-chan struct{}) (http.Handler, <-chan bool) {
+	was := make(chan bool, 1)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == path && r.Header.Get("Accept") != "text/event-stream" {
+			ok := false
+			select {
+			case <-after:
+				ok = true
+			case <-time.After(5 * time.Second):
+			}
+			select {
+			case was <- ok:
+			default: // only the first counts
+			}
+		}
+		next.ServeHTTP(w, r)
+	}), was
+}
+
 // askedConn closes asked when the first packet arrives.
 type askedConn struct {
 	net.PacketConn
@@ -762,32 +797,12 @@ func TestHostLooksAtTheRoomWhileGathering(t *testing.T) {
 	gopeerBin(t) // loopback only
 	for _, chosen := range []bool{true, false} {
 		t.Run(fmt.Sprintf("chosen code %v", chosen), func(t *testing.T) {
-			ln, err := net.ListenPacket("udp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			asked := make(chan struct{})
-			serveSTUN(t, askedConn{ln, new(sync.Once), asked})
-
+			servers, asked := askedSTUN(t)
 			const room = "LOOKGA"
-			looked := make(chan bool, 1) // whether the STUN server was asked while the look waited
 			b := newBoard(boardOptions{secret: flowTestSecret})
 			defer b.Close()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Method == http.MethodGet && r.URL.Path == "/rooms/"+room+"/offer.json" {
-					ok := false
-					select {
-					case <-asked:
-						ok = true
-					case <-time.After(5 * time.Second):
-					}
-					select {
-					case looked <- ok:
-					default: // only the first look counts
-					}
-				}
-				b.ServeHTTP(w, r)
-			}))
+			handler, looked := answerAfter(b, "/rooms/"+room+"/offer.json", asked)
+			srv := httptest.NewServer(handler)
 			defer srv.Close()
 			hc := &http.Client{Transport: &http.Transport{}}
 			defer hc.CloseIdleConnections()
@@ -795,7 +810,7 @@ func TestHostLooksAtTheRoomWhileGathering(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := config{iceServers: []webrtc.ICEServer{{URLs: []string{"stun:" + ln.LocalAddr().String()}}}}
+			cfg := config{iceServers: servers}
 			events := newRecordedEvents()
 			host := newRoomFlow(meeting{board: bc, url: srv.URL}, cfg, env{}, events)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -832,34 +847,14 @@ func TestHostLooksAtTheRoomWhileGathering(t *testing.T) {
 // peer connection only once it had the offer never did.
 func TestJoinerGathersWhileLookingForTheRoom(t *testing.T) {
 	gopeerBin(t) // loopback only
-	ln, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	asked := make(chan struct{})
-	serveSTUN(t, askedConn{ln, new(sync.Once), asked})
-
+	servers, asked := askedSTUN(t)
 	const room = "GATHLK"
 	b := newBoard(boardOptions{secret: flowTestSecret})
 	defer b.Close()
 	hostSrv := httptest.NewServer(b)
 	defer hostSrv.Close()
-	early := make(chan bool, 1) // whether the STUN server was asked while the read waited
-	guestSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == "/rooms/"+room+".json" && r.Header.Get("Accept") != "text/event-stream" {
-			ok := false
-			select {
-			case <-asked:
-				ok = true
-			case <-time.After(5 * time.Second):
-			}
-			select {
-			case early <- ok:
-			default: // only the first read counts
-			}
-		}
-		b.ServeHTTP(w, r)
-	}))
+	handler, early := answerAfter(b, "/rooms/"+room+".json", asked)
+	guestSrv := httptest.NewServer(handler)
 	defer guestSrv.Close()
 	hc := &http.Client{Transport: &http.Transport{}}
 	defer hc.CloseIdleConnections()
@@ -868,7 +863,7 @@ func TestJoinerGathersWhileLookingForTheRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{iceServers: []webrtc.ICEServer{{URLs: []string{"stun:" + ln.LocalAddr().String()}}}}
+	cfg := config{iceServers: servers}
 	guest := newRoomFlow(meeting{board: bc, url: guestSrv.URL}, cfg, env{}, newRecordedEvents())
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
