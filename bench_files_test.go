@@ -880,24 +880,14 @@ func startImpairedNamespace(b *testing.B) *farNamespace {
 		b.Fatalf("the far namespace's holder said %q", l)
 	}
 	pid := strconv.Itoa(cmd.Process.Pid)
-	ip := func(pid string, args ...string) {
-		b.Helper()
-		c := exec.Command("ip", args...)
-		if pid != "" {
-			c = exec.Command("nsenter", append([]string{"-t", pid, "-n", "ip"}, args...)...)
-		}
-		if out, err := c.CombinedOutput(); err != nil {
-			b.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
 	here, there := openTUN(b, "gpwire0"), openTUN(b, "gpwire1")
 	b.Cleanup(func() { here.Close(); there.Close() }) // before the holder dies: the devices go with the files
-	ip("", "link", "set", "gpwire1", "netns", pid)
-	ip("", "addr", "add", wireHere, "peer", wireThere, "dev", "gpwire0")
-	ip("", "link", "set", "gpwire0", "up")
-	ip(pid, "link", "set", "lo", "up")
-	ip(pid, "addr", "add", wireThere, "peer", wireHere, "dev", "gpwire1")
-	ip(pid, "link", "set", "gpwire1", "up")
+	ipIn(b, "", "link", "set", "gpwire1", "netns", pid)
+	ipIn(b, "", "addr", "add", wireHere, "peer", wireThere, "dev", "gpwire0")
+	ipIn(b, "", "link", "set", "gpwire0", "up")
+	ipIn(b, pid, "link", "set", "lo", "up")
+	ipIn(b, pid, "addr", "add", wireThere, "peer", wireHere, "dev", "gpwire1")
+	ipIn(b, pid, "link", "set", "gpwire1", "up")
 	w := &wire{}
 	w.carry(here, there)
 	w.carry(there, here)

@@ -82,7 +82,7 @@ func startFar(t *testing.T, env []string, argv ...string) farPeer {
 }
 
 // ipIn runs ip(8) in this namespace, or in the network namespace of pid.
-func ipIn(t *testing.T, pid string, args ...string) {
+func ipIn(t testing.TB, pid string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("ip", args...)
 	if pid != "" {

@@ -165,7 +165,7 @@ func TestJoinerAsksTheBoardLittle(t *testing.T) {
 			// The joiner's two removals go at once: the board answers the
 			// room's only once the answer's has come too.
 			answerRemoval, removedOnce := make(chan struct{}), new(sync.Once)
-			together := make(chan bool, 1)
+			held, together := answerAfter(b, http.MethodDelete, "/rooms/ASKLIT.json", answerRemoval)
 			guestSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				line := r.Method + " " + r.URL.Path
 				if r.Header.Get("Accept") == "text/event-stream" {
@@ -174,22 +174,10 @@ func TestJoinerAsksTheBoardLittle(t *testing.T) {
 				mu.Lock()
 				asked = append(asked, line)
 				mu.Unlock()
-				switch line {
-				case "DELETE /rooms/ASKLIT/answer.json":
+				if line == "DELETE /rooms/ASKLIT/answer.json" {
 					removedOnce.Do(func() { close(answerRemoval) })
-				case "DELETE /rooms/ASKLIT.json":
-					ok := false
-					select {
-					case <-answerRemoval:
-						ok = true
-					case <-time.After(5 * time.Second):
-					}
-					select {
-					case together <- ok:
-					default: // only the first counts
-					}
 				}
-				b.ServeHTTP(w, r)
+				held.ServeHTTP(w, r)
 			}))
 			defer guestSrv.Close()
 			hc := &http.Client{Transport: &http.Transport{}}
@@ -751,13 +739,13 @@ func askedSTUN(t *testing.T) ([]webrtc.ICEServer, <-chan struct{}) {
 	return []webrtc.ICEServer{{URLs: []string{"stun:" + ln.LocalAddr().String()}}}, asked
 }
 
-// answerAfter serves next, except that its answer to the first plain GET
-// of path waits until after is closed (at most 5 s); the channel returned
-// says whether it was.
-func answerAfter(next http.Handler, path string, after <-chan struct{}) (http.Handler, <-chan bool) {
+// answerAfter serves next, except that its answer to the first request
+// of method for path (not a stream) waits until after is closed (at most
+// 5 s); the channel returned says whether it was.
+func answerAfter(next http.Handler, method, path string, after <-chan struct{}) (http.Handler, <-chan bool) {
 	was := make(chan bool, 1)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == path && r.Header.Get("Accept") != "text/event-stream" {
+		if r.Method == method && r.URL.Path == path && r.Header.Get("Accept") != "text/event-stream" {
 			ok := false
 			select {
 			case <-after:
@@ -801,7 +789,7 @@ func TestHostLooksAtTheRoomWhileGathering(t *testing.T) {
 			const room = "LOOKGA"
 			b := newBoard(boardOptions{secret: flowTestSecret})
 			defer b.Close()
-			handler, looked := answerAfter(b, "/rooms/"+room+"/offer.json", asked)
+			handler, looked := answerAfter(b, http.MethodGet, "/rooms/"+room+"/offer.json", asked)
 			srv := httptest.NewServer(handler)
 			defer srv.Close()
 			hc := &http.Client{Transport: &http.Transport{}}
@@ -853,7 +841,7 @@ func TestJoinerGathersWhileLookingForTheRoom(t *testing.T) {
 	defer b.Close()
 	hostSrv := httptest.NewServer(b)
 	defer hostSrv.Close()
-	handler, early := answerAfter(b, "/rooms/"+room+".json", asked)
+	handler, early := answerAfter(b, http.MethodGet, "/rooms/"+room+".json", asked)
 	guestSrv := httptest.NewServer(handler)
 	defer guestSrv.Close()
 	hc := &http.Client{Transport: &http.Transport{}}
