@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -875,5 +876,76 @@ func TestJoinerGathersWhileLookingForTheRoom(t *testing.T) {
 	defer hostLink.close()
 	if !<-early {
 		t.Error("the joiner's read of the room was answered before it asked its STUN server: it gathered only after")
+	}
+}
+
+// TestHostRemovesTheRoomWhileThePeersConnect: a host removes its room as
+// soon as it has the answer, not once its own channel is confirmed. The
+// board applies the joiner's answer but holds its reply until the host's
+// removal has come: the joiner sends its confirmation tag only after that
+// reply, so a host that removed its room only after the confirmation
+// would wait for a tag that never comes.
+func TestHostRemovesTheRoomWhileThePeersConnect(t *testing.T) {
+	gopeerBin(t) // loopback only
+	const room = "RMWHIL"
+	b := newBoard(boardOptions{secret: flowTestSecret})
+	defer b.Close()
+	removed, removedOnce := make(chan struct{}), new(sync.Once)
+	hostSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete && r.URL.Path == "/rooms/"+room+".json" {
+			removedOnce.Do(func() { close(removed) })
+		}
+		b.ServeHTTP(w, r)
+	}))
+	defer hostSrv.Close()
+	early := make(chan bool, 1) // whether the host's removal came while the answer's reply waited
+	guestSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || r.URL.Path != "/rooms/"+room+"/answer.json" {
+			b.ServeHTTP(w, r)
+			return
+		}
+		reply := httptest.NewRecorder()
+		b.ServeHTTP(reply, r) // the answer is on the board: the host's stream has it
+		ok := false
+		select {
+		case <-removed:
+			ok = true
+		case <-time.After(5 * time.Second):
+		}
+		select {
+		case early <- ok:
+		default:
+		}
+		maps.Copy(w.Header(), reply.Header())
+		w.WriteHeader(reply.Code)
+		w.Write(reply.Body.Bytes())
+	}))
+	defer guestSrv.Close()
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	host, hostEvents := newFlowOn(t, hostSrv.URL, hc)
+	guest, _ := newFlowOn(t, guestSrv.URL, hc)
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+
+	hostDone := make(chan error, 1)
+	var hostLink *peerLink
+	go func() {
+		var err error
+		hostLink, err = host.host(ctx, room, "pw", true)
+		hostDone <- err
+	}()
+	code := <-hostEvents.posted // the gopeer code: the host confirms
+	guestLink, err := guest.join(ctx, code, "pw")
+	if err != nil {
+		t.Fatal("join:", err)
+	}
+	defer guestLink.close()
+	if err := <-hostDone; err != nil {
+		t.Fatal("host:", err)
+	}
+	defer hostLink.close()
+	if !<-early {
+		t.Error("the host removed its room only after the peers were connected")
 	}
 }
