@@ -282,6 +282,11 @@ func redactURL(u *url.URL) string {
 	return shown.String()
 }
 
+// forgetConnections closes the connections kept open to the board: after
+// a network change they lead nowhere, and a request sent on one would
+// wait out ResponseHeaderTimeout before a fresh connection is tried.
+func (c *boardClient) forgetConnections() { c.hc.CloseIdleConnections() }
+
 // endpoint returns the REST URL of path: BASE/path.json?QUERY.
 func (c *boardClient) endpoint(path string) (*url.URL, error) {
 	keys, err := treeSplitPath(path)

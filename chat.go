@@ -66,7 +66,8 @@ type lineChat struct {
 	out    *jsonOrText
 	status func(string)
 	warn   func(string)
-	echo   bool // send every received message straight back; ignore stdin
+	notice func(linkNotice) // news of the link
+	echo   bool             // send every received message straight back; ignore stdin
 
 	reported uint64 // the last id a delivered event covered
 }
@@ -121,7 +122,7 @@ func (c *lineChat) run(ctx context.Context) error {
 			}
 			return c.leave(ctx)
 		case n := <-c.link.notices:
-			c.warn(n)
+			c.notice(n)
 		case <-c.link.receipts.changed:
 			c.reportDelivered()
 		case <-c.link.closed:
@@ -446,7 +447,7 @@ func (u *lineUI) session(ctx context.Context) error {
 	}
 	u.status("connected, " + pathDescription(link.remoteCandidateType()) + "; " + sessionDescription(link))
 	u.out.connected(link)
-	chat := &lineChat{link: link, in: u.e.stdin, out: u.out, status: u.status, warn: u.warn, echo: u.cfg.echo}
+	chat := &lineChat{link: link, in: u.e.stdin, out: u.out, status: u.status, warn: u.warn, notice: u.notice, echo: u.cfg.echo}
 	if u.cfg.mode == modeSend || u.cfg.mode == modeReceive {
 		return u.transfer(ctx, chat, offer)
 	}
@@ -474,6 +475,17 @@ func (u *lineUI) status(msg string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	fmt.Fprintf(u.e.stderr, "gopeer: %s\n", sanitizeLine(msg))
+}
+
+// notice shows news of the link: a warning, or a restart's start and end
+// (on stderr, and as their own -json events).
+func (u *lineUI) notice(n linkNotice) {
+	if n.event == noticeWarning {
+		u.warn(n.text)
+		return
+	}
+	u.status(n.text)
+	u.out.emit(map[string]any{"event": n.event, "message": n.text})
 }
 
 func (u *lineUI) warn(msg string) {

@@ -68,6 +68,7 @@ type config struct {
 	lan          string             // -host -serve ADDR: the host serves its room's board there
 	iceServers   []webrtc.ICEServer // from -ice, with TURN credentials from the environment
 	timeout      time.Duration      // -timeout
+	reconnect    time.Duration      // -reconnect: how long a broken gopeer session tries to come back; 0 never
 	passwordFile string             // -password-file
 	json         bool               // -json
 	echo         bool               // -echo
@@ -100,6 +101,7 @@ func parseConfig(args []string, e env) (config, error) {
 	fs.StringVar(&db, "db", "", "")
 	fs.StringVar(&ice, "ice", strings.Join(defaultICE, ","), "")
 	fs.DurationVar(&c.timeout, "timeout", defaultTimeout, "")
+	fs.DurationVar(&c.reconnect, "reconnect", defaultReconnect, "")
 	fs.StringVar(&c.passwordFile, "password-file", "", "")
 	fs.BoolVar(&c.json, "json", false, "")
 	fs.BoolVar(&c.echo, "echo", false, "")
@@ -198,6 +200,8 @@ func (c *config) chooseMode(host, join, janitor, terminal, send, receive bool) e
 		return usageError("-to, -yes and -overwrite go with -receive")
 	case c.timeout <= 0:
 		return usageError("-timeout must be positive, like 3m or 90s")
+	case c.reconnect < 0:
+		return usageError("-reconnect must be a duration, like 2m, or 0 to end a session whose path breaks")
 	}
 	// A pypeer session has nothing to compare, and cannot carry files: a
 	// host that must compare, or sends files, takes gopeers only.

@@ -10,7 +10,7 @@ package main
 //
 //	host                                               joiner
 //	 |-- confirm: host tag ------------------------------->|
-//	 |-- wishes: flags (bit 0: compare before the chat) -->|
+//	 |-- wishes: flags (bit 0: compare, bit 1: restart) -->|
 //	 |<------------------------------- confirm: joiner tag --|
 //	 |<------------------------------------ wishes: flags --|
 //	 |   either asked to compare: each user answers, then   |
@@ -61,10 +61,16 @@ const (
 	controlVerdict byte = 5 // body: 1 when the sender's user saw the same verification string, 0 when not
 )
 
-// wishCompare, in the wishes' flags, says the sender's user asked (-verify)
-// to compare the verification string before the chat starts. Other bits
-// are for later versions and ignored.
-const wishCompare byte = 1 << 0
+// The wishes' flags. Other bits are for later versions and ignored.
+const (
+	// wishCompare says the sender's user asked (-verify) to compare the
+	// verification string before the chat starts.
+	wishCompare byte = 1 << 0
+	// wishRestart says the sender restores the session through the board
+	// after a network change (restart.go): it can still reach the board
+	// it met on, and its user did not turn it off. Both must say so.
+	wishRestart byte = 1 << 1
+)
 
 // errControlProtocol means the peer broke the control channel's rules.
 var errControlProtocol = errors.New("the peer broke the native control channel's rules")
@@ -133,36 +139,32 @@ func (c *controlChannel) next(ctx context.Context) (typ byte, body []byte, err e
 
 // confirm proves this side holds the session (its tag, as role) and checks
 // that the peer does (its tag, as peerRole): the first thing either side
-// says on the channel. Right behind its tag, each side says whether its
-// user asked to compare the verification string (compare); confirm
-// reports whether the peer's did. It ends when ctx does.
-func (c *controlChannel) confirm(ctx context.Context, s nativeSession, role, peerRole string, compare bool) (peerCompare bool, err error) {
+// says on the channel. Right behind its tag, each side says what it wishes
+// of the session (the wish… flags); confirm returns the peer's. It ends
+// when ctx does.
+func (c *controlChannel) confirm(ctx context.Context, s nativeSession, role, peerRole string, wishes byte) (peerWishes byte, err error) {
 	select {
 	case <-c.opened:
 	case <-ctx.Done():
-		return false, fmt.Errorf("the peer opened no control channel: %w", ctx.Err())
-	}
-	var wishes byte
-	if compare {
-		wishes |= wishCompare
+		return 0, fmt.Errorf("the peer opened no control channel: %w", ctx.Err())
 	}
 	if err := c.send(controlConfirm, s.tag(role)); err != nil {
-		return false, fmt.Errorf("webrtc: sending the confirmation: %w", err)
+		return 0, fmt.Errorf("webrtc: sending the confirmation: %w", err)
 	}
 	if err := c.send(controlWishes, []byte{wishes}); err != nil {
-		return false, fmt.Errorf("webrtc: sending the confirmation: %w", err)
+		return 0, fmt.Errorf("webrtc: sending the confirmation: %w", err)
 	}
 	if err := c.expect(ctx, controlConfirm, func(body []byte) error { return s.checkTag(peerRole, body) }); err != nil {
-		return false, err
+		return 0, err
 	}
 	err = c.expect(ctx, controlWishes, func(body []byte) error {
 		if len(body) == 0 {
 			return fmt.Errorf("%w: wishes without flags", errControlProtocol)
 		}
-		peerCompare = body[0]&wishCompare != 0
+		peerWishes = body[0]
 		return nil
 	})
-	return peerCompare, err
+	return peerWishes, err
 }
 
 // expect reads the peer's next control message, which must be of type

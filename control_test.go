@@ -82,10 +82,10 @@ func TestControlConfirm(t *testing.T) {
 					joinerErr <- tt.hostile(gc)
 					return
 				}
-				_, err := gc.confirm(ctx, session(tt.joinerISK), nativeJoinerRole, nativeHostRole, false)
+				_, err := gc.confirm(ctx, session(tt.joinerISK), nativeJoinerRole, nativeHostRole, 0)
 				joinerErr <- err
 			}()
-			_, hostErr := hc.confirm(ctx, session(tt.hostISK), nativeHostRole, nativeJoinerRole, false)
+			_, hostErr := hc.confirm(ctx, session(tt.hostISK), nativeHostRole, nativeJoinerRole, 0)
 			if tt.wantHost == nil {
 				hostErr = errors.Join(hostErr, <-joinerErr)
 			}
@@ -101,30 +101,35 @@ func TestControlConfirm(t *testing.T) {
 	}
 }
 
-// TestControlWishes: each side learns, with the confirmation, whether the
-// other's user asked to compare the verification string (-verify).
+// TestControlWishes: each side learns, with the confirmation, what the
+// other wishes of the session: to compare the verification string
+// (-verify), to restore it after a network change, and bits of later
+// versions, passed on as they came.
 func TestControlWishes(t *testing.T) {
 	s := nativeSession{isk: []byte("k"), hostMsg: []byte("Ya"), joinerMsg: []byte("Yb")}
-	for _, tt := range []struct{ host, joiner bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+	for _, tt := range []struct{ host, joiner byte }{
+		{0, 0}, {wishCompare, 0}, {0, wishCompare}, {wishCompare, wishCompare},
+		{wishRestart, 0}, {wishRestart, wishRestart | wishCompare}, {0x80, wishRestart},
+	} {
 		_, _, hc, gc := controlPair(t)
 		ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 		type result struct {
-			peerCompare bool
-			err         error
+			peerWishes byte
+			err        error
 		}
 		joiner := make(chan result, 1)
 		go func() {
-			c, err := gc.confirm(ctx, s, nativeJoinerRole, nativeHostRole, tt.joiner)
-			joiner <- result{c, err}
+			w, err := gc.confirm(ctx, s, nativeJoinerRole, nativeHostRole, tt.joiner)
+			joiner <- result{w, err}
 		}()
 		hostSaw, err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole, tt.host)
 		j := <-joiner
 		cancel()
 		if err != nil || j.err != nil {
-			t.Fatalf("host %v, joiner %v: %v, %v", tt.host, tt.joiner, err, j.err)
+			t.Fatalf("host %#x, joiner %#x: %v, %v", tt.host, tt.joiner, err, j.err)
 		}
-		if hostSaw != tt.joiner || j.peerCompare != tt.host {
-			t.Errorf("host asked %v, joiner asked %v: the host learned %v, the joiner %v", tt.host, tt.joiner, hostSaw, j.peerCompare)
+		if hostSaw != tt.joiner || j.peerWishes != tt.host {
+			t.Errorf("host wished %#x, joiner %#x: the host learned %#x, the joiner %#x", tt.host, tt.joiner, hostSaw, j.peerWishes)
 		}
 	}
 }
@@ -215,7 +220,7 @@ func TestControlFlood(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("a flood of control messages did not break the channel")
 	}
-	if _, err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole, false); !errors.Is(err, errControlProtocol) {
+	if _, err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole, 0); !errors.Is(err, errControlProtocol) {
 		t.Errorf("confirmation after a flood: %v, want errControlProtocol", err)
 	}
 }
@@ -233,10 +238,10 @@ func BenchmarkNativeConfirm(b *testing.B) {
 		start := time.Now()
 		done := make(chan error, 1)
 		go func() {
-			_, err := gc.confirm(ctx, s, nativeJoinerRole, nativeHostRole, false)
+			_, err := gc.confirm(ctx, s, nativeJoinerRole, nativeHostRole, 0)
 			done <- err
 		}()
-		if _, err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole, false); err != nil {
+		if _, err := hc.confirm(ctx, s, nativeHostRole, nativeJoinerRole, 0); err != nil {
 			b.Fatal(err)
 		}
 		if err := <-done; err != nil {

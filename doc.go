@@ -56,6 +56,14 @@
 //		sides (not_verified). A host with -verify is -secure.
 //	-timeout DURATION
 //		How long to wait for the peer. Default: 3m, as pypeer.
+//	-reconnect DURATION
+//		How long a gopeer session whose path broke (Wi-Fi off and on, a
+//		new address) tries to come back before it ends. Default: 2m; 0
+//		ends it as pypeer does. Both ends restart ICE through the board
+//		they met on, sealed under the session's key, and say
+//		"reconnecting" and "reconnected"; what was sent meanwhile arrives
+//		once, in order. Only between two gopeers, and not on a board the
+//		host serves itself (it stops once the peers are connected).
 //	-password-file FILE
 //		Read the room password from the first line of FILE.
 //	-json
@@ -138,6 +146,8 @@
 //	{"event":"delivered","id":3}                    gopeer sessions: the peer's gopeer showed
 //	                                                the 3rd message this side sent
 //	{"event":"warning","message":"..."}             gopeer carries on
+//	{"event":"reconnecting","message":"..."}        a gopeer session's path broke: restoring it
+//	{"event":"reconnected","message":"reconnected"} and it is back; what waited is sent
 //	{"event":"closed","reason":"you left"}          or "peer left", "connection lost"
 //	{"event":"error","kind":"...","message":"...","hint":"..."}
 //

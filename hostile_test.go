@@ -177,7 +177,7 @@ func TestHostilePeerOverMessageLimit(t *testing.T) {
 	for _, want := range []string{"65537 bytes", "1000000 bytes"} {
 		select {
 		case n := <-guest.notices:
-			if !strings.Contains(n, want) || !strings.Contains(n, "not shown") {
+			if !strings.Contains(n.text, want) || !strings.Contains(n.text, "not shown") {
 				t.Fatalf("notice %q, want one about %s not shown", n, want)
 			}
 		case m := <-guest.incoming:

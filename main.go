@@ -190,6 +190,10 @@ func runChat(ctx context.Context, cfg config, e env) int {
 // newRoomFlow sets up the handshake on a board chosen for it, reporting to
 // events.
 func newRoomFlow(m meeting, cfg config, e env, events roomEvents) *roomFlow {
+	restartLimit := cfg.reconnect
+	if m.own {
+		restartLimit = 0 // the board stops once the peers are connected
+	}
 	return &roomFlow{
 		board: m.board,
 		dialect: func(code joinCode, password string, s side) dialect {
@@ -207,6 +211,7 @@ func newRoomFlow(m meeting, cfg config, e env, events roomEvents) *roomFlow {
 		unreachableHint: m.unreachableHint,
 		events:          events,
 		askCompare:      cfg.verify,
+		restartLimit:    restartLimit,
 	}
 }
 

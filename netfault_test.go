@@ -26,7 +26,9 @@ var vethPairs atomic.Int64
 // farPeer is a gopeer process in its own network namespace.
 type farPeer struct {
 	*proc
-	local string // this namespace's end of the veth pair
+	local  string // this namespace's end of the veth pair
+	remote string // the far namespace's end
+	pid    string // a process in the far namespace, for nsenter
 }
 
 // startFarPeer starts gopeer with args in a new network namespace whose only
@@ -39,6 +41,13 @@ func startFarPeer(t *testing.T, env []string, args ...string) farPeer {
 // startFar runs argv in a new network namespace joined to this one by a veth
 // pair: here 10.99.0.1, there 10.99.0.2.
 func startFar(t *testing.T, env []string, argv ...string) farPeer {
+	t.Helper()
+	return startFarIn(t, 0, env, argv...)
+}
+
+// startFarIn is startFar on the subnet 10.99.SUBNET.0/24, for tests that
+// run beside each other: here 10.99.SUBNET.1, there 10.99.SUBNET.2.
+func startFarIn(t *testing.T, subnet int, env []string, argv ...string) farPeer {
 	t.Helper()
 	n := vethPairs.Add(1)
 	local, remote := fmt.Sprintf("gp%da", n), fmt.Sprintf("gp%db", n)
@@ -68,17 +77,17 @@ func startFar(t *testing.T, env []string, argv ...string) farPeer {
 	pid := fmt.Sprint(cmd.Process.Pid)
 
 	ipIn(t, "", "link", "add", local, "type", "veth", "peer", "name", remote, "netns", pid)
-	ipIn(t, "", "addr", "add", "10.99.0.1/24", "dev", local)
+	ipIn(t, "", "addr", "add", fmt.Sprintf("10.99.%d.1/24", subnet), "dev", local)
 	ipIn(t, "", "link", "set", local, "up")
 	ipIn(t, pid, "link", "set", "lo", "up")
-	ipIn(t, pid, "addr", "add", "10.99.0.2/24", "dev", remote)
+	ipIn(t, pid, "addr", "add", fmt.Sprintf("10.99.%d.2/24", subnet), "dev", remote)
 	ipIn(t, pid, "link", "set", remote, "up")
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", local).Run() })
 	if _, err := signal.WriteString("go\n"); err != nil {
 		t.Fatal(err)
 	}
 	signal.Close()
-	return farPeer{proc: p, local: local}
+	return farPeer{proc: p, local: local, remote: remote, pid: pid}
 }
 
 // ipIn runs ip(8) in this namespace, or in the network namespace of pid.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -337,8 +338,8 @@ type peerLink struct {
 	rules channelRules
 
 	incoming chan peerMessage
-	notices  chan string   // "connection interrupted", "connection restored"
-	readDone chan struct{} // closed when pion has delivered the channel's last message
+	notices  chan linkNotice // "connection interrupted", "reconnecting", …
+	readDone chan struct{}   // closed when pion has delivered the channel's last message
 	abandon  sync.Once
 	readOnce sync.Once
 	// abandoned is closed when the chat stops reading incoming, so that
@@ -366,6 +367,17 @@ type peerLink struct {
 	// receipts count chat messages both ways, for delivery receipts in a
 	// gopeer session.
 	receipts receipts
+	// restartable: a failed connection is the restarter's to restore
+	// (restart.go), not the session's end.
+	restartable  atomic.Bool
+	reconnecting atomic.Bool // a restart is under way
+	// restarterDone is closed when the restarter has stopped, with its
+	// room off the board; nil without one.
+	restarterDone chan struct{}
+	// stateChanged is closed, and replaced, at every change of the
+	// connection's state: a broadcast, for awaitState.
+	stateMu      sync.Mutex
+	stateChanged chan struct{}
 
 	// writing lets one message onto the channel at a time (write). pion
 	// numbers a message in its stream, then queues it for the association,
@@ -387,7 +399,7 @@ func newPeerLink(pc *webrtc.PeerConnection, rules channelRules) *peerLink {
 		pc:       pc,
 		rules:    rules,
 		incoming: make(chan peerMessage, incomingQueue),
-		notices:  make(chan string, 8),
+		notices:  make(chan linkNotice, 8),
 
 		readDone:  make(chan struct{}),
 		abandoned: make(chan struct{}),
@@ -395,30 +407,89 @@ func newPeerLink(pc *webrtc.PeerConnection, rules channelRules) *peerLink {
 		closed:    make(chan struct{}),
 		lowWater:  make(chan struct{}, 1),
 		receipts:  receipts{changed: make(chan struct{}, 1)},
+
+		stateChanged: make(chan struct{}),
 	}
 	var interrupted atomic.Bool
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		switch s {
 		case webrtc.PeerConnectionStateDisconnected:
-			interrupted.Store(true)
-			l.notice("connection interrupted; waiting for it to come back (what you send is queued)")
+			if !interrupted.Swap(true) {
+				l.notice("connection interrupted; waiting for it to come back (what you send is queued)")
+			}
 		case webrtc.PeerConnectionStateConnected:
-			if interrupted.Swap(false) {
+			switch {
+			case l.reconnecting.Swap(false):
+				interrupted.Store(false)
+				l.tell(linkNotice{event: noticeReconnected, text: "reconnected"})
+			case interrupted.Swap(false):
 				l.notice("connection restored")
 			}
 		case webrtc.PeerConnectionStateFailed:
-			l.end(errConnectionLost)
+			if !l.restartable.Load() {
+				l.end(errConnectionLost)
+			} else {
+				l.startReconnecting()
+			}
 		case webrtc.PeerConnectionStateClosed:
 			l.end(errPeerLeft)
 		}
+		l.stateMu.Lock()
+		close(l.stateChanged)
+		l.stateChanged = make(chan struct{})
+		l.stateMu.Unlock()
 	})
 	return l
 }
 
-// notice tells the chat about the connection, without ever blocking pion.
-func (l *peerLink) notice(msg string) {
+// awaitState waits until the connection is in one of the states want. It
+// reports false when the link ends or ctx does first.
+func (l *peerLink) awaitState(ctx context.Context, want ...webrtc.PeerConnectionState) bool {
+	for {
+		l.stateMu.Lock()
+		changed := l.stateChanged // before the look: no change goes unseen
+		l.stateMu.Unlock()
+		if slices.Contains(want, l.pc.ConnectionState()) {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-l.closed:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// startReconnecting says, once per broken path, that a restart
+// (restart.go) is under way.
+func (l *peerLink) startReconnecting() {
+	if !l.reconnecting.Swap(true) {
+		l.tell(linkNotice{event: noticeReconnecting, text: "connection lost, reconnecting… (what you send is queued)"})
+	}
+}
+
+// linkNotice is news of the link for the chat's screen.
+type linkNotice struct {
+	event string // noticeWarning, noticeReconnecting or noticeReconnected
+	text  string
+}
+
+// The kinds of notice, named as line mode's -json events.
+const (
+	noticeWarning      = "warning"
+	noticeReconnecting = "reconnecting" // the path broke: a restart is under way
+	noticeReconnected  = "reconnected"  // and it is back
+)
+
+// notice warns the chat about the connection.
+func (l *peerLink) notice(msg string) { l.tell(linkNotice{event: noticeWarning, text: msg}) }
+
+// tell passes n to the chat, without ever blocking pion.
+func (l *peerLink) tell(n linkNotice) {
 	select {
-	case l.notices <- msg:
+	case l.notices <- n:
 	default:
 	}
 }
@@ -637,6 +708,11 @@ func (l *peerLink) endFailure() error {
 	if !errors.Is(reason, errConnectionLost) {
 		return nil
 	}
+	var notRestored errNotRestored
+	if errors.As(reason, &notRestored) {
+		return &failure{kind: kindConnection, msg: "peer disconnected: the connection was lost, and " + notRestored.Error() + " (-reconnect)", err: reason,
+			hint: "the peer's network stayed away, or their gopeer was stopped; host or join again"}
+	}
 	return &failure{kind: kindConnection, msg: "peer disconnected: the connection was lost", err: reason,
 		hint: "the peer's network went away, or their gopeer was stopped; host or join again"}
 }
@@ -650,6 +726,19 @@ func (l *peerLink) close() {
 		_ = l.dc.Close()
 	}
 	_ = l.pc.Close()
+	l.mu.Lock()
+	restarter := l.restarterDone
+	l.mu.Unlock()
+	if restarter != nil {
+		// A restart under way takes its room off the board (within its
+		// own 5 s): no trace of the session is to outlive it.
+		t := time.NewTimer(restartCleanupWait)
+		defer t.Stop()
+		select {
+		case <-restarter:
+		case <-t.C:
+		}
+	}
 }
 
 // remoteCandidateType reports the kind of path in use (host, srflx, prflx or

@@ -99,6 +99,11 @@ type roomFlow struct {
 	askCompare bool
 	// noRoomAfter is noRoomNotice, or shorter in tests.
 	noRoomAfter time.Duration
+	// restartLimit bounds the restoration of a broken gopeer session
+	// (restart.go): -reconnect, or 0 where this side cannot restore one
+	// (turned off, or the board is this process's own, which stops once
+	// the peers are connected).
+	restartLimit time.Duration
 	// unreachableHint is what to try when the board cannot be reached;
 	// it depends on how the board was chosen (meeting).
 	unreachableHint string
@@ -266,9 +271,16 @@ func (f *roomFlow) confirmNative(ctx context.Context, d dialect, link *peerLink,
 	if s == joinSide {
 		role, peerRole = peerRole, role
 	}
+	var wishes byte
+	if f.askCompare {
+		wishes |= wishCompare
+	}
+	if f.restartLimit > 0 {
+		wishes |= wishRestart
+	}
 	cctx, cancel := context.WithTimeout(ctx, nativeConfirmTimeout)
 	defer cancel()
-	peerCompare, err := ctrl.confirm(cctx, sess, role, peerRole, f.askCompare)
+	peerWishes, err := ctrl.confirm(cctx, sess, role, peerRole, wishes)
 	if err != nil {
 		// The tag was sent before the peer's was checked: it leaves
 		// before the link closes, so the peer fails now, not at its
@@ -280,7 +292,10 @@ func (f *roomFlow) confirmNative(ctx context.Context, d dialect, link *peerLink,
 		}
 		return err
 	}
-	link.setNative(&sess, ctrl, f.askCompare || peerCompare)
+	link.setNative(&sess, ctrl, f.askCompare || peerWishes&wishCompare != 0)
+	if wishes&peerWishes&wishRestart != 0 {
+		f.startRestarts(link, sess, s, f.restartLimit)
+	}
 	return nil
 }
 
@@ -555,6 +570,8 @@ func (f *roomFlow) awaitOffer(ctx context.Context, d dialect, code string) (_ we
 			}
 			f.events.status("waiting for an offer in room " + code + " that opens with this password")
 			return nil
+		case errors.Is(err, errRestartStale):
+			return nil // answered already: a fresher one is on its way
 		case errors.Is(err, errNotNative):
 			if !notNative {
 				notNative = true
@@ -662,7 +679,9 @@ func (f *roomFlow) awaitAnswer(ctx context.Context, d dialect, code string, pc *
 		if err == nil {
 			return errStopWatch
 		}
-		f.events.warn("ignored an answer in room " + code + " (" + err.Error() + "); still waiting")
+		if !errors.Is(err, errRestartStale) { // a late answer to an earlier restart: cleared unsaid
+			f.events.warn("ignored an answer in room " + code + " (" + err.Error() + "); still waiting")
+		}
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if err := f.board.delete(dctx, slots.answerPath()); err != nil {

@@ -241,6 +241,7 @@ type meeting struct {
 	board *boardClient
 	url   string // the board's URL as the other person uses it, with any secret
 	stop  func() // ends a board this process serves; a no-op otherwise
+	own   bool   // this process serves the board: it is gone once the peers connect
 	// unreachableHint is what to try when the board cannot be reached.
 	unreachableHint string
 }
@@ -258,7 +259,7 @@ func chooseBoard(ctx context.Context, cfg config, s side, ui notifier) (meeting,
 		if err != nil {
 			return m, err
 		}
-		m.url, m.stop = url, stop
+		m.url, m.stop, m.own = url, stop, true
 		ui.status("serving the board for this room at " + url)
 	}
 	board, err := newBoardClient(m.url, clientOptions{})
@@ -283,7 +284,7 @@ func chooseBoard(ctx context.Context, cfg config, s side, ui notifier) (meeting,
 		stop()
 		return m, err
 	}
-	m.url, m.stop = url, stop
+	m.url, m.stop, m.own = url, stop, true
 	return m, nil
 }
 

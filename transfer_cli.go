@@ -160,7 +160,7 @@ func (u *lineUI) showPeerMeanwhile(link *peerLink) func() {
 					link.acknowledge()
 				}
 			case n := <-link.notices:
-				u.warn(n)
+				u.notice(n)
 			case <-done:
 				return
 			}

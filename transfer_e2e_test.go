@@ -17,7 +17,14 @@ import (
 // startSender runs gopeer -send on board and returns it with its code.
 func startSender(t *testing.T, board string, paths ...string) (*proc, string) {
 	t.Helper()
-	p := startGopeer(t, nil, append([]string{"-json", "-ice", "none", "-db", board, "-send"}, paths...)...)
+	return startSenderWith(t, board, nil, paths...)
+}
+
+// startSenderWith is startSender with more flags.
+func startSenderWith(t *testing.T, board string, flags []string, paths ...string) (*proc, string) {
+	t.Helper()
+	args := append(append([]string{"-json", "-ice", "none", "-db", board}, flags...), "-send")
+	p := startGopeer(t, nil, append(args, paths...)...)
 	ev := p.event("room")
 	if !strings.HasPrefix(ev["code"], ev["room"]+"-") {
 		t.Fatalf("room event %v, want a gopeer code", ev)
@@ -120,7 +127,9 @@ func TestEndToEndResumeAfterKill(t *testing.T) {
 	data := randomBytes(t, 64<<20)
 	writeFile(t, filepath.Join(src, "big.bin"), data, 0o644)
 
-	sender, code := startSender(t, board, filepath.Join(src, "big.bin"))
+	// The sender waits for a killed peer as for one whose network went
+	// away: 5 s here, where the default is 2 minutes.
+	sender, code := startSenderWith(t, board, []string{"-reconnect", "5s"}, filepath.Join(src, "big.bin"))
 	receiver := startReceiver(t, board, code, dst, "-yes")
 	for {
 		ev := nextOf(receiver, "progress")

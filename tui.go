@@ -646,13 +646,22 @@ func (t *tui) chat(ctx context.Context, link *peerLink, room, boardURL string) e
 		case sz := <-t.sizes:
 			t.resize(sz)
 		case n := <-link.notices:
-			t.ed.printAbove(t.yellow("! " + capitalize(sanitize(n))))
+			t.ed.printAbove(t.linkNotice(n))
 		case <-link.closed:
 			return t.peerGone(link)
 		case <-ctx.Done():
 			return t.leave(ctx, link)
 		}
 	}
+}
+
+// linkNotice is how news of the link reads: a warning or a lost path in
+// yellow, a restored one in green.
+func (t *tui) linkNotice(n linkNotice) string {
+	if n.event == noticeReconnected {
+		return t.green(capitalize(sanitize(n.text)) + ".")
+	}
+	return t.yellow("! " + capitalize(sanitize(n.text)))
 }
 
 // peerGone shows the end of a chat the peer's side ended: what the peer

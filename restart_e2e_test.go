@@ -1,0 +1,233 @@
+package main
+
+// Sessions that survive a network change (restart.go), between real
+// processes: the joiner in a network namespace of its own, its only link a
+// veth pair that the test takes down, readdresses and brings back.
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNetworkReconnect: the only link between two gopeers goes down, the
+// joiner's address changes while it is down (so ICE alone cannot find the
+// path again), and the link comes back after 5, 20 or 60 s; once with the
+// board restarted, empty, during the gap. Both sides say "reconnecting"
+// and then "reconnected", and what each sent during the gap arrives once
+// and in order, before what is sent after.
+func TestNetworkReconnect(t *testing.T) {
+	gopeerBin(t)
+	t.Parallel()
+	for i, tt := range []struct {
+		name         string
+		gap          time.Duration
+		restartBoard bool
+	}{
+		{"down 5s", 5 * time.Second, false},
+		{"down 20s", 20 * time.Second, false},
+		{"down 60s", 60 * time.Second, false},
+		{"down 20s, board restarted", 20 * time.Second, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			subnet := 10 + i // each pair on its own subnet: they run side by side
+			board := startBoardProcess(t)
+			guest := startFarJoiner(t, subnet, "-json", "-ice", "none", "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))
+			host := startGopeer(t, nil, "-json", "-ice", "none", "-db", board.url("127.0.0.1"), "-host")
+			guest.joinWith(host.event("room")["code"])
+			for _, p := range []*proc{host, guest.proc} {
+				if ev := p.event("connected"); ev["protocol"] != "gopeer" {
+					t.Fatalf("connected as %v, want a gopeer session", ev)
+				}
+			}
+
+			ipIn(t, "", "link", "set", guest.local, "down")
+			down := time.Now()
+			host.send("host: in the gap, 1")
+			guest.send("guest: in the gap, 1")
+			ipIn(t, guest.pid, "addr", "del", fmt.Sprintf("10.99.%d.2/24", subnet), "dev", guest.remote)
+			ipIn(t, guest.pid, "addr", "add", fmt.Sprintf("10.99.%d.3/24", subnet), "dev", guest.remote)
+			if tt.restartBoard {
+				board.stop()
+			}
+			// The outage itself, not a wait for anything: half of it, a
+			// second message each, the other half.
+			time.Sleep(time.Until(down.Add(tt.gap / 2)))
+			host.send("host: in the gap, 2")
+			guest.send("guest: in the gap, 2")
+			if tt.restartBoard {
+				board.start()
+			}
+			time.Sleep(time.Until(down.Add(tt.gap)))
+			ipIn(t, "", "link", "set", guest.local, "up")
+
+			for _, side := range []struct {
+				p    *proc
+				peer string
+			}{{host, "guest"}, {guest.proc, "host"}} {
+				log := followSession(t, side.p, 90*time.Second, func(l sessionLog) bool {
+					return slices.Contains(l.events, "reconnected") && len(l.messages) >= 2
+				})
+				t.Logf("the %s's peer was back, with both messages, %v after the link went down", side.peer, time.Since(down).Round(time.Millisecond))
+				if want := []string{"reconnecting", "reconnected"}; !slices.Equal(log.events, want) {
+					t.Errorf("the %s's peer said %q, want %q", side.peer, log.events, want)
+				}
+				want := []string{side.peer + ": in the gap, 1", side.peer + ": in the gap, 2"}
+				if !slices.Equal(log.messages, want) {
+					t.Errorf("received %q, want %q", log.messages, want)
+				}
+			}
+			host.send("host: after")
+			guest.send("guest: after")
+			for _, side := range []struct {
+				p    *proc
+				want string
+			}{{host, "guest: after"}, {guest.proc, "host: after"}} {
+				log := followSession(t, side.p, 30*time.Second, func(l sessionLog) bool { return len(l.messages) >= 1 })
+				if !slices.Equal(log.messages, []string{side.want}) || len(log.events) != 0 {
+					t.Errorf("after the gap: events %q, messages %q; want only %q", log.events, log.messages, side.want)
+				}
+			}
+			board.awaitEmpty()
+		})
+	}
+}
+
+// TestNetworkReconnectGivesUp: a path that stays broken past -reconnect
+// ends the session on both sides, as a lost connection that says so.
+func TestNetworkReconnectGivesUp(t *testing.T) {
+	gopeerBin(t)
+	t.Parallel()
+	const subnet = 20
+	board := startBoardProcess(t)
+	common := []string{"-json", "-ice", "none", "-reconnect", "10s"}
+	guest := startFarJoiner(t, subnet, append(common, "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))...)
+	host := startGopeer(t, nil, append(common, "-db", board.url("127.0.0.1"), "-host")...)
+	guest.joinWith(host.event("room")["code"])
+	host.event("connected")
+	guest.event("connected")
+
+	ipIn(t, "", "link", "set", guest.local, "down")
+	for _, p := range []*proc{host, guest.proc} {
+		log := followSession(t, p, 60*time.Second, func(l sessionLog) bool { return slices.Contains(l.events, "closed") })
+		if !slices.Equal(log.events, []string{"reconnecting", "closed"}) || log.closed != "connection lost" {
+			t.Errorf("events %q, closed %q; want reconnecting, then closed as a lost connection", log.events, log.closed)
+		}
+		if code := p.wait(); code != exitFailure {
+			t.Errorf("exit status %d, want %d", code, exitFailure)
+		}
+		if !strings.Contains(p.stderr.String(), "could not be restored within 10s") {
+			t.Errorf("stderr does not say why:\n%s", p.stderr.String())
+		}
+	}
+	board.awaitEmpty()
+}
+
+// startFarJoiner starts a gopeer joiner with args on the far side of a
+// veth pair on subnet (startFarIn) that joins with the code joinWith gives
+// it: the pair exists before the host starts, so that the host sees it
+// when it gathers.
+func startFarJoiner(t *testing.T, subnet int, args ...string) farPeer {
+	t.Helper()
+	argv := append([]string{"/bin/sh", "-c", `read -r code; exec "$0" "$@" -join "$code"`, gopeerBin(t)}, args...)
+	return startFarIn(t, subnet, nil, argv...)
+}
+
+// joinWith gives a joiner from startFarJoiner its code.
+func (p farPeer) joinWith(code string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.stdin, code+"\n"); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// sessionLog is what a -json session said: its events (besides messages,
+// warnings and delivery receipts), the messages' texts, and why it closed.
+type sessionLog struct {
+	events, messages []string
+	closed           string
+}
+
+// followSession reads p's events until done says the log is complete, for
+// at most within.
+func followSession(t *testing.T, p *proc, within time.Duration, done func(sessionLog) bool) sessionLog {
+	t.Helper()
+	var log sessionLog
+	deadline := time.After(within)
+	for !done(log) {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				t.Fatalf("stdout ended with %+v; stderr:\n%s", log, p.stderr.String())
+			}
+			ev, err := parseEvent(line)
+			if err != nil {
+				t.Fatalf("stdout line is not a JSON event: %q", line)
+			}
+			switch ev["event"] {
+			case "warning", "delivered":
+			case "message":
+				log.messages = append(log.messages, ev["text"])
+			case "closed":
+				log.closed = ev["reason"]
+				log.events = append(log.events, ev["event"])
+			default:
+				log.events = append(log.events, ev["event"])
+			}
+		case <-deadline:
+			t.Fatalf("after %v: %+v; stderr:\n%s", within, log, p.stderr.String())
+		}
+	}
+	return log
+}
+
+// boardProcess is a board process that can be stopped and started
+// again, empty, on the same port.
+type boardProcess struct {
+	t    *testing.T
+	port string
+	proc *proc
+}
+
+// startBoardProcess runs a board on every address of this namespace.
+func startBoardProcess(t *testing.T) *boardProcess {
+	t.Helper()
+	b := &boardProcess{t: t, port: "0"}
+	b.start()
+	return b
+}
+
+func (b *boardProcess) start() {
+	b.t.Helper()
+	b.proc = startGopeer(b.t, []string{"FIREBASE_DB_SECRET=" + e2eBoardSecret}, "-serve", "0.0.0.0:"+b.port)
+	u := b.proc.line()
+	b.port = u[strings.LastIndex(u, ":")+1:]
+}
+
+func (b *boardProcess) stop() {
+	b.t.Helper()
+	_ = b.proc.cmd.Process.Kill()
+	<-b.proc.done
+}
+
+// awaitEmpty waits until the board holds nothing: the host removes its
+// restart room once the path is back, while the chat goes on.
+func (b *boardProcess) awaitEmpty() {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for root := ""; root != "null"; root = boardRoot(b.t, b.url("127.0.0.1")) {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("the board still holds %s", root)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// url is the board's URL at the address ip.
+func (b *boardProcess) url(ip string) string {
+	return "http://" + ip + ":" + b.port
+}
