@@ -462,7 +462,14 @@ func (r *restarter) answerRestarts(ctx context.Context) error {
 	defer func() { stopGuard() }()
 	var wait backoff = boardBackoff
 	for {
-		offer, answerSlot, err := f.awaitOffer(ctx, r.d, code)
+		// A network that changes (comes back) cuts short the board's
+		// retries, which back off to one every 5 s while it is away.
+		wctx, moved, stopWatch := whileNetworkStays(ctx)
+		offer, answerSlot, err := f.awaitOffer(wctx, r.d, code)
+		stopWatch()
+		if err != nil && moved() && ctx.Err() == nil {
+			continue
+		}
 		stopGuard()
 		stopGuard = func() {}
 		if err == nil {
