@@ -431,7 +431,7 @@ func (u *lineUI) session(ctx context.Context) error {
 		}
 	}
 	s := u.cfg.mode.side()
-	m, err := chooseBoard(ctx, u.cfg, s, u)
+	m, err := chooseBoard(ctx, u.cfg, s, u, nil)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"syscall"
@@ -249,7 +250,10 @@ type meeting struct {
 // chooseBoard picks the board for one flow on side s. Only a host falls
 // back to a board of its own, and only when no -db was given: a joiner
 // needs the host's board, wherever it is.
-func chooseBoard(ctx context.Context, cfg config, s side, ui notifier) (meeting, error) {
+//
+// hc carries the requests (nil: a client of its own): a terminal passes
+// the one warmBoard opened its connection with.
+func chooseBoard(ctx context.Context, cfg config, s side, ui notifier, hc *http.Client) (meeting, error) {
 	m := meeting{url: cfg.board, stop: func() {}, unreachableHint: "check your connection and the board's URL (-db)"}
 	if !cfg.boardGiven {
 		m.unreachableHint = "no internet? a host that cannot reach this board serves one of its own and prints the -db URL to join with"
@@ -262,7 +266,7 @@ func chooseBoard(ctx context.Context, cfg config, s side, ui notifier) (meeting,
 		m.url, m.stop, m.own = url, stop, true
 		ui.status("serving the board for this room at " + url)
 	}
-	board, err := newBoardClient(m.url, clientOptions{})
+	board, err := newBoardClient(m.url, clientOptions{http: hc})
 	if err != nil {
 		m.stop()
 		return m, usageError("-db: %v", err)
@@ -293,9 +297,36 @@ func chooseBoard(ctx context.Context, cfg config, s side, ui notifier) (meeting,
 func boardReachable(ctx context.Context, board *boardClient) bool {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	probe := newPypeerDialect(strings.Repeat("0", roomCodeLen), "", time.Now).slots().offerPath()
-	_, err := board.get(ctx, probe)
+	_, err := board.get(ctx, boardProbePath())
 	return !isBoardUnreachable(err)
+}
+
+// boardProbePath is a path on every board that holds nothing: the offer
+// of a room nobody makes.
+func boardProbePath() string {
+	return newPypeerDialect(strings.Repeat("0", roomCodeLen), "", time.Now).slots().offerPath()
+}
+
+// warmBoard opens a connection to the board cfg names, through hc, while
+// the user is still typing: the code and the password take seconds, a new
+// connection two round trips (TCP, TLS), and the flow then finds it open
+// in hc's pool. Nothing is said either way: the flow reports the board.
+// A host that serves its own board has nothing to open. done is closed
+// once the board answered or did not.
+func warmBoard(ctx context.Context, cfg config, hc *http.Client) (done <-chan struct{}) {
+	finished := make(chan struct{})
+	board, err := newBoardClient(cfg.board, clientOptions{http: hc})
+	if cfg.lan != "" || err != nil { // err: the flow says what is wrong with the URL
+		close(finished)
+		return finished
+	}
+	go func() {
+		defer close(finished)
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_, _ = board.get(ctx, boardProbePath())
+	}()
+	return finished
 }
 
 // listenURL is the base URL clients use for a listening address; a wildcard

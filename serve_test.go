@@ -15,10 +15,12 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -251,7 +253,7 @@ func TestChooseBoardPerFlow(t *testing.T) {
 	}
 	for i := range 2 {
 		ev := newRecordedEvents()
-		m, err := chooseBoard(ctx, cfg, hostSide, ev)
+		m, err := chooseBoard(ctx, cfg, hostSide, ev, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +270,7 @@ func TestChooseBoardPerFlow(t *testing.T) {
 	}
 
 	ev := newRecordedEvents()
-	m, err := chooseBoard(ctx, cfg, joinSide, ev)
+	m, err := chooseBoard(ctx, cfg, joinSide, ev, nil)
 	if err != nil || m.url != cfg.board || len(ev.said()) != 0 {
 		t.Errorf("joiner: board %s, warnings %q (%v); want the config's board and no board of its own", m.url, ev.said(), err)
 	}
@@ -278,9 +280,62 @@ func TestChooseBoardPerFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err = chooseBoard(ctx, given, hostSide, ev)
+	m, err = chooseBoard(ctx, given, hostSide, ev, nil)
 	if err != nil || m.url != given.board || len(ev.said()) != 0 {
 		t.Errorf("host with -db: board %s, warnings %q (%v); want -db's board", m.url, ev.said(), err)
 	}
 	m.stop()
+}
+
+// TestWarmBoardOpensTheFlowsConnection: a terminal opens the board's
+// connection while the user types (warmBoard), and the flow's requests
+// then go on it: one connection, where a flow with a client of its own
+// opens a second. The board speaks TLS and HTTP/2, as Firebase does, so
+// the warmed connection is in the pool from its handshake on.
+func TestWarmBoardOpensTheFlowsConnection(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(newBoard(boardOptions{}))
+	srv.EnableHTTP2 = true
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	defer srv.Close()
+	cfg, err := parseConfig([]string{"-join", "ABC123", "-db", srv.URL}, env{getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		shared bool
+		want   int32
+	}{{"the flow on the warmed client", true, 1}, {"the flow on a client of its own", false, 2}} {
+		t.Run(tt.name, func(t *testing.T) {
+			conns.Store(0)
+			hc := clientHTTP()
+			hc.Transport.(*http.Transport).TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+			<-warmBoard(ctx, cfg, hc)
+			if got := conns.Load(); got != 1 {
+				t.Fatalf("warming the board opened %d connections, want 1", got)
+			}
+			flows := hc
+			if !tt.shared {
+				flows = clientHTTP()
+				flows.Transport.(*http.Transport).TLSClientConfig = hc.Transport.(*http.Transport).TLSClientConfig.Clone()
+			}
+			m, err := chooseBoard(ctx, cfg, joinSide, newRecordedEvents(), flows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.board.get(ctx, "rooms/ABC123"); err != nil {
+				t.Fatal(err)
+			}
+			if got := conns.Load(); got != tt.want {
+				t.Errorf("the board saw %d connections, want %d", got, tt.want)
+			}
+		})
+	}
 }

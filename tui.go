@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,9 @@ type tui struct {
 	color bool
 	cfg   config
 	e     env
+	// boards carries every request to a board in this run, so that the
+	// connection warmBoard opens while the user types is the flow's.
+	boards *http.Client
 
 	restoreOnce sync.Once
 	state       *term.State
@@ -76,6 +80,7 @@ func runTerminal(ctx context.Context, cfg config, e env) int {
 		sizes: make(chan termSize, 1),
 		color: e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb",
 		cfg:   cfg, e: e,
+		boards: clientHTTP(),
 	}
 	t.ed.setHeight(height)
 	defer t.restore()
@@ -339,6 +344,7 @@ func (t *tui) password(ctx context.Context) (string, error) {
 
 // host is the host screen.
 func (t *tui) host(ctx context.Context) (*peerLink, string, string, error) {
+	warmBoard(ctx, t.cfg, t.boards) // while the password is typed
 	pw, err := t.password(ctx)
 	if err != nil {
 		return nil, "", "", err
@@ -360,6 +366,7 @@ func (t *tui) host(ctx context.Context) (*peerLink, string, string, error) {
 // the code came with -join; a password given by file or environment cannot
 // be asked again, so it fails.
 func (t *tui) join(ctx context.Context) (*peerLink, string, string, error) {
+	warmBoard(ctx, t.cfg, t.boards) // while the code and password are typed
 	code := t.cfg.room
 	for {
 		if code == "" {
@@ -468,7 +475,7 @@ func (c tuiEvents) wrongKey(code string)   { c <- flowEvent{"wrongkey", code} }
 // time waited. Esc or Ctrl-C cancel it (the flow removes what it posted).
 // It returns the link and the board's URL.
 func (t *tui) runFlow(ctx context.Context, s side, code string, password passwordKind, run func(context.Context, *roomFlow) (*peerLink, error)) (*peerLink, string, error) {
-	m, err := chooseBoard(ctx, t.cfg, s, tuiNotes{t})
+	m, err := chooseBoard(ctx, t.cfg, s, tuiNotes{t}, t.boards)
 	if err != nil {
 		return nil, "", err
 	}
