@@ -699,7 +699,10 @@ func (f *roomFlow) awaitAnswer(ctx context.Context, d dialect, code string, pc *
 		switch {
 		case isNull(offerNow):
 			f.events.warn("the offer for room " + code + " is gone from the board (did it restart?); posting it again")
-			h.token = "" // a board that lost the room lost its owner too
+			// With the token kept: a board that lost the room ignores it
+			// and hands out a new one; where only the offer went (its
+			// admin, or our own restoreOffer in a race) the room is
+			// still ours, and only the token says so.
 			err := f.postOffer(ctx, h)
 			switch {
 			case refused(err): // someone wrote in the slot first
@@ -803,7 +806,9 @@ func (f *roomFlow) restoreOffer(ctx context.Context, h *hosted, code string, wai
 	}
 	err := f.board.deleteOwned(ctx, h.slots.offerPath(), h.token)
 	if err == nil {
-		h.token, err = f.board.putOwned(ctx, h.slots.offerPath(), h.offer, "")
+		// With the room's token: on gopeer's board only its admin can
+		// have replaced an owned offer, and the room is still ours.
+		h.token, err = f.board.putOwned(ctx, h.slots.offerPath(), h.offer, h.token)
 	}
 	if err != nil && ctx.Err() == nil {
 		f.events.warn("could not put the offer back yet (" + err.Error() + "); trying again")
