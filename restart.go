@@ -370,8 +370,11 @@ func whileNetworkStays(ctx context.Context) (_ context.Context, moved func() boo
 // errNetworkMoved is why an attempt ended on a network change.
 var errNetworkMoved = errors.New("the network changed")
 
-// localAddresses lists the addresses of the interfaces that are up: what
-// ICE gathers from.
+// localAddresses lists the addresses of the interfaces that are up and
+// have a carrier. An interface that loses its carrier and gets it back
+// counts as a change too: an offer gathered on it without carrier did not
+// connect once the carrier was back (TestNetworkReconnect: 15 s, then a
+// fresh offer did at once).
 func localAddresses() string {
 	ifaces, err := net.Interfaces()
 	if err != nil {
@@ -379,8 +382,8 @@ func localAddresses() string {
 	}
 	var all []string
 	for _, ifc := range ifaces {
-		if ifc.Flags&net.FlagUp == 0 {
-			continue
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagRunning == 0 {
+			continue // down, or without carrier: nothing goes through it
 		}
 		addrs, _ := ifc.Addrs()
 		for _, a := range addrs {

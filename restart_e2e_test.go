@@ -5,20 +5,24 @@ package main
 // veth pair that the test takes down, readdresses and brings back.
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestNetworkReconnect: the only link between two gopeers goes down, the
-// joiner's address changes while it is down (so ICE alone cannot find the
-// path again), and the link comes back after 5, 20 or 60 s; once with the
-// board restarted, empty, during the gap. Both sides say "reconnecting"
-// and then "reconnected", and what each sent during the gap arrives once
-// and in order, before what is sent after.
+// TestNetworkReconnect: the joiner's only link goes down, its address
+// changes while it is down (so ICE alone cannot find the path again), and
+// the link comes back after 5, 20 or 60 s; once with the
+// board restarted, empty, during the gap, and once with the board's
+// operator replacing the restart offer and filling the answer slot with
+// garbage. Both sides say "reconnecting" and then "reconnected", and what
+// each sent during the gap arrives once and in order, before what is sent
+// after; the board holds nothing afterwards.
 func TestNetworkReconnect(t *testing.T) {
 	gopeerBin(t)
 	t.Parallel()
@@ -26,11 +30,13 @@ func TestNetworkReconnect(t *testing.T) {
 		name         string
 		gap          time.Duration
 		restartBoard bool
+		hostileBoard bool
 	}{
-		{"down 5s", 5 * time.Second, false},
-		{"down 20s", 20 * time.Second, false},
-		{"down 60s", 60 * time.Second, false},
-		{"down 20s, board restarted", 20 * time.Second, true},
+		{name: "down 5s", gap: 5 * time.Second},
+		{name: "down 20s", gap: 20 * time.Second},
+		{name: "down 60s", gap: 60 * time.Second},
+		{name: "down 20s, board restarted", gap: 20 * time.Second, restartBoard: true},
+		{name: "down 20s, board hostile", gap: 20 * time.Second, hostileBoard: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -45,7 +51,10 @@ func TestNetworkReconnect(t *testing.T) {
 				}
 			}
 
-			ipIn(t, "", "link", "set", guest.local, "down")
+			// The joiner's network goes away (its end of the pair: the
+			// host's stays up, as a host's network would), and comes back
+			// with another address.
+			ipIn(t, guest.pid, "link", "set", guest.remote, "down")
 			down := time.Now()
 			host.send("host: in the gap, 1")
 			guest.send("guest: in the gap, 1")
@@ -53,6 +62,9 @@ func TestNetworkReconnect(t *testing.T) {
 			ipIn(t, guest.pid, "addr", "add", fmt.Sprintf("10.99.%d.3/24", subnet), "dev", guest.remote)
 			if tt.restartBoard {
 				board.stop()
+			}
+			if tt.hostileBoard {
+				board.tamperWithRestart()
 			}
 			// The outage itself, not a wait for anything: half of it, a
 			// second message each, the other half.
@@ -63,7 +75,7 @@ func TestNetworkReconnect(t *testing.T) {
 				board.start()
 			}
 			time.Sleep(time.Until(down.Add(tt.gap)))
-			ipIn(t, "", "link", "set", guest.local, "up")
+			ipIn(t, guest.pid, "link", "set", guest.remote, "up")
 
 			for _, side := range []struct {
 				p    *proc
@@ -75,6 +87,13 @@ func TestNetworkReconnect(t *testing.T) {
 				t.Logf("the %s's peer was back, with both messages, %v after the link went down", side.peer, time.Since(down).Round(time.Millisecond))
 				if want := []string{"reconnecting", "reconnected"}; !slices.Equal(log.events, want) {
 					t.Errorf("the %s's peer said %q, want %q", side.peer, log.events, want)
+				}
+				if tt.hostileBoard && side.p == host {
+					for _, want := range []string{"was replaced by someone else", "ignored an answer"} {
+						if !slices.ContainsFunc(log.warnings, func(w string) bool { return strings.Contains(w, want) }) {
+							t.Errorf("the host did not warn %q: %q", want, log.warnings)
+						}
+					}
 				}
 				want := []string{side.peer + ": in the gap, 1", side.peer + ": in the gap, 2"}
 				if !slices.Equal(log.messages, want) {
@@ -148,8 +167,8 @@ func (p farPeer) joinWith(code string) {
 // sessionLog is what a -json session said: its events (besides messages,
 // warnings and delivery receipts), the messages' texts, and why it closed.
 type sessionLog struct {
-	events, messages []string
-	closed           string
+	events, messages, warnings []string
+	closed                     string
 }
 
 // followSession reads p's events until done says the log is complete, for
@@ -169,7 +188,9 @@ func followSession(t *testing.T, p *proc, within time.Duration, done func(sessio
 				t.Fatalf("stdout line is not a JSON event: %q", line)
 			}
 			switch ev["event"] {
-			case "warning", "delivered":
+			case "delivered":
+			case "warning":
+				log.warnings = append(log.warnings, ev["message"])
 			case "message":
 				log.messages = append(log.messages, ev["text"])
 			case "closed":
@@ -224,6 +245,43 @@ func (b *boardProcess) awaitEmpty() {
 			b.t.Fatalf("the board still holds %s", root)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// tamperWithRestart is the board's operator at work: it waits for a
+// restart's offer to appear, then puts values of its own in both of the
+// room's slots, as the board's admin.
+func (b *boardProcess) tamperWithRestart() {
+	b.t.Helper()
+	base := b.url("127.0.0.1")
+	deadline := time.Now().Add(30 * time.Second)
+	var room string
+	for room == "" {
+		var root struct {
+			Rooms map[string]struct{ Offer any }
+		}
+		_ = json.Unmarshal([]byte(boardRoot(b.t, base)), &root)
+		for code, r := range root.Rooms {
+			if r.Offer != nil {
+				room = code
+			}
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatal("no restart offer appeared on the board")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	garbage := fmt.Sprintf(`{"payload":"%s","timestamp":%d}`, strings.Repeat("A", 200), time.Now().UnixMilli())
+	for _, slot := range []string{"offer", "answer"} {
+		req, _ := http.NewRequest(http.MethodPut, base+"/rooms/"+room+"/"+slot+".json?auth="+e2eBoardSecret, strings.NewReader(garbage))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.t.Fatalf("the admin's PUT of the %s: %s", slot, resp.Status)
+		}
 	}
 }
 
