@@ -104,6 +104,7 @@ func (c laterConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 // farRun is one session's figures.
 type farRun struct {
 	posted, connected    time.Duration // host start to room posted; joiner start to both connected
+	joined               time.Duration // joiner start to the joiner's own connected
 	hostReqs, joinReqs   int64
 	hostConns, joinConns int64
 }
@@ -119,6 +120,7 @@ func farConnect(b *testing.B, s farStack, board *distantBoard, stun string, oneW
 	start = time.Now()
 	guest := s.join(b, board.env(jp), board.url, stun, code)
 	nextEvent(guest, "connected")
+	r.joined = time.Since(start)
 	nextEvent(host, "connected")
 	r.connected = time.Since(start)
 	r.hostReqs, r.joinReqs = hp.requests.Load(), jp.requests.Load()
@@ -141,8 +143,8 @@ func farConnect(b *testing.B, s farStack, board *distantBoard, stun string, oneW
 
 // BenchmarkFarBoard times connecting through a board D away at each of
 // farBoardDelays: the host's start until its room is posted, the joiner's
-// start until both are connected, and the requests and connections each
-// side sent to the board. See docs/NETWORKS.md.
+// start until it is connected and until both are, and the requests and
+// connections each side sent to the board. See docs/NETWORKS.md.
 func BenchmarkFarBoard(b *testing.B) {
 	pypeerPeer(b)
 	board := startDistantBoard(b)
@@ -173,24 +175,26 @@ func BenchmarkFarBoard(b *testing.B) {
 func printFarTable(b *testing.B, runs map[string]map[time.Duration][]farRun) {
 	fmt.Printf("\nconnecting through a board D away each way (plus 2 round trips for each new connection), medians of %d rounds\n", farBoardRounds)
 	fmt.Printf("machine: %s, %d CPUs; load average %s\n\n", cpuModel(), 2, loadAverage())
-	fmt.Printf("| %-24s | %6s | %-22s | %-22s | %-13s | %-13s\n", "stack", "D", "host: room posted", "joiner: both connected", "requests h/j", "connections h/j")
-	fmt.Printf("|%s|%s|%s|%s|%s|%s\n", strings.Repeat("-", 26), strings.Repeat("-", 8), strings.Repeat("-", 24), strings.Repeat("-", 24), strings.Repeat("-", 15), "---")
+	fmt.Printf("| %-24s | %6s | %-22s | %-22s | %-22s | %-13s | %-13s\n", "stack", "D", "host: room posted", "joiner: connected", "joiner: both connected", "requests h/j", "connections h/j")
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s\n", strings.Repeat("-", 26), strings.Repeat("-", 8), strings.Repeat("-", 24), strings.Repeat("-", 24), strings.Repeat("-", 24), strings.Repeat("-", 15), "---")
 	for _, s := range farStacks {
 		base := runs[s.name][0]
 		basePosted := farMedian(base, func(r farRun) time.Duration { return r.posted })
 		baseConnected := farMedian(base, func(r farRun) time.Duration { return r.connected })
+		baseJoined := farMedian(base, func(r farRun) time.Duration { return r.joined })
 		for _, d := range farBoardDelays {
 			rs := runs[s.name][d]
 			posted := farMedian(rs, func(r farRun) time.Duration { return r.posted })
 			connected := farMedian(rs, func(r farRun) time.Duration { return r.connected })
+			joined := farMedian(rs, func(r farRun) time.Duration { return r.joined })
 			trips := func(t, base time.Duration) string {
 				if d == 0 {
 					return "base"
 				}
 				return fmt.Sprintf("+%.1f RTT", float64(t-base)/float64(2*d))
 			}
-			fmt.Printf("| %-24s | %6v | %7.0f ms %-11s | %7.0f ms %-11s | %5d / %-5d | %5d / %-5d\n", s.name, d,
-				ms(posted), trips(posted, basePosted), ms(connected), trips(connected, baseConnected),
+			fmt.Printf("| %-24s | %6v | %7.0f ms %-11s | %7.0f ms %-11s | %7.0f ms %-11s | %5d / %-5d | %5d / %-5d\n", s.name, d,
+				ms(posted), trips(posted, basePosted), ms(joined), trips(joined, baseJoined), ms(connected), trips(connected, baseConnected),
 				rs[len(rs)/2].hostReqs, rs[len(rs)/2].joinReqs, rs[len(rs)/2].hostConns, rs[len(rs)/2].joinConns)
 			if d > 0 {
 				b.ReportMetric(float64(connected-baseConnected)/float64(2*d), fmt.Sprintf("%s-join-rtt-%dms", s.key, d/time.Millisecond))
