@@ -138,3 +138,23 @@ func TestDeliveryMarks(t *testing.T) {
 		t.Errorf("%d marks pending, want at most %d", len(d.pending), deliveryMarksMax)
 	}
 }
+
+// TestTerminalLinkNotices: news of the link reads as the screen's rules
+// say (docs/TERMINAL.md): a warning or a lost path in yellow after "!", a
+// restored one in green, every one sanitized.
+func TestTerminalLinkNotices(t *testing.T) {
+	tu := &tui{color: true}
+	for _, tt := range []struct {
+		n    linkNotice
+		want string
+	}{
+		{linkNotice{event: noticeWarning, text: "connection interrupted; waiting"}, "\x1b[33m! Connection interrupted; waiting\x1b[0m"},
+		{linkNotice{event: noticeReconnecting, text: "connection lost, reconnecting…"}, "\x1b[33m! Connection lost, reconnecting…\x1b[0m"},
+		{linkNotice{event: noticeReconnected, text: "reconnected"}, "\x1b[1;32mReconnected.\x1b[0m"},
+		{linkNotice{event: noticeWarning, text: "a peer's \x1b[2J"}, "\x1b[33m! A peer's ␛[2J\x1b[0m"},
+	} {
+		if got := tu.linkNotice(tt.n); got != tt.want {
+			t.Errorf("%+v reads %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}
