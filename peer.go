@@ -371,9 +371,11 @@ type peerLink struct {
 	// (restart.go), not the session's end.
 	restartable  atomic.Bool
 	reconnecting atomic.Bool // a restart is under way
-	// restarterDone is closed when the restarter has stopped, with its
-	// room off the board; nil without one.
-	restarterDone chan struct{}
+	// boardWork counts what the session still does on the board in the
+	// background (the joiner's removal of the room, a restart's room),
+	// which close waits for, briefly: no trace of the session is to
+	// outlive it. Added to only before the link is handed to the chat.
+	boardWork sync.WaitGroup
 	// stateChanged is closed, and replaced, at every change of the
 	// connection's state: a broadcast, for awaitState.
 	stateMu      sync.Mutex
@@ -726,19 +728,31 @@ func (l *peerLink) close() {
 		_ = l.dc.Close()
 	}
 	_ = l.pc.Close()
-	l.mu.Lock()
-	restarter := l.restarterDone
-	l.mu.Unlock()
-	if restarter != nil {
-		// A restart under way takes its room off the board (within its
-		// own 5 s): no trace of the session is to outlive it.
-		t := time.NewTimer(restartCleanupWait)
-		defer t.Stop()
-		select {
-		case <-restarter:
-		case <-t.C:
-		}
+	done := make(chan struct{})
+	go func() {
+		l.boardWork.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(boardWorkWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
+}
+
+// boardWorkWait bounds how long a session that ends waits for its board
+// work: each request of it has 5 s of its own.
+const boardWorkWait = 6 * time.Second
+
+// inBackground runs work on the board for the session, off the chat's
+// path; close waits for it.
+func (l *peerLink) inBackground(work func()) {
+	l.boardWork.Add(1)
+	go func() {
+		defer l.boardWork.Done()
+		work()
+	}()
 }
 
 // remoteCandidateType reports the kind of path in use (host, srflx, prflx or

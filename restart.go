@@ -79,9 +79,6 @@ const (
 	// connect before the host offers afresh: ICE checks on a working path
 	// take well under a second, through a relay a few.
 	restartConnectWait = 15 * time.Second
-	// restartCleanupWait bounds how long a session that ends waits for a
-	// restart under way to take its room off the board.
-	restartCleanupWait = 6 * time.Second
 	// restartMaxPayload is the most a restart's sealed payload may hold:
 	// the board rules' bound on a slot's payload.
 	restartMaxPayload = 16384
@@ -266,15 +263,8 @@ func (f *roomFlow) startRestarts(link *peerLink, sess nativeSession, s side, lim
 	}
 	rf.reached.Store(true) // the board answered before: ride out its blips
 	r := &restarter{flow: rf, link: link, d: newRestartDialect(sess, s, time.Now), side: s, limit: limit}
-	done := make(chan struct{})
-	link.mu.Lock()
-	link.restarterDone = done
-	link.mu.Unlock()
 	link.restartable.Store(true)
-	go func() {
-		defer close(done)
-		r.run()
-	}()
+	link.inBackground(r.run)
 }
 
 // run waits for the path to break, restores it, and again, until the

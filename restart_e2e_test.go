@@ -239,13 +239,7 @@ func (b *boardProcess) stop() {
 // restart room once the path is back, while the chat goes on.
 func (b *boardProcess) awaitEmpty() {
 	b.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for root := ""; root != "null"; root = boardRoot(b.t, b.url("127.0.0.1")) {
-		if time.Now().After(deadline) {
-			b.t.Fatalf("the board still holds %s", root)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	awaitBoardNull(b.t, b.url("127.0.0.1")+"/.json?auth="+e2eBoardSecret)
 }
 
 // tamperWithRestart is the board's operator at work: it waits for a

@@ -393,8 +393,9 @@ func (f *roomFlow) join(ctx context.Context, typed, password string) (_ *peerLin
 	}
 	// pypeer's joiner never does its part here (docs/PROTOCOL.md,
 	// "Cleanup"); gopeer's does: the room leaves the board as soon as the
-	// channel is up.
-	f.removeAsJoiner(ctx, slots)
+	// channel is up, while the chat starts, which need not wait for the
+	// board's round trip. What goes wrong is said in the chat.
+	link.inBackground(func() { f.removeAsJoiner(context.WithoutCancel(ctx), slots, link.notice) })
 	go link.keepAlive()
 	return link, nil
 }
@@ -403,7 +404,9 @@ func (f *roomFlow) join(ctx context.Context, typed, password string) (_ *peerLin
 // host's to delete (gopeer's board), the joiner's answer. Which applies is
 // known only by asking, so both requests go at once: one round trip
 // instead of two.
-func (f *roomFlow) removeAsJoiner(ctx context.Context, slots roomSlots) {
+func (f *roomFlow) removeAsJoiner(ctx context.Context, slots roomSlots, warn func(string)) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	answerErr := make(chan error, 1)
 	go func() { answerErr <- f.board.delete(ctx, slots.answerPath()) }()
 	roomErr := f.board.delete(ctx, slots.room)
@@ -415,7 +418,7 @@ func (f *roomFlow) removeAsJoiner(ctx context.Context, slots roomSlots) {
 		err = roomErr
 	}
 	if err != nil {
-		f.events.warn("could not clean up the board: " + err.Error())
+		warn("could not clean up the board: " + err.Error())
 	}
 }
 

@@ -203,11 +203,13 @@ func TestJoinerAsksTheBoardLittle(t *testing.T) {
 			if err != nil {
 				t.Fatal("join:", err)
 			}
-			defer guestLink.close()
 			if err := <-hostDone; err != nil {
 				t.Fatal("host:", err)
 			}
 			defer hostLink.close()
+			// The joiner's removal runs beside the chat; its link waits for
+			// it as it closes.
+			guestLink.close()
 
 			mu.Lock()
 			got := append([]string(nil), asked...)
@@ -947,5 +949,57 @@ func TestHostRemovesTheRoomWhileThePeersConnect(t *testing.T) {
 	defer hostLink.close()
 	if !<-early {
 		t.Error("the host removed its room only after the peers were connected")
+	}
+}
+
+// TestJoinerChatsWhileItRemovesTheRoom: a joiner with the room code (whose
+// host may be a pypeer, which leaves the room on the board) removes the
+// room itself, beside the chat: its flow returns before the board has
+// answered the removal, and closing the link waits for it.
+func TestJoinerChatsWhileItRemovesTheRoom(t *testing.T) {
+	gopeerBin(t) // loopback only
+	const room = "RMBSID"
+	b := newBoard(boardOptions{secret: flowTestSecret})
+	defer b.Close()
+	hostSrv := httptest.NewServer(b)
+	defer hostSrv.Close()
+	joined := make(chan struct{})
+	held, afterJoin := answerAfter(b, http.MethodDelete, "/rooms/"+room+".json", joined)
+	guestSrv := httptest.NewServer(held)
+	defer guestSrv.Close()
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	host, hostEvents := newFlowOn(t, hostSrv.URL, hc)
+	guest, _ := newFlowOn(t, guestSrv.URL, hc)
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+
+	hostDone := make(chan error, 1)
+	var hostLink *peerLink
+	go func() {
+		var err error
+		hostLink, err = host.host(ctx, room, "pw", true)
+		hostDone <- err
+	}()
+	<-hostEvents.posted
+	guestLink, err := guest.join(ctx, room, "pw")
+	close(joined)
+	if err != nil {
+		t.Fatal("join:", err)
+	}
+	if err := <-hostDone; err != nil {
+		t.Fatal("host:", err)
+	}
+	defer hostLink.close()
+	guestLink.close()
+	if !<-afterJoin {
+		t.Error("the joiner's flow waited for the board to answer its removal of the room")
+	}
+	admin, err := newBoardClient(hostSrv.URL+"?auth="+flowTestSecret, clientOptions{http: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := admin.get(ctx, "rooms"); err != nil || !isNull(v) {
+		t.Errorf("board after the link closed holds %s (%v), want nothing", v, err)
 	}
 }
