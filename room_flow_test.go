@@ -140,6 +140,34 @@ func newFlowOn(t *testing.T, url string, hc *http.Client) (*roomFlow, *recordedE
 	return newRoomFlow(meeting{board: bc, url: url}, config{}, env{}, ev), ev
 }
 
+// flowsOn makes a host's flow on the board at hostURL and a joiner's at
+// guestURL (the same board, seen through different handlers), with one
+// HTTP client for both, closed when the test ends.
+func flowsOn(t *testing.T, hostURL, guestURL string) (host, guest *roomFlow, hostEvents *recordedEvents, hc *http.Client) {
+	t.Helper()
+	hc = &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(hc.CloseIdleConnections)
+	host, hostEvents = newFlowOn(t, hostURL, hc)
+	guest, _ = newFlowOn(t, guestURL, hc)
+	return host, guest, hostEvents, hc
+}
+
+// hostInBackground runs host's flow for room, a chosen code with the
+// password "pw"; wait returns its link once the flow has ended.
+func hostInBackground(ctx context.Context, host *roomFlow, room string) (wait func() (*peerLink, error)) {
+	done := make(chan struct{})
+	var link *peerLink
+	var err error
+	go func() {
+		defer close(done)
+		link, err = host.host(ctx, room, "pw", true)
+	}()
+	return func() (*peerLink, error) {
+		<-done
+		return link, err
+	}
+}
+
 // TestJoinerAsksTheBoardLittle: a joiner reads the room once, offer and
 // answer slot together, and posts its answer with no look of its own
 // first: on a far board each request is a round trip (BenchmarkFarBoard).
@@ -181,20 +209,11 @@ func TestJoinerAsksTheBoardLittle(t *testing.T) {
 				held.ServeHTTP(w, r)
 			}))
 			defer guestSrv.Close()
-			hc := &http.Client{Transport: &http.Transport{}}
-			defer hc.CloseIdleConnections()
-			host, hostEvents := newFlowOn(t, hostSrv.URL, hc)
-			guest, _ := newFlowOn(t, guestSrv.URL, hc)
+			host, guest, hostEvents, hc := flowsOn(t, hostSrv.URL, guestSrv.URL)
 			ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 			defer cancel()
 
-			hostDone := make(chan error, 1)
-			var hostLink *peerLink
-			go func() {
-				var err error
-				hostLink, err = host.host(ctx, "ASKLIT", "pw", true)
-				hostDone <- err
-			}()
+			hostFlow := hostInBackground(ctx, host, "ASKLIT")
 			code := "ASKLIT"
 			if gopeer := <-hostEvents.posted; tc.gopeerCode {
 				code = gopeer
@@ -203,7 +222,8 @@ func TestJoinerAsksTheBoardLittle(t *testing.T) {
 			if err != nil {
 				t.Fatal("join:", err)
 			}
-			if err := <-hostDone; err != nil {
+			hostLink, err := hostFlow()
+			if err != nil {
 				t.Fatal("host:", err)
 			}
 			defer hostLink.close()
@@ -859,20 +879,15 @@ func TestJoinerGathersWhileLookingForTheRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
 
-	hostDone := make(chan error, 1)
-	var hostLink *peerLink
-	go func() {
-		var err error
-		hostLink, err = host.host(ctx, room, "pw", true)
-		hostDone <- err
-	}()
+	hostFlow := hostInBackground(ctx, host, room)
 	<-hostEvents.posted
 	guestLink, err := guest.join(ctx, room, "pw")
 	if err != nil {
 		t.Fatal("join:", err)
 	}
 	defer guestLink.close()
-	if err := <-hostDone; err != nil {
+	hostLink, err := hostFlow()
+	if err != nil {
 		t.Fatal("host:", err)
 	}
 	defer hostLink.close()
@@ -923,27 +938,19 @@ func TestHostRemovesTheRoomWhileThePeersConnect(t *testing.T) {
 		w.Write(reply.Body.Bytes())
 	}))
 	defer guestSrv.Close()
-	hc := &http.Client{Transport: &http.Transport{}}
-	defer hc.CloseIdleConnections()
-	host, hostEvents := newFlowOn(t, hostSrv.URL, hc)
-	guest, _ := newFlowOn(t, guestSrv.URL, hc)
+	host, guest, hostEvents, _ := flowsOn(t, hostSrv.URL, guestSrv.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
 
-	hostDone := make(chan error, 1)
-	var hostLink *peerLink
-	go func() {
-		var err error
-		hostLink, err = host.host(ctx, room, "pw", true)
-		hostDone <- err
-	}()
+	hostFlow := hostInBackground(ctx, host, room)
 	code := <-hostEvents.posted // the gopeer code: the host confirms
 	guestLink, err := guest.join(ctx, code, "pw")
 	if err != nil {
 		t.Fatal("join:", err)
 	}
 	defer guestLink.close()
-	if err := <-hostDone; err != nil {
+	hostLink, err := hostFlow()
+	if err != nil {
 		t.Fatal("host:", err)
 	}
 	defer hostLink.close()
@@ -967,27 +974,19 @@ func TestJoinerChatsWhileItRemovesTheRoom(t *testing.T) {
 	held, afterJoin := answerAfter(b, http.MethodDelete, "/rooms/"+room+".json", joined)
 	guestSrv := httptest.NewServer(held)
 	defer guestSrv.Close()
-	hc := &http.Client{Transport: &http.Transport{}}
-	defer hc.CloseIdleConnections()
-	host, hostEvents := newFlowOn(t, hostSrv.URL, hc)
-	guest, _ := newFlowOn(t, guestSrv.URL, hc)
+	host, guest, hostEvents, hc := flowsOn(t, hostSrv.URL, guestSrv.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
 
-	hostDone := make(chan error, 1)
-	var hostLink *peerLink
-	go func() {
-		var err error
-		hostLink, err = host.host(ctx, room, "pw", true)
-		hostDone <- err
-	}()
+	hostFlow := hostInBackground(ctx, host, room)
 	<-hostEvents.posted
 	guestLink, err := guest.join(ctx, room, "pw")
 	close(joined)
 	if err != nil {
 		t.Fatal("join:", err)
 	}
-	if err := <-hostDone; err != nil {
+	hostLink, err := hostFlow()
+	if err != nil {
 		t.Fatal("host:", err)
 	}
 	defer hostLink.close()
