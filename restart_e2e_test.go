@@ -164,6 +164,30 @@ func (p farPeer) joinWith(code string) {
 	}
 }
 
+// TestNetworkReconnectNeedsBoth: restarts are agreed in the confirmed
+// wishes; a joiner run with -reconnect 0 does not wish them, and then
+// neither side restarts: both end as a lost connection at ICE's 8 s, as a
+// pypeer session does.
+func TestNetworkReconnectNeedsBoth(t *testing.T) {
+	gopeerBin(t)
+	t.Parallel()
+	const subnet = 21
+	board := startBoardProcess(t)
+	guest := startFarJoiner(t, subnet, "-json", "-ice", "none", "-reconnect", "0", "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))
+	host := startGopeer(t, nil, "-json", "-ice", "none", "-db", board.url("127.0.0.1"), "-host")
+	guest.joinWith(host.event("room")["code"])
+	host.event("connected")
+	guest.event("connected")
+
+	ipIn(t, guest.pid, "link", "set", guest.remote, "down")
+	for _, p := range []*proc{host, guest.proc} {
+		log := followSession(t, p, 60*time.Second, func(l sessionLog) bool { return slices.Contains(l.events, "closed") })
+		if !slices.Equal(log.events, []string{"closed"}) || log.closed != "connection lost" {
+			t.Errorf("events %q, closed %q; want only closed, as a lost connection", log.events, log.closed)
+		}
+	}
+}
+
 // sessionLog is what a -json session said: its events (besides messages,
 // warnings and delivery receipts), the messages' texts, and why it closed.
 type sessionLog struct {
