@@ -152,20 +152,31 @@ func flowsOn(t *testing.T, hostURL, guestURL string) (host, guest *roomFlow, hos
 	return host, guest, hostEvents, hc
 }
 
-// hostInBackground runs host's flow for room, a chosen code with the
-// password "pw"; wait returns its link once the flow has ended.
-func hostInBackground(ctx context.Context, host *roomFlow, room string) (wait func() (*peerLink, error)) {
-	done := make(chan struct{})
-	var link *peerLink
-	var err error
+// connectFlows runs host's flow for room (a chosen code, password "pw")
+// and joins it with guest: by the gopeer code the host posts, or by the
+// room code alone. Both links close when the test ends.
+func connectFlows(t *testing.T, ctx context.Context, host, guest *roomFlow, hostEvents *recordedEvents, room string, gopeerCode bool) (hostLink, guestLink *peerLink) {
+	t.Helper()
+	done := make(chan error, 1)
 	go func() {
-		defer close(done)
-		link, err = host.host(ctx, room, "pw", true)
+		var err error
+		hostLink, err = host.host(ctx, room, "pw", true)
+		done <- err
 	}()
-	return func() (*peerLink, error) {
-		<-done
-		return link, err
+	code := room
+	if posted := <-hostEvents.posted; gopeerCode {
+		code = posted
 	}
+	guestLink, err := guest.join(ctx, code, "pw")
+	if err != nil {
+		t.Fatal("join:", err)
+	}
+	t.Cleanup(guestLink.close)
+	if err := <-done; err != nil {
+		t.Fatal("host:", err)
+	}
+	t.Cleanup(hostLink.close)
+	return hostLink, guestLink
 }
 
 // TestJoinerAsksTheBoardLittle: a joiner reads the room once, offer and
@@ -213,20 +224,7 @@ func TestJoinerAsksTheBoardLittle(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 			defer cancel()
 
-			hostFlow := hostInBackground(ctx, host, "ASKLIT")
-			code := "ASKLIT"
-			if gopeer := <-hostEvents.posted; tc.gopeerCode {
-				code = gopeer
-			}
-			guestLink, err := guest.join(ctx, code, "pw")
-			if err != nil {
-				t.Fatal("join:", err)
-			}
-			hostLink, err := hostFlow()
-			if err != nil {
-				t.Fatal("host:", err)
-			}
-			defer hostLink.close()
+			_, guestLink := connectFlows(t, ctx, host, guest, hostEvents, "ASKLIT", tc.gopeerCode)
 			// The joiner's removal runs beside the chat; its link waits for
 			// it as it closes.
 			guestLink.close()
@@ -879,18 +877,7 @@ func TestJoinerGathersWhileLookingForTheRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
 
-	hostFlow := hostInBackground(ctx, host, room)
-	<-hostEvents.posted
-	guestLink, err := guest.join(ctx, room, "pw")
-	if err != nil {
-		t.Fatal("join:", err)
-	}
-	defer guestLink.close()
-	hostLink, err := hostFlow()
-	if err != nil {
-		t.Fatal("host:", err)
-	}
-	defer hostLink.close()
+	connectFlows(t, ctx, host, guest, hostEvents, room, false)
 	if !<-early {
 		t.Error("the joiner's read of the room was answered before it asked its STUN server: it gathered only after")
 	}
@@ -942,18 +929,7 @@ func TestHostRemovesTheRoomWhileThePeersConnect(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
 
-	hostFlow := hostInBackground(ctx, host, room)
-	code := <-hostEvents.posted // the gopeer code: the host confirms
-	guestLink, err := guest.join(ctx, code, "pw")
-	if err != nil {
-		t.Fatal("join:", err)
-	}
-	defer guestLink.close()
-	hostLink, err := hostFlow()
-	if err != nil {
-		t.Fatal("host:", err)
-	}
-	defer hostLink.close()
+	connectFlows(t, ctx, host, guest, hostEvents, room, true) // the gopeer code: the host confirms
 	if !<-early {
 		t.Error("the host removed its room only after the peers were connected")
 	}
@@ -978,18 +954,8 @@ func TestJoinerChatsWhileItRemovesTheRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
 	defer cancel()
 
-	hostFlow := hostInBackground(ctx, host, room)
-	<-hostEvents.posted
-	guestLink, err := guest.join(ctx, room, "pw")
+	_, guestLink := connectFlows(t, ctx, host, guest, hostEvents, room, false)
 	close(joined)
-	if err != nil {
-		t.Fatal("join:", err)
-	}
-	hostLink, err := hostFlow()
-	if err != nil {
-		t.Fatal("host:", err)
-	}
-	defer hostLink.close()
 	guestLink.close()
 	if !<-afterJoin {
 		t.Error("the joiner's flow waited for the board to answer its removal of the room")
