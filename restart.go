@@ -161,10 +161,7 @@ func (d *restartDialect) slots() roomSlots {
 // channel: a restart makes no channel; the session's stay as they are.
 func (d *restartDialect) channel() channelRules { return channelRules{} }
 
-func (d *restartDialect) stale(v json.RawMessage) bool {
-	bs, err := parseBoardSignal(v)
-	return err == nil && d.now().Sub(time.UnixMilli(bs.Timestamp)) > signalTTL
-}
+func (d *restartDialect) stale(v json.RawMessage) bool { return staleSignal(v, d.now()) }
 
 // seal seals an offer as the next generation (the host), or an answer to
 // the offer last opened (the joiner).

@@ -184,9 +184,13 @@ func (d *pypeerDialect) open(v json.RawMessage, want webrtc.SDPType) (webrtc.Ses
 	return webrtc.SessionDescription{Type: want, SDP: sig.SDP}, nil
 }
 
-func (d *pypeerDialect) stale(v json.RawMessage) bool {
+func (d *pypeerDialect) stale(v json.RawMessage) bool { return staleSignal(v, d.now()) }
+
+// staleSignal reports whether a slot value's timestamp is older than
+// signalTTL at now: anyone may replace it (the board's rules agree).
+func staleSignal(v json.RawMessage, now time.Time) bool {
 	bs, err := parseBoardSignal(v)
-	return err == nil && d.now().Sub(time.UnixMilli(bs.Timestamp)) > signalTTL
+	return err == nil && now.Sub(time.UnixMilli(bs.Timestamp)) > signalTTL
 }
 
 // boardSignal is the value pypeer writes at offer and answer.
