@@ -102,6 +102,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "-db with LAN mode", args: []string{"-host", "-serve", ":1", "-db", "http://x"}, err: "leave out -db"},
 		{name: "a bad -ice", args: []string{"-host", "-ice", "http://x"}, err: "not a stun: or turn: URL"},
 		{name: "a bad -timeout", args: []string{"-host", "-timeout", "0s"}, err: "-timeout must be positive"},
+		{name: "a negative -reconnect", args: []string{"-host", "-reconnect", "-1s"}, err: "-reconnect must be a duration"},
 		{name: "an argument", args: []string{"-host", "now"}, err: `unexpected argument "now"`},
 		{name: "-json with -serve", args: []string{"-json", "-serve", ":0"}, err: "-json goes with -host, -join, -send or -receive"},
 		{name: "-json with -janitor", args: []string{"-json", "-janitor"}, err: "-json goes with -host, -join, -send or -receive"},

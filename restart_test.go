@@ -177,3 +177,22 @@ func TestRestartKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartsNeedABoardThatStays: a side wishes restarts for -reconnect,
+// unless the board is one this process serves, which stops once the peers
+// are connected (LAN mode, the no-internet fallback).
+func TestRestartsNeedABoardThatStays(t *testing.T) {
+	cfg := config{reconnect: defaultReconnect}
+	for _, tt := range []struct {
+		name string
+		m    meeting
+		want time.Duration
+	}{
+		{"a board elsewhere", meeting{}, defaultReconnect},
+		{"a board of its own", meeting{own: true}, 0},
+	} {
+		if got := newRoomFlow(tt.m, cfg, env{}, newRecordedEvents()).restartLimit; got != tt.want {
+			t.Errorf("%s: restart limit %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

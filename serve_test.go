@@ -257,8 +257,8 @@ func TestChooseBoardPerFlow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.board.get(ctx, "rooms/ABC123/offer"); err != nil || m.url == cfg.board {
-			t.Errorf("host %d: board %s (%v), want a working board of its own", i, m.url, err)
+		if _, err := m.board.get(ctx, "rooms/ABC123/offer"); err != nil || m.url == cfg.board || !m.own {
+			t.Errorf("host %d: board %s (%v, own %v), want a working board of its own", i, m.url, err, m.own)
 		}
 		if !ev.warned("serving a board here at " + m.url) {
 			t.Errorf("host %d did not say it serves a board: %q", i, ev.said())
@@ -271,7 +271,7 @@ func TestChooseBoardPerFlow(t *testing.T) {
 
 	ev := newRecordedEvents()
 	m, err := chooseBoard(ctx, cfg, joinSide, ev, nil)
-	if err != nil || m.url != cfg.board || len(ev.said()) != 0 {
+	if err != nil || m.url != cfg.board || len(ev.said()) != 0 || m.own {
 		t.Errorf("joiner: board %s, warnings %q (%v); want the config's board and no board of its own", m.url, ev.said(), err)
 	}
 	m.stop()
