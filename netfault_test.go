@@ -26,9 +26,10 @@ var vethPairs atomic.Int64
 // farPeer is a gopeer process in its own network namespace.
 type farPeer struct {
 	*proc
-	local  string // this namespace's end of the veth pair
+	local  string // the near end of the veth pair
 	remote string // the far namespace's end
 	pid    string // a process in the far namespace, for nsenter
+	near   string // a process in the near end's namespace ("" for this one)
 }
 
 // startFarPeer starts gopeer with args in a new network namespace whose only
@@ -40,14 +41,21 @@ func startFarPeer(t *testing.T, env []string, args ...string) farPeer {
 
 // startFar runs argv in a new network namespace joined to this one by a veth
 // pair: here 10.99.0.1, there 10.99.0.2.
+//
+// This namespace is shared by every test, and its processes gather ICE
+// candidates on whatever interfaces it has: a test that adds one here (and
+// takes it down, and deletes it) must not run beside others, so it must not
+// call t.Parallel. Tests that do run beside others put their near end in a
+// namespace of their own (startFarIn, newNamespace).
 func startFar(t *testing.T, env []string, argv ...string) farPeer {
 	t.Helper()
-	return startFarIn(t, 0, env, argv...)
+	return startFarIn(t, "", 0, env, argv...)
 }
 
-// startFarIn is startFar on the subnet 10.99.SUBNET.0/24, for tests that
-// run beside each other: here 10.99.SUBNET.1, there 10.99.SUBNET.2.
-func startFarIn(t *testing.T, subnet int, env []string, argv ...string) farPeer {
+// startFarIn is startFar with the near end of the pair in the namespace of
+// the process near ("" for this one), on the subnet 10.99.SUBNET.0/24:
+// there 10.99.SUBNET.1, in the far namespace 10.99.SUBNET.2.
+func startFarIn(t *testing.T, near string, subnet int, env []string, argv ...string) farPeer {
 	t.Helper()
 	n := vethPairs.Add(1)
 	local, remote := fmt.Sprintf("gp%da", n), fmt.Sprintf("gp%db", n)
@@ -76,18 +84,43 @@ func startFarIn(t *testing.T, subnet int, env []string, argv ...string) farPeer 
 	readyR.Close()
 	pid := fmt.Sprint(cmd.Process.Pid)
 
-	ipIn(t, "", "link", "add", local, "type", "veth", "peer", "name", remote, "netns", pid)
-	ipIn(t, "", "addr", "add", fmt.Sprintf("10.99.%d.1/24", subnet), "dev", local)
-	ipIn(t, "", "link", "set", local, "up")
+	ipIn(t, near, "link", "add", local, "type", "veth", "peer", "name", remote, "netns", pid)
+	ipIn(t, near, "addr", "add", fmt.Sprintf("10.99.%d.1/24", subnet), "dev", local)
+	ipIn(t, near, "link", "set", local, "up")
 	ipIn(t, pid, "link", "set", "lo", "up")
 	ipIn(t, pid, "addr", "add", fmt.Sprintf("10.99.%d.2/24", subnet), "dev", remote)
 	ipIn(t, pid, "link", "set", remote, "up")
-	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", local).Run() })
+	if near == "" {
+		t.Cleanup(func() { _ = exec.Command("ip", "link", "del", local).Run() })
+	} // else the pair goes with the near namespace
 	if _, err := signal.WriteString("go\n"); err != nil {
 		t.Fatal(err)
 	}
 	signal.Close()
-	return farPeer{proc: p, local: local, remote: remote, pid: pid}
+	return farPeer{proc: p, local: local, remote: remote, pid: pid, near: near}
+}
+
+// newNamespace creates a network namespace whose only interface is
+// loopback, up, and returns the pid of the process that holds it, for
+// nsenter and startFarIn. It goes when the test ends.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command("unshare", "--net", "--", "/bin/sh", "-c", `ip link set lo up && echo ready && exec sleep 3600`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("the namespace did not start: %q %v", line, err)
+	}
+	return fmt.Sprint(cmd.Process.Pid)
 }
 
 // ipIn runs ip(8) in this namespace, or in the network namespace of pid.

@@ -3,12 +3,22 @@ package main
 // Sessions that survive a network change (restart.go), between real
 // processes: the joiner in a network namespace of its own, its only link a
 // veth pair that the test takes down, readdresses and brings back.
+//
+// These tests run beside the others, so nothing they add to a network is
+// in the namespace that all tests share: each test's host is in a near
+// namespace of its own (newNamespace), the far end of its veth pair in the
+// joiner's, and its board in the shared namespace, on loopback, reached
+// from the near one through a relay (boardProcess). The joiner reaches
+// the board over the pair too, so it loses the board with its link.
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -41,9 +51,10 @@ func TestNetworkReconnect(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			subnet := 10 + i // each pair on its own subnet: they run side by side
-			board := startBoardProcess(t)
-			guest := startFarJoiner(t, subnet, "-json", "-ice", "none", "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))
-			host := startGopeer(t, nil, "-json", "-ice", "none", "-db", board.url("127.0.0.1"), "-host")
+			near := newNamespace(t)
+			board := startBoardProcess(t, near)
+			guest := startFarJoiner(t, near, subnet, "-json", "-ice", "none", "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))
+			host := startGopeerAt(t, near, "-json", "-ice", "none", "-db", board.url("127.0.0.1"), "-host")
 			guest.joinWith(host.event("room")["code"])
 			for _, p := range []*proc{host, guest.proc} {
 				if ev := p.event("connected"); ev["protocol"] != "gopeer" {
@@ -122,15 +133,16 @@ func TestNetworkReconnectGivesUp(t *testing.T) {
 	gopeerBin(t)
 	t.Parallel()
 	const subnet = 20
-	board := startBoardProcess(t)
+	near := newNamespace(t)
+	board := startBoardProcess(t, near)
 	common := []string{"-json", "-ice", "none", "-reconnect", "10s"}
-	guest := startFarJoiner(t, subnet, append(common, "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))...)
-	host := startGopeer(t, nil, append(common, "-db", board.url("127.0.0.1"), "-host")...)
+	guest := startFarJoiner(t, near, subnet, append(common, "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))...)
+	host := startGopeerAt(t, near, append(common, "-db", board.url("127.0.0.1"), "-host")...)
 	guest.joinWith(host.event("room")["code"])
 	host.event("connected")
 	guest.event("connected")
 
-	ipIn(t, "", "link", "set", guest.local, "down")
+	ipIn(t, near, "link", "set", guest.local, "down")
 	for _, p := range []*proc{host, guest.proc} {
 		log := followSession(t, p, 60*time.Second, func(l sessionLog) bool { return slices.Contains(l.events, "closed") })
 		if !slices.Equal(log.events, []string{"reconnecting", "closed"}) || log.closed != "connection lost" {
@@ -147,13 +159,22 @@ func TestNetworkReconnectGivesUp(t *testing.T) {
 }
 
 // startFarJoiner starts a gopeer joiner with args on the far side of a
-// veth pair on subnet (startFarIn) that joins with the code joinWith gives
-// it: the pair exists before the host starts, so that the host sees it
-// when it gathers.
-func startFarJoiner(t *testing.T, subnet int, args ...string) farPeer {
+// veth pair on subnet from the namespace of near (startFarIn) that joins
+// with the code joinWith gives it: the pair exists before the host starts,
+// so that the host sees it when it gathers.
+func startFarJoiner(t *testing.T, near string, subnet int, args ...string) farPeer {
 	t.Helper()
 	argv := append([]string{"/bin/sh", "-c", `read -r code; exec "$0" "$@" -join "$code"`, gopeerBin(t)}, args...)
-	return startFarIn(t, subnet, nil, argv...)
+	return startFarIn(t, near, subnet, nil, argv...)
+}
+
+// startGopeerAt starts gopeer with args in the network namespace of the
+// process pid.
+func startGopeerAt(t *testing.T, pid string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command("nsenter", append([]string{"-t", pid, "-n", "--", gopeerBin(t)}, args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	return startProc(t, cmd)
 }
 
 // joinWith gives a joiner from startFarJoiner its code.
@@ -172,9 +193,10 @@ func TestNetworkReconnectNeedsBoth(t *testing.T) {
 	gopeerBin(t)
 	t.Parallel()
 	const subnet = 21
-	board := startBoardProcess(t)
-	guest := startFarJoiner(t, subnet, "-json", "-ice", "none", "-reconnect", "0", "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))
-	host := startGopeer(t, nil, "-json", "-ice", "none", "-db", board.url("127.0.0.1"), "-host")
+	near := newNamespace(t)
+	board := startBoardProcess(t, near)
+	guest := startFarJoiner(t, near, subnet, "-json", "-ice", "none", "-reconnect", "0", "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))
+	host := startGopeerAt(t, near, "-json", "-ice", "none", "-db", board.url("127.0.0.1"), "-host")
 	guest.joinWith(host.event("room")["code"])
 	host.event("connected")
 	guest.event("connected")
@@ -231,24 +253,30 @@ func followSession(t *testing.T, p *proc, within time.Duration, done func(sessio
 }
 
 // boardProcess is a board process that can be stopped and started
-// again, empty, on the same port.
+// again, empty, on the same port, on this namespace's loopback, and
+// reached from the namespace of another process through a relay there.
 type boardProcess struct {
-	t    *testing.T
-	port string
-	proc *proc
+	t         *testing.T
+	port      string // here, on loopback
+	relayPort string // in the other namespace, on every address
+	proc      *proc
 }
 
-// startBoardProcess runs a board on every address of this namespace.
-func startBoardProcess(t *testing.T) *boardProcess {
+// startBoardProcess runs a board here that processes in the namespace of
+// near reach at any of its addresses: url gives them the URL.
+func startBoardProcess(t *testing.T, near string) *boardProcess {
 	t.Helper()
 	b := &boardProcess{t: t, port: "0"}
 	b.start()
+	l := listenIn(t, near, "0.0.0.0:0")
+	relay(t, l, b.here())
+	_, b.relayPort, _ = net.SplitHostPort(l.Addr().String())
 	return b
 }
 
 func (b *boardProcess) start() {
 	b.t.Helper()
-	b.proc = startGopeer(b.t, []string{"FIREBASE_DB_SECRET=" + e2eBoardSecret}, "-serve", "0.0.0.0:"+b.port)
+	b.proc = startGopeer(b.t, []string{"FIREBASE_DB_SECRET=" + e2eBoardSecret}, "-serve", "127.0.0.1:"+b.port)
 	u := b.proc.line()
 	b.port = u[strings.LastIndex(u, ":")+1:]
 }
@@ -263,7 +291,7 @@ func (b *boardProcess) stop() {
 // restart room once the path is back, while the chat goes on.
 func (b *boardProcess) awaitEmpty() {
 	b.t.Helper()
-	awaitBoardNull(b.t, b.url("127.0.0.1")+"/.json?auth="+e2eBoardSecret)
+	awaitBoardNull(b.t, "http://"+b.here()+"/.json?auth="+e2eBoardSecret)
 }
 
 // tamperWithRestart is the board's operator at work: it waits for a
@@ -271,7 +299,7 @@ func (b *boardProcess) awaitEmpty() {
 // room's slots, as the board's admin.
 func (b *boardProcess) tamperWithRestart() {
 	b.t.Helper()
-	base := b.url("127.0.0.1")
+	base := "http://" + b.here()
 	deadline := time.Now().Add(30 * time.Second)
 	var room string
 	for room == "" {
@@ -303,7 +331,12 @@ func (b *boardProcess) tamperWithRestart() {
 	}
 }
 
-// url is the board's URL at the address ip.
+// url is the board's URL at the address ip of the relay's namespace.
 func (b *boardProcess) url(ip string) string {
-	return "http://" + ip + ":" + b.port
+	return "http://" + ip + ":" + b.relayPort
+}
+
+// here is the board's address in this namespace, for the test itself.
+func (b *boardProcess) here() string {
+	return "127.0.0.1:" + b.port
 }
