@@ -175,6 +175,8 @@ type board struct {
 	// never races an Add.
 	streams sync.WaitGroup
 
+	web http.Handler // the web client, at every path not ending in .json
+
 	// mu guards everything below. It is never held while writing to the
 	// network: events are encoded under it and handed to per-stream queues.
 	mu          sync.Mutex
@@ -206,6 +208,7 @@ func newBoard(opts boardOptions) *board {
 		trustProxy:  opts.trustProxy,
 		addrStreams: make(map[string]int),
 		live:        make(map[*boardStream]struct{}),
+		web:         webClient(),
 	}
 	if b.now == nil {
 		b.now = time.Now
@@ -228,9 +231,19 @@ func newBoardLimiterOption(rate, defRate float64, burst, defBurst int, what stri
 	return newBoardRateLimiter(rate, burst, what)
 }
 
-// ServeHTTP answers one REST request or serves one event stream.
+// ServeHTTP answers one REST request, serves one event stream, or serves
+// the web client.
 func (b *board) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.stats.requests.Add(1)
+	if isWebClientPath(r) {
+		b.web.ServeHTTP(w, r)
+		return
+	}
+	allowCrossOrigin(w.Header())
+	if r.Method == http.MethodOptions {
+		answerPreflight(w, r)
+		return
+	}
 	req, err := b.admit(w, r)
 	if err != nil {
 		b.fail(w, err)

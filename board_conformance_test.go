@@ -214,7 +214,6 @@ func boardRequestRules(tg *boardTarget) []boardRequestRule {
 		{name: "override get", seed: seed, req: boardTestReq{method: "POST", path: "/n.json", header: map[string]string{"X-HTTP-Method-Override": "GET"}},
 			wantStatus: 200, wantBody: `9007199254740993`},
 		{name: "override unknown method", boardOnly: true, req: boardTestReq{method: "POST", path: "/a.json", query: "x-http-method-override=TRACE", body: `1`}, wantStatus: 405, wantErr: true},
-		{name: "options not allowed", boardOnly: true, req: boardTestReq{method: "OPTIONS", path: "/a.json"}, wantStatus: 405, wantErr: true},
 		{name: "unknown method", boardOnly: true, req: boardTestReq{method: "BREW", path: "/a.json", body: `1`}, wantStatus: 405, wantErr: true},
 
 		// Server values.
@@ -259,11 +258,7 @@ func boardRequestRules(tg *boardTarget) []boardRequestRule {
 		{name: "body key nested with bracket", req: boardTestReq{method: "PUT", path: "/a.json", body: `{"k":{"x[":1}}`}, wantStatus: 400, wantErr: true},
 		{name: "body key of 769 bytes", req: boardTestReq{method: "PUT", path: "/a.json", body: `{"` + key768 + `k":1}`}, wantStatus: 400, wantErr: true},
 		{name: "body too deep", boardOnly: true, req: boardTestReq{method: "PUT", path: deep31, body: `{"d":{"d":1}}`}, wantStatus: 400, wantErr: true},
-
-		// Paths without .json.
-		{name: "missing .json", boardOnly: true, req: boardTestReq{method: "GET", path: "/rooms"}, wantStatus: 404, wantErr: true},
-		{name: "missing .json at root", boardOnly: true, req: boardTestReq{method: "GET", path: "/"}, wantStatus: 404, wantErr: true},
-		{name: "missing .json on write", boardOnly: true, seed: seed, req: boardTestReq{method: "PUT", path: "/rooms/ABC123/offer", body: `1`}, wantStatus: 404, wantErr: true},
+		// Paths without .json are the web client's (web_test.go).
 
 		// Auth.
 		{name: "wrong secret", seed: seed, req: boardTestReq{method: "GET", path: "/n.json", anon: true, query: "auth=not-the-secret"}, wantStatus: 401, wantErr: true},

@@ -79,8 +79,12 @@ func (b *board) pump(s *boardStream, out boardStreamOut, first []byte, gone <-ch
 	}
 }
 
+// boardStreamHeader starts a hijacked stream's answer; it carries the
+// cross-origin header of every REST answer (allowCrossOrigin), which the
+// hijack leaves behind with the ResponseWriter.
 const boardStreamHeader = "HTTP/1.1 200 OK\r\n" +
 	"Content-Type: text/event-stream; charset=utf-8\r\n" +
+	"Access-Control-Allow-Origin: *\r\n" +
 	"Cache-Control: no-cache\r\n" +
 	"Transfer-Encoding: chunked\r\n"
 

@@ -731,8 +731,9 @@ func TestBoardStreamOutlivesReadTimeout(t *testing.T) {
 }
 
 // FuzzBoardRequest sends one arbitrary request to a board holding a room
-// and a value outside rooms/. Whatever it is, the answer is JSON (or 204),
-// errors are Firebase-style, the tree stays valid, and a request without
+// and a value outside rooms/. Whatever it is, the answer is JSON (or 204,
+// or an empty answer to a CORS preflight), errors are Firebase-style,
+// except at the web client's paths, which answer what a file server does, the tree stays valid, and a request without
 // the admin secret changes nothing but a room's offer and answer, which
 // keep pypeer's shape. The seed corpus is in testdata/fuzz/FuzzBoardRequest.
 func FuzzBoardRequest(f *testing.F) {
@@ -751,6 +752,14 @@ func FuzzBoardRequest(f *testing.F) {
 		b.ServeHTTP(rec, req)
 		got := rec.Body.Bytes()
 		switch {
+		case isWebClientPath(req):
+			if !slices.Contains([]int{200, 301, 304, 400, 404, 405}, rec.Code) {
+				t.Errorf("the web client answered %s %q with status %d", method, target, rec.Code)
+			}
+		case len(got) == 0 && req.Method == http.MethodOptions:
+			if rec.Code != http.StatusOK {
+				t.Errorf("a preflight answered status %d", rec.Code)
+			}
 		case len(got) == 0:
 			if rec.Code != http.StatusNoContent {
 				t.Errorf("status %d with an empty body", rec.Code)
