@@ -73,8 +73,8 @@ const ui = {
   },
   ended(reason, failed) {
     $("ended-title").textContent = failed ? "Could not go on" : "Session ended";
-    $("ended-reason").textContent = reason;
-    ui.status(reason);
+    $("ended-reason").textContent = reason; // a live region: said once, shown once
+    ui.status("");
     session = null;
     show("ended");
     $("again").focus();
