@@ -357,9 +357,14 @@ func (o *jsonOrText) flushLocked() {
 }
 
 // room announces a posted room: "code" is what a gopeer joins with,
-// "room" what a pypeer user types.
-func (o *jsonOrText) room(code joinCode, db string) {
-	o.emit(map[string]any{"event": "room", "room": code.room, "code": code.String(), "db": db})
+// "room" what a pypeer user types, "web" (when the board serves the web
+// client) what a browser opens.
+func (o *jsonOrText) room(code joinCode, db, web string) {
+	ev := map[string]any{"event": "room", "room": code.room, "code": code.String(), "db": db}
+	if web != "" {
+		ev["web"] = web
+	}
+	o.emit(ev)
 }
 
 // connected says the chat is up, and what protects it: "protocol" is
@@ -507,12 +512,15 @@ type lineEvents struct {
 func (ev lineEvents) status(msg string)    { ev.ui.status(msg) }
 func (ev lineEvents) warn(msg string)      { ev.ui.warn(msg) }
 func (ev lineEvents) wrongKey(code string) { ev.ui.warn(wrongKeyNote(code) + " until -timeout") }
-func (ev lineEvents) roomPosted(code string) {
+func (ev lineEvents) roomPosted(code, web string) {
 	jc, _ := parseJoinCode(code)
 	ev.ui.status("room " + jc.room + " is ready; the other person runs: " + ev.joinCommand(code))
+	if web != "" {
+		ev.ui.status("or opens, in a browser: " + web)
+	}
 	if jc.secret != "" {
 		ev.ui.status(pypeerWayNote(jc.room))
 	}
 	ev.ui.status(passwordNote(ev.password))
-	ev.ui.out.room(jc, boardURLForDisplay(ev.boardURL))
+	ev.ui.out.room(jc, boardURLForDisplay(ev.boardURL), web)
 }

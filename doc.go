@@ -134,9 +134,10 @@
 //
 // With -json, stdout carries one JSON object per line:
 //
-//	{"event":"room","room":"K7P2M0","code":"K7P2M0-4F9Q-XW","db":"URL"}
+//	{"event":"room","room":"K7P2M0","code":"K7P2M0-4F9Q-XW","db":"URL","web":"URL/#K7P2M0-4F9Q-XW"}
 //	                                                the host's room is on the board: a
-//	                                                gopeer joins with code, pypeer with room
+//	                                                gopeer joins with code, pypeer with room,
+//	                                                a browser opens web (on a gopeer board)
 //	{"event":"connected","protocol":"gopeer","verified":true,"verify":"1234 5678"}
 //	                                                or "protocol":"pypeer","verified":false
 //	{"event":"message","text":"..."}                exactly as received

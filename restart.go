@@ -524,7 +524,7 @@ func (e restartEvents) status(string) {}
 func (e restartEvents) warn(msg string) {
 	e.link.notice("reconnecting: " + strings.TrimSpace(msg))
 }
-func (e restartEvents) roomPosted(string) {}
+func (e restartEvents) roomPosted(string, string) {}
 func (e restartEvents) wrongKey(string) {
 	e.link.notice("reconnecting: ignored a value on the board that is not sealed under this session's key")
 }

@@ -74,7 +74,9 @@ type notifier interface {
 // happening.
 type roomEvents interface {
 	notifier
-	roomPosted(code string) // the host's offer is on the board
+	// roomPosted: the host's offer is on the board; web is the link a
+	// browser joins by, when the board serves the web client, else "".
+	roomPosted(code, web string)
 	// wrongKey says the room's offer does not open with this password: a
 	// wrong password, or a stranger's offer in its place. The joiner
 	// keeps watching the room for one that opens.
@@ -227,7 +229,7 @@ func (f *roomFlow) hostOnce(ctx context.Context, jc joinCode, password string, c
 		return nil, err
 	}
 	if first {
-		f.events.roomPosted(jc.String())
+		f.events.roomPosted(jc.String(), f.webLink(jc, h))
 	}
 	f.events.status("waiting for a peer to join")
 	if err := f.awaitAnswer(ctx, d, code, pc, h); err != nil {
@@ -427,6 +429,17 @@ type hosted struct {
 	slots roomSlots
 	offer any    // the value posted, and posted again as it is
 	token string // the room's token, on a board that hands one out (gopeer's own)
+}
+
+// webLink is where a browser joins room jc: on a gopeer board, which
+// serves the web client (web.go) and, unlike Firebase, hands the host a
+// token for its room; "" elsewhere. The code rides in the fragment, which
+// a browser never sends to the server.
+func (f *roomFlow) webLink(jc joinCode, h *hosted) string {
+	if h.token == "" {
+		return ""
+	}
+	return strings.TrimSuffix(f.board.String(), "/") + "/#" + jc.String()
 }
 
 // postOffer writes the host's offer, claiming the room on a board that

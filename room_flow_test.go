@@ -87,8 +87,8 @@ func (r *recordedEvents) warn(msg string) {
 	defer r.mu.Unlock()
 	r.warns = append(r.warns, msg)
 }
-func (r *recordedEvents) roomPosted(code string) { r.posted <- code }
-func (r *recordedEvents) wrongKey(code string)   { r.warn(wrongKeyNote(code)) }
+func (r *recordedEvents) roomPosted(code, _ string) { r.posted <- code }
+func (r *recordedEvents) wrongKey(code string)      { r.warn(wrongKeyNote(code)) }
 
 // said returns the warnings so far.
 func (r *recordedEvents) said() []string {

@@ -454,7 +454,7 @@ func (n tuiNotes) warn(msg string)   { n.t.ed.printAbove(n.t.yellow("! " + capit
 
 // flowEvent is what a room flow reports to the screen.
 type flowEvent struct {
-	kind string // "status", "warn", "room", "wrongkey"
+	kind string // "status", "warn", "room", "web", "wrongkey"
 	text string
 }
 
@@ -465,10 +465,15 @@ var errRetype = errors.New("type the password again")
 // tuiEvents passes a flow's reports to the screen loop.
 type tuiEvents chan flowEvent
 
-func (c tuiEvents) status(msg string)      { c <- flowEvent{"status", msg} }
-func (c tuiEvents) warn(msg string)        { c <- flowEvent{"warn", msg} }
-func (c tuiEvents) roomPosted(code string) { c <- flowEvent{"room", code} }
-func (c tuiEvents) wrongKey(code string)   { c <- flowEvent{"wrongkey", code} }
+func (c tuiEvents) status(msg string) { c <- flowEvent{"status", msg} }
+func (c tuiEvents) warn(msg string)   { c <- flowEvent{"warn", msg} }
+func (c tuiEvents) roomPosted(code, web string) {
+	c <- flowEvent{"room", code}
+	if web != "" {
+		c <- flowEvent{"web", web}
+	}
+}
+func (c tuiEvents) wrongKey(code string) { c <- flowEvent{"wrongkey", code} }
 
 // runFlow runs a host or join flow on a board chosen for it, and shows its
 // progress on a status line that updates in place, with a spinner and the
@@ -516,6 +521,8 @@ func (t *tui) runFlow(ctx context.Context, s side, code string, password passwor
 			case "room":
 				share = ev.text // the gopeer code, for c
 				t.ed.printAbove(t.roomBanner(ev.text, m.url, password))
+			case "web":
+				t.ed.printAbove("Or open, in a browser: " + t.bold(sanitize(ev.text)))
 			case "wrongkey":
 				note := t.yellow("! " + capitalize(wrongKeyNote(ev.text)) + ".")
 				if !passwordGiven(t.cfg, t.e.getenv) {
