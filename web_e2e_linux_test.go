@@ -6,6 +6,11 @@ package main
 // they reach through a relay (boardProcess).
 
 import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -137,6 +142,14 @@ func (p *webPage) heard(n int) []string {
 	return got
 }
 
+// verifyDigits is the verification string the chat screen shows.
+func (p *webPage) verifyDigits() string {
+	p.t.Helper()
+	var digits string
+	p.js(`document.getElementById("verify-digits").textContent`, &digits)
+	return digits
+}
+
 // ended waits for the end screen and returns the reason it gives.
 func (p *webPage) ended() string {
 	p.t.Helper()
@@ -196,7 +209,7 @@ func TestWebClient(t *testing.T) {
 		p.clean()
 	})
 
-	t.Run("browser joins gopeer", func(t *testing.T) {
+	t.Run("browser joins gopeer, pypeer", func(t *testing.T) {
 		host := s.gopeer(t, []string{"GOPEER_PASSWORD=pw1"}, "-json", "-ice", "none", "-db", s.boardURL(), "-host", "-room", "WEBGP1")
 		host.event("room")
 		p := s.open(t, "WEBGP1")
@@ -242,15 +255,17 @@ func TestWebClient(t *testing.T) {
 		p.clean()
 	})
 
-	t.Run("gopeer joins browser", func(t *testing.T) {
+	t.Run("gopeer joins browser, pypeer", func(t *testing.T) {
 		p := s.open(t, "")
 		code := p.host("pw2")
-		p.shot("hosting")
-		guest := s.gopeer(t, []string{"GOPEER_PASSWORD=pw2"}, "-json", "-ice", "none", "-db", s.boardURL(), "-join", code)
+		room := code[:6] // a pypeer user's: the room code and the password
+		guest := s.gopeer(t, []string{"GOPEER_PASSWORD=pw2"}, "-json", "-ice", "none", "-db", s.boardURL(), "-join", room)
 		if ev := guest.event("connected"); ev["protocol"] != "pypeer" {
 			t.Errorf("gopeer connected as %v", ev)
 		}
-		p.connected()
+		if mode := p.connected(); mode != "pypeer · unconfirmed" {
+			t.Errorf("mode %q", mode)
+		}
 		guest.send("hello from gopeer")
 		if got := p.heard(1); got[0] != "hello from gopeer" {
 			t.Errorf("the page shows %q", got)
@@ -259,7 +274,82 @@ func TestWebClient(t *testing.T) {
 		if got := guest.event("message")["text"]; got != "hello from the browser" {
 			t.Errorf("gopeer received %q", got)
 		}
-		awaitBoardNull(t, "http://"+s.board.here()+"/rooms/"+code+".json")
+		awaitBoardNull(t, "http://"+s.board.here()+"/rooms/"+room+".json")
+		p.clean()
+	})
+
+	t.Run("gopeer joins browser, native", func(t *testing.T) {
+		p := s.open(t, "")
+		code := p.host("pw5")
+		p.shot("hosting")
+		guest := s.gopeer(t, []string{"GOPEER_PASSWORD=pw5"}, "-json", "-ice", "none", "-db", s.boardURL(), "-join", code)
+		ev := guest.event("connected")
+		if ev["protocol"] != "gopeer" || ev["verified"] != "true" {
+			t.Errorf("gopeer connected as %v", ev)
+		}
+		if mode := p.connected(); mode != "gopeer · verified" {
+			t.Errorf("mode %q", mode)
+		}
+		if got := p.verifyDigits(); got != ev["verify"] {
+			t.Errorf("the page shows verification %q, gopeer %q", got, ev["verify"])
+		}
+		p.say("one")
+		p.say("two")
+		for i, want := range []string{"one", "two"} {
+			if got := guest.event("message")["text"]; got != want {
+				t.Errorf("gopeer received %q, want %q", got, want)
+			}
+			_ = i
+		}
+		p.waitFor(t, webWait, `document.querySelectorAll("#log li.mine.delivered").length === 2`, "the page did not mark its messages delivered")
+		guest.send("three")
+		if got := p.heard(1); got[0] != "three" {
+			t.Errorf("the page shows %q", got)
+		}
+		if ev := guest.event("delivered"); ev["id"] != "1" {
+			t.Errorf("gopeer's receipt %v", ev)
+		}
+		p.shot("chat-native")
+		awaitBoardNull(t, "http://"+s.board.here()+"/rooms/"+code[:6]+".json")
+		p.clean()
+	})
+
+	t.Run("browser joins gopeer, native, compared", func(t *testing.T) {
+		host := s.gopeer(t, nil, "-json", "-ice", "none", "-db", s.boardURL(), "-host", "-verify")
+		room := host.event("room")
+		// The host's link, with no ICE servers: nothing may leave the
+		// namespace.
+		if want := s.boardURL() + "/#" + room["code"]; room["web"] != want {
+			t.Fatalf("the host's web link is %q, want %q", room["web"], want)
+		}
+		base, code, _ := strings.Cut(room["web"], "#")
+		p := &webPage{page: s.browser.open(t, base+"?ice=none#"+code), t: t}
+		p.join("", "")
+		connected := host.event("connected")
+		digits := host.event("compare")["verify"]
+		if digits != connected["verify"] {
+			t.Errorf("gopeer connected with %q, compares %q", connected["verify"], digits)
+		}
+		p.waitFor(t, webWait, `!document.getElementById("compare").hidden`, "the page did not ask to compare")
+		var shown, focused string
+		p.js(`document.getElementById("compare-digits").textContent`, &shown)
+		p.js(`document.activeElement.id`, &focused)
+		if shown != digits || focused != "compare-same" {
+			t.Errorf("the page shows %q (focus on %q), gopeer %q", shown, focused, digits)
+		}
+		p.shot("compare")
+		p.press(t, "Enter") // Same
+		if _, err := host.stdin.Write([]byte(`{"same":true}` + "\n")); err != nil {
+			t.Fatal(err)
+		}
+		host.event("compared")
+		if mode := p.connected(); mode != "gopeer · verified" {
+			t.Errorf("mode %q", mode)
+		}
+		host.send("compared and chatting")
+		if got := p.heard(1); got[0] != "compared and chatting" {
+			t.Errorf("the page shows %q", got)
+		}
 		p.clean()
 	})
 
@@ -268,8 +358,14 @@ func TestWebClient(t *testing.T) {
 		code := host.host("")
 		guest := s.open(t, code)
 		guest.join("", "")
-		host.connected()
-		guest.connected()
+		for _, p := range []*webPage{host, guest} {
+			if mode := p.connected(); mode != "gopeer · verified" {
+				t.Errorf("mode %q", mode)
+			}
+		}
+		if a, b := host.verifyDigits(), guest.verifyDigits(); a != b || a == "" {
+			t.Errorf("verification strings %q and %q", a, b)
+		}
 		host.say("from the host's tab")
 		guest.say("from the guest's tab")
 		if got := guest.heard(1); got[0] != "from the host's tab" {
@@ -285,6 +381,113 @@ func TestWebClient(t *testing.T) {
 		}
 		host.clean()
 		guest.clean()
+	})
+
+	t.Run("wrong secret", func(t *testing.T) {
+		host := s.gopeer(t, nil, "-json", "-ice", "none", "-db", s.boardURL(), "-host")
+		code, err := parseJoinCode(host.event("room")["code"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrong := joinCode{room: code.room, secret: map[bool]string{true: "1111", false: "2222"}[code.secret == "2222"]}
+		p := s.open(t, wrong.String()) // a code that checks out, with another secret
+		p.join("", "")
+		if reason := p.ended(); !strings.Contains(reason, "did not prove it holds this code") {
+			t.Errorf("the page ended with %q", reason)
+		}
+		host.warning("could not prove it holds the code")
+		p.clean()
+	})
+
+	t.Run("downgrade refused", func(t *testing.T) {
+		// A pypeer offer where a gopeer code expects a gopeer's: what
+		// someone on the board who strips the announcement would post.
+		host := s.pypeer(t, nil, "--host", "WEBDG1")
+		nextEvent(host, "room")
+		p := s.open(t, joinCode{room: "WEBDG1", secret: "ABCD"}.String())
+		p.join("", "")
+		if reason := p.ended(); !strings.Contains(reason, "is not a gopeer's") {
+			t.Errorf("the page ended with %q", reason)
+		}
+		p.clean()
+	})
+
+	data := make([]byte, 3<<20+12345) // several chunks, and a short last one
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	want := hex.EncodeToString(sum[:])
+
+	t.Run("file, browser to gopeer", func(t *testing.T) {
+		// The page hosts and drops a file on itself; gopeer receives.
+		p := s.open(t, "")
+		code := p.host("")
+		dir := t.TempDir()
+		receiver := s.gopeer(t, nil, "-json", "-ice", "none", "-db", s.boardURL(), "-receive", code, "-yes", "-to", dir)
+		receiver.event("connected")
+		p.connected()
+		p.js(fmt.Sprintf(`(() => {
+  const bytes = Uint8Array.from(atob(%q), (c) => c.charCodeAt(0));
+  const dt = new DataTransfer();
+  dt.items.add(new File([bytes], "from the browser.bin"));
+  document.body.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+})()`, base64.StdEncoding.EncodeToString(data)), nil)
+		if ev := receiver.event("offer"); ev["files"] != "1" || ev["bytes"] != fmt.Sprint(len(data)) {
+			t.Errorf("gopeer was offered %v", ev)
+		}
+		if ev := nextOf(receiver, "file_done"); ev["sha256"] != want || ev["name"] != "from the browser.bin" {
+			t.Errorf("gopeer received %v, want SHA-256 %s", ev, want)
+		}
+		nextOf(receiver, "done")
+		if got, err := os.ReadFile(filepath.Join(dir, "from the browser.bin")); err != nil || !bytes.Equal(got, data) {
+			t.Errorf("the file on disk: %d bytes, %v", len(got), err)
+		}
+		p.waitFor(t, webWait, `document.getElementById("file-status").textContent.startsWith("sent from the browser.bin")`, "the page did not report the file sent")
+		p.clean()
+	})
+
+	t.Run("file, gopeer to browser", func(t *testing.T) {
+		// gopeer sends it back; the page joins, is asked, accepts by
+		// keyboard, and offers the checked file for saving.
+		path := filepath.Join(t.TempDir(), "back again.bin")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sender := s.gopeer(t, nil, "-json", "-ice", "none", "-db", s.boardURL(), "-send", path)
+		q := s.open(t, sender.event("room")["code"])
+		q.join("", "")
+		q.waitFor(t, webWait, `!document.getElementById("file-offer").hidden`, "the page did not show the offer")
+		var offer, focused string
+		q.js(`document.getElementById("file-offer-text").textContent`, &offer)
+		q.js(`document.activeElement.id`, &focused)
+		if !strings.Contains(offer, "back again.bin") || focused != "file-accept" {
+			t.Errorf("the offer reads %q, focus on %q", offer, focused)
+		}
+		q.shot("file-offer")
+		q.press(t, "Enter")
+		if ev := nextOf(sender, "file_done"); ev["sha256"] != want {
+			t.Errorf("gopeer sent %v", ev)
+		}
+		nextOf(sender, "done")
+		q.waitFor(t, webWait, `document.querySelectorAll("#file-list a").length === 1`, "the page did not offer the file")
+		var got struct{ Name, Sum string }
+		q.js(`(async () => {
+  const a = document.querySelector("#file-list a");
+  const buf = await a.blob.arrayBuffer();
+  const sum = [...new Uint8Array(await crypto.subtle.digest("SHA-256", buf))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return { name: a.download, sum };
+})()`, &got)
+		if got.Sum != want || got.Name != "back again.bin" {
+			t.Errorf("the page holds %q with SHA-256 %s, want %s", got.Name, got.Sum, want)
+		}
+		if code := sender.wait(); code != 0 {
+			t.Errorf("gopeer -send exited %d", code)
+		}
+		// The sender is gone; the file stays to be saved.
+		q.waitFor(t, webWait, `!document.getElementById("ended").hidden && !document.getElementById("received").hidden`, "the received file went with the session")
+		q.shot("file-received")
+		q.clean()
 	})
 
 	t.Run("browser joins aiortc", func(t *testing.T) {
@@ -368,6 +571,9 @@ func webVectorScript(t *testing.T) string {
   const verify = ` + read("fernet/verify.json") + `;
   const invalid = ` + read("fernet/invalid.json") + `;
   const signals = ` + read("pypeer/signal-vectors.json") + `;
+  const cpace = ` + read("cpace/ristretto255-sha512.json") + `;
+  const native = ` + nativeCrossVectors(t) + `;
+  const n = await import("/native.js");
   const failures = [];
   const secs = (s) => Date.parse(s) / 1000;
   const text = new TextEncoder(), untext = new TextDecoder();
@@ -404,6 +610,126 @@ func webVectorScript(t *testing.T) string {
       if (e.kind !== "mac") failures.push("signal " + v.room + ": another password gave " + e);
     }
   }
+  const hex = (s) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+  const unhex = (b) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("").toUpperCase();
+  const v = cpace.cpace;
+  if (unhex(n.generatorString(hex(v.PRS), hex(v.CI), hex(v.sid))) !== v.generator_string) failures.push("cpace: generator_string");
+  const a = n.cpaceStart(hex(v.PRS), hex(v.CI), hex(v.sid), hex(v.ADa), n.bytesToNumberLE(hex(v.ya)));
+  const b = n.cpaceStart(hex(v.PRS), hex(v.CI), hex(v.sid), hex(v.ADb), n.bytesToNumberLE(hex(v.yb)));
+  if (unhex(a.msg) !== v.Ya || unhex(b.msg) !== v.Yb) failures.push("cpace: Ya, Yb " + unhex(a.msg) + " " + unhex(b.msg));
+  if (unhex(n.cpaceFinish(a, b.msg, b.ad, true)) !== v.ISK_IR) failures.push("cpace: ISK_IR, initiator");
+  if (unhex(n.cpaceFinish(b, a.msg, a.ad, false)) !== v.ISK_IR) failures.push("cpace: ISK_IR, responder");
+  if (unhex(n.scalarMultVerify(n.bytesToNumberLE(hex(v.ya)), b.msg)) !== v.K) failures.push("cpace: K");
+  const pv = cpace.points.Valid;
+  if (unhex(n.scalarMultVerify(n.bytesToNumberLE(hex(pv.s)), hex(pv.X))) !== pv["G.scalar_mult_vfy(s,X)"]) failures.push("cpace: scalar_mult_vfy");
+  for (const bad of [cpace.points["Invalid Y1"], cpace.points["Invalid Y2"]]) {
+    try {
+      n.scalarMultVerify(n.bytesToNumberLE(hex(pv.s)), hex(bad));
+      failures.push("cpace: scalar_mult_vfy took " + bad);
+    } catch (e) {
+      if (!(e instanceof n.NativeError)) failures.push("cpace: " + e);
+    }
+  }
+  for (const c of native.codes) {
+    try {
+      const got = n.parseCode(c.typed);
+      if (c.typo || got.room !== c.room || got.secret !== c.secret) failures.push("code " + c.typed + ": " + JSON.stringify(got));
+      else if (n.codeString(got) !== c.shown) failures.push("code " + c.typed + " shown as " + n.codeString(got));
+    } catch (e) {
+      if (!c.typo) failures.push("code " + c.typed + ": " + e.message);
+    }
+  }
+  const sess = { isk: hex(native.isk), hostMsg: hex(native.hostMsg), joinerMsg: hex(native.joinerMsg), hostPrint: native.hostPrint, joinerPrint: native.joinerPrint };
+  if (n.verifyString(sess.isk) !== native.verify) failures.push("verify string " + n.verifyString(sess.isk));
+  if (unhex(await n.tag(sess, "host")) !== native.hostTag) failures.push("host tag");
+  if (!(await n.checkTag(sess, "joiner", hex(native.joinerTag)))) failures.push("joiner tag");
+  if (await n.checkTag(sess, "host", hex(native.joinerTag))) failures.push("a joiner's tag passed for the host's");
+  const s = await import("/session.js");
+  const answer = "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=sctp-port:5000\r\n";
+  if (s.withMaxMessageSize(answer) !== answer.replace("5000\r\n", "5000\r\na=max-message-size:65536\r\n")) failures.push("max-message-size added as " + JSON.stringify(s.withMaxMessageSize(answer)));
+  const stated = answer + "a=max-message-size:262144\r\n";
+  if (s.withMaxMessageSize(stated) !== stated) failures.push("max-message-size changed");
+  for (const [sdp, want] of native.announcements) {
+    let got;
+    try {
+      const a = n.readAnnouncement(sdp);
+      got = a === null ? "none" : a.msg ? "v" + a.version + " " + unhex(a.msg) : "v" + a.version;
+    } catch {
+      got = "malformed";
+    }
+    if (got !== want) failures.push("announcement " + JSON.stringify(sdp) + ": " + got + ", want " + want);
+  }
   return failures;
 })()`
+}
+
+// nativeCrossVectors is what the Go code computes, for the page's
+// native.js to match: join codes (and typos of them), a verification
+// string, both confirmation tags, and announcements as the Go reader
+// judges them.
+func nativeCrossVectors(t *testing.T) string {
+	t.Helper()
+	type code struct {
+		Typed  string `json:"typed"`
+		Room   string `json:"room"`
+		Secret string `json:"secret"`
+		Shown  string `json:"shown"`
+		Typo   bool   `json:"typo"`
+	}
+	var codes []code
+	for _, seed := range []string{"K7P2M0", "ABC123", "000000", "ZZZZZZ"} {
+		c, err := newJoinCode(seed, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown := c.String()
+		typo := []byte(shown)
+		typo[8] = map[bool]byte{true: '2', false: '3'}[typo[8] == '3']
+		codes = append(codes,
+			code{Typed: shown, Room: c.room, Secret: c.secret, Shown: shown},
+			code{Typed: strings.ToLower(strings.ReplaceAll(shown, "-", " ")), Room: c.room, Secret: c.secret, Shown: shown},
+			code{Typed: string(typo), Typo: true},
+		)
+	}
+	codes = append(codes, code{Typed: "K7P2M0", Room: "K7P2M0", Shown: "K7P2M0"}, code{Typed: "K7P2M", Typo: true})
+	for _, c := range codes {
+		if got, err := parseJoinCode(c.Typed); (err != nil) != c.Typo || (err == nil && got.String() != c.Shown) {
+			t.Fatalf("Go parses %q as %v, %v", c.Typed, got, err)
+		}
+	}
+	msg := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+	sess := nativeSession{isk: bytes.Repeat([]byte{7}, 64), hostMsg: msg(1), joinerMsg: msg(2),
+		hostPrint: "sha-256 AA:BB", joinerPrint: "sha-256 CC:DD"}
+	var announcements [][2]string
+	for _, sdp := range []string{
+		"v=0\r\n" + "a=x-gopeer:1 " + base64.RawURLEncoding.EncodeToString(msg(9)) + "\r\nm=application 9\r\n",
+		"v=0\r\nm=application 9\r\na=x-gopeer:1 " + base64.RawURLEncoding.EncodeToString(msg(9)) + "\r\n",
+		"v=0\r\na=x-gopeer:2 anything\r\n",
+		"v=0\r\na=x-gopeer:1 short\r\n",
+		"v=0\r\na=x-gopeer:01 " + base64.RawURLEncoding.EncodeToString(msg(9)) + "\r\n",
+		"v=0\r\na=x-gopeer:1 " + base64.RawURLEncoding.EncodeToString(msg(9)) + "\r\na=x-gopeer:1 " + base64.RawURLEncoding.EncodeToString(msg(9)) + "\r\n",
+	} {
+		a, found, err := readNativeAnnouncement(sdp)
+		want := "none"
+		switch {
+		case err != nil:
+			want = "malformed"
+		case found && a.msg != nil:
+			want = fmt.Sprintf("v%d %X", a.version, a.msg)
+		case found:
+			want = fmt.Sprintf("v%d", a.version)
+		}
+		announcements = append(announcements, [2]string{sdp, want})
+	}
+	b, err := json.Marshal(map[string]any{
+		"codes": codes, "verify": sess.verifyString(),
+		"isk": fmt.Sprintf("%X", sess.isk), "hostMsg": fmt.Sprintf("%X", sess.hostMsg), "joinerMsg": fmt.Sprintf("%X", sess.joinerMsg),
+		"hostPrint": sess.hostPrint, "joinerPrint": sess.joinerPrint,
+		"hostTag": fmt.Sprintf("%X", sess.tag("host")), "joinerTag": fmt.Sprintf("%X", sess.tag("joiner")),
+		"announcements": announcements,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -7,7 +7,9 @@
 //   - the keyboard does everything: Enter sends, Shift+Enter starts a new
 //     line, focus moves to what the user needs next.
 
-import { Session, newRoomCode, roomCode } from "./session.js";
+import { size } from "./files.js";
+import { NativeError, codeString, newSecret, parseCode } from "./native.js";
+import { Session, newRoomCode } from "./session.js";
 
 // pypeer's ICE servers, as the terminal's default; ?ice=none turns them
 // off (two browsers on one network need none).
@@ -15,7 +17,7 @@ const defaultIce = [{ urls: ["stun:stun.l.google.com:19302", "stun:stun1.l.googl
 const maxWarnings = 20;
 
 const $ = (id) => document.getElementById(id);
-const screens = ["start", "waiting", "chat", "ended"];
+const screens = ["start", "waiting", "compare", "chat", "ended"];
 
 let session = null;
 
@@ -46,7 +48,50 @@ function addLine(kind, text) {
   li.scrollIntoView({ block: "end" });
 }
 
+// files is what a transfer shows: the offer to answer, progress, the
+// files received (each saved only when the user asks), and the end.
+const files = {
+  offer(summary, answer) {
+    $("file-offer-text").textContent = "The other person offers " + visible(summary) + ".";
+    $("file-offer").hidden = false;
+    $("file-accept").focus();
+    const done = (yes) => () => {
+      $("file-offer").hidden = true;
+      $("file-accept").onclick = $("file-refuse").onclick = null;
+      $("message").focus();
+      answer(yes);
+    };
+    $("file-accept").onclick = done(true);
+    $("file-refuse").onclick = done(false);
+  },
+  progress(way, name, done, total) {
+    const verb = { in: "Receiving", out: "Sending", hashing: "Reading" }[way];
+    $("file-status").textContent = `${verb} ${visible(name)}: ${size(done)} of ${size(total)}`;
+    const bar = $("file-progress");
+    bar.hidden = false;
+    bar.max = Math.max(total, 1);
+    bar.value = done;
+  },
+  saved(name, blob) {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.blob = blob; // the policy keeps fetch off blob: URLs; the tests read it here
+    a.download = name.replaceAll("/", "_");
+    a.textContent = `Save ${visible(name)} (${size(blob.size)})`;
+    li.append(a);
+    $("file-list").append(li);
+    $("received").hidden = false; // outlives the session: the sender may leave first
+  },
+  finished(way, text, failed) {
+    $("file-progress").hidden = true;
+    $("file-status").textContent = visible(text);
+    if (failed) ui.warn(text);
+  },
+};
+
 const ui = {
+  files,
   status(text) {
     $("status").textContent = text;
   },
@@ -57,12 +102,27 @@ const ui = {
     list.append(li);
     while (list.children.length > maxWarnings) list.firstElementChild.remove();
   },
+  compare(digits, answer) {
+    $("compare-digits").textContent = digits;
+    show("compare");
+    $("compare-same").focus();
+    const done = (same) => () => {
+      $("compare-same").onclick = $("compare-differ").onclick = null;
+      ui.status("waiting for the other person's answer");
+      answer(same);
+    };
+    $("compare-same").onclick = done(true);
+    $("compare-differ").onclick = done(false);
+  },
   connected(info) {
     const mode = $("mode");
     mode.hidden = false;
     mode.className = info.verified ? "mode verified" : "mode";
     mode.textContent = info.verified ? "gopeer · verified" : "pypeer · unconfirmed";
     mode.title = info.verified ? "" : "with the room code and password, someone could sit in the middle";
+    $("verify-line").hidden = !info.verify;
+    $("files").hidden = !info.verified;
+    $("verify-digits").textContent = info.verify ?? "";
     ui.status("connected");
     show("chat");
     addLine("notice", "Connected (" + mode.textContent + ").");
@@ -70,6 +130,15 @@ const ui = {
   },
   message(text) {
     addLine("peer", text);
+  },
+  delivered(n) {
+    const mine = document.querySelectorAll("#log li.mine");
+    for (let i = 0; i < n && i < mine.length; i++) {
+      if (!mine[i].classList.contains("delivered")) {
+        mine[i].classList.add("delivered");
+        mine[i].querySelector(".text").after(Object.assign(document.createElement("span"), { className: "tick", textContent: " ✓", title: "delivered" }));
+      }
+    }
   },
   ended(reason, failed) {
     $("ended-title").textContent = failed ? "Could not go on" : "Session ended";
@@ -92,14 +161,22 @@ function board() {
   return document.querySelector('meta[name="gopeer-board"]').content || location.origin;
 }
 
-function start(code, password, role) {
-  session = new Session({ board: board(), code, password, iceServers: iceServers(), ui });
+// start runs a session; code is {room, secret}.
+function start(code, password, role, wishCompare = false) {
+  session = new Session({ board: board(), code, password, iceServers: iceServers(), ui, wishCompare });
   $("warnings").replaceChildren();
   $("log").replaceChildren();
-  $("room-code").textContent = code;
-  $("room-link").textContent = location.origin + location.pathname + location.search + "#" + code;
+  for (const a of $("file-list").querySelectorAll("a")) URL.revokeObjectURL(a.href);
+  $("file-list").replaceChildren();
+  $("received").hidden = true;
+  $("file-status").textContent = "";
+  $("mode").hidden = true;
+  const shown = codeString(code);
+  $("room-code").textContent = shown;
+  $("room-only").textContent = code.room;
+  $("room-link").textContent = location.origin + location.pathname + location.search + "#" + shown;
   $("room-line").hidden = role !== "host";
-  $("waiting-title").textContent = role === "host" ? "Your room" : "Joining room " + code;
+  $("waiting-title").textContent = role === "host" ? "Your room" : "Joining room " + code.room;
   show("waiting");
   $("cancel").focus();
   session[role]().catch((e) => session?.close(e.message, true));
@@ -108,9 +185,12 @@ function start(code, password, role) {
 function wire() {
   $("join-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const code = roomCode($("join-code").value);
-    if (!code) {
-      ui.status("a room code is six letters and digits, like K7P2M0");
+    let code;
+    try {
+      code = parseCode($("join-code").value);
+    } catch (e) {
+      if (!(e instanceof NativeError)) throw e;
+      ui.status(e.message);
       $("join-code").focus();
       return;
     }
@@ -118,7 +198,7 @@ function wire() {
   });
   $("host-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    start(newRoomCode(), $("host-password").value, "host");
+    start({ room: newRoomCode(), secret: newSecret() }, $("host-password").value, "host", $("host-verify").checked);
   });
   $("send-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -139,6 +219,16 @@ function wire() {
   });
   $("cancel").addEventListener("click", () => session?.close("cancelled"));
   $("leave").addEventListener("click", () => session?.close("you left"));
+  $("send-files").addEventListener("click", () => $("file-input").click());
+  $("file-input").addEventListener("change", () => {
+    session?.sendFiles([...$("file-input").files]);
+    $("file-input").value = "";
+  });
+  document.addEventListener("dragover", (ev) => ev.preventDefault());
+  document.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    if (ev.dataTransfer?.files.length && !$("chat").hidden) session?.sendFiles([...ev.dataTransfer.files]);
+  });
   $("again").addEventListener("click", () => {
     show("start");
     $("join-code").focus();
@@ -149,12 +239,14 @@ function wire() {
 // takeCodeFromFragment fills the join form from a link's #CODE, then
 // drops the fragment so that the code does not stay in the address bar.
 function takeCodeFromFragment() {
-  const code = roomCode(decodeURIComponent(location.hash.slice(1)));
-  if (!code) {
+  let code;
+  try {
+    code = parseCode(decodeURIComponent(location.hash.slice(1)));
+  } catch {
     $("join-code").focus();
     return;
   }
-  $("join-code").value = code;
+  $("join-code").value = codeString(code);
   history.replaceState(null, "", location.pathname + location.search);
   $("join-password").focus();
 }

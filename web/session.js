@@ -1,23 +1,34 @@
-// A chat session in pypeer's dialect (docs/PROTOCOL.md): the host posts a
-// sealed offer in rooms/CODE, the joiner a sealed answer, then both chat
-// over the data channel "chat" and delete the room.
+// A chat session: pypeer's handshake (docs/PROTOCOL.md), and, between two
+// gopeers, the native dialect inside it (native.js). The host posts a
+// sealed offer in rooms/ROOM, the joiner a sealed answer; both chat over
+// the data channel "chat" and delete the room.
 //
 //   host                        board                       joiner
 //    | PUT offer (sealed)          |                            |
-//    |---------------------------->|  stream rooms/CODE/offer   |
-//    |                             |--------------------------->|
-//    |   stream rooms/CODE/answer  |  PUT answer (sealed)       |
+//    |  [+ a=x-gopeer:1 Ya]        |  stream rooms/ROOM/offer   |
+//    |---------------------------->|--------------------------->|
+//    |   stream rooms/ROOM/answer  |  PUT answer (sealed)       |
+//    |                             |  [+ a=x-gopeer:1 Yb]       |
 //    |<----------------------------|<---------------------------|
 //    |<======= ICE, DTLS, SCTP: data channel "chat" ===========>|
-//    | DELETE rooms/CODE           |          DELETE rooms/CODE |
+//    |[<====== "gopeer-control": tags, wishes, verdicts ======>]|
+//    | DELETE rooms/ROOM           |          DELETE rooms/ROOM |
+//
+// A joiner with a gopeer code takes only a gopeer's offer (anything else
+// is a downgrade); a host takes a pypeer answer as pypeer's, unconfirmed.
+// Nothing the peer sends is shown before the confirmation.
 
 import { Board } from "./board.js";
+import { Files } from "./files.js";
+import * as native from "./native.js";
 import { open, roomKey, seal } from "./pypeer.js";
 
 const gatherTimeout = 5000; // ms to wait for ICE candidates; pypeer does not trickle
 const waitTimeout = 10 * 60 * 1000; // ms a room waits: the board's room lifetime
-const pingEvery = 15000; // ms between keep-alives, as pypeer sends them
+const confirmTimeout = 15000; // ms for the peer's confirmation once connected
+const pingEvery = 15000; // ms between keep-alives
 const ping = "__ping__";
+const maxEarly = 64; // chat messages held until the confirmation
 export const maxMessage = 65536; // bytes of one message: aiortc's limit
 const codeAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -33,50 +44,66 @@ export function newRoomCode() {
   return code;
 }
 
-// roomCode reads what a user typed as a room code: trimmed, upper-cased,
-// six of A-Z0-9; "" when it is not one.
-export function roomCode(typed) {
-  const code = typed.trim().toUpperCase();
-  return /^[A-Z0-9]{6}$/.test(code) ? code : "";
-}
-
-// Session runs one side of one chat. ui receives status(text),
-// warn(text), connected(info), message(text) and ended(reason, failed).
+// Session runs one side of one chat. code is {room, secret} (secret ""
+// for a pypeer room code). ui receives status(text), warn(text),
+// compare(digits, answer), connected(info), message(text), delivered(n)
+// and ended(reason, failed); ui.files is what files.js reports to.
 export class Session {
   #pc = null;
-  #channel = null;
+  #chat = null;
+  #control = null;
+  #controlQueue = [];
+  #controlWaiter = null;
+  #early = [];
   #stopWatching = () => {};
   #timers = [];
-  #connected = false;
+  #connected = false; // the chat is open to the user
   #ended = false;
   #posted = null; // what this side put on the board, until it is connected
+  #native = null; // {role, peerRole, sess} once the peer's announcement opened
+  #files = null; // the file channels, beside the control channel
+  #confirmed = false;
+  #shown = 0; // chat messages shown, for receipts
+  #sent = 0;
+  #delivered = 0;
 
-  constructor({ board, code, password, iceServers, ui }) {
+  constructor({ board, code, password, iceServers, ui, wishCompare = false }) {
     this.board = new Board(board);
     this.code = code;
     this.password = password.trim();
     this.iceServers = iceServers;
     this.ui = ui;
+    this.wishCompare = wishCompare;
   }
 
   get room() {
-    return "rooms/" + this.code;
+    return "rooms/" + this.code.room;
   }
 
   // host posts an offer and waits for an answer.
   async host() {
-    const key = await roomKey(this.code, this.password);
+    const key = await roomKey(this.code.room, this.password);
     const pc = this.#newPeer();
-    this.#wire(pc.createDataChannel("chat"));
+    this.#wireChat(pc.createDataChannel("chat"));
+    this.#openControl(pc, true);
     this.ui.status("gathering network candidates");
     await pc.setLocalDescription();
     await gathered(pc);
-    const payload = await seal(key, pc.localDescription);
+    const { prs, ci } = native.inputs(this.code, this.password);
+    const party = native.cpaceStart(prs, ci, new Uint8Array(0), new Uint8Array(0));
+    const sdp = withMaxMessageSize(pc.localDescription.sdp);
+    const hostPrint = native.sdpFingerprint(sdp);
+    const payload = await seal(key, { sdp: native.withAnnouncement(sdp, party.msg), type: "offer" });
     this.ui.status("posting the offer");
     this.#posted = this.room; // the host's room is its own to remove
     await this.board.put(this.room + "/offer", { payload, timestamp: Date.now() });
-    this.ui.status("waiting for a peer to join room " + this.code);
+    this.ui.status("waiting for a peer to join room " + this.code.room);
     this.#watchFor("answer", key, async (desc) => {
+      const a = native.readAnnouncement(desc.sdp);
+      if (a?.version === native.nativeVersion) {
+        const isk = native.cpaceFinish(party, a.msg, new Uint8Array(0), true);
+        this.#native = { role: "host", peerRole: "joiner", sess: { isk, hostMsg: party.msg, joinerMsg: a.msg, hostPrint, joinerPrint: native.sdpFingerprint(desc.sdp) } };
+      }
       await pc.setRemoteDescription(desc);
       this.ui.status("connecting to the peer");
     });
@@ -84,30 +111,58 @@ export class Session {
 
   // join waits for the host's offer and answers it.
   async join() {
-    const key = await roomKey(this.code, this.password);
+    const key = await roomKey(this.code.room, this.password);
     const pc = this.#newPeer();
     pc.ondatachannel = (ev) => {
-      if (ev.channel.label === "chat" && this.#channel === null) this.#wire(ev.channel);
+      if (ev.channel.label === "chat" && this.#chat === null) this.#wireChat(ev.channel);
     };
-    this.ui.status("waiting for the host's offer in room " + this.code);
+    const gopeerCode = this.code.secret !== "";
+    if (gopeerCode) this.#openControl(pc, false);
+    this.ui.status("waiting for the host's offer in room " + this.code.room);
     this.#watchFor("offer", key, async (desc) => {
+      let party = null;
+      if (gopeerCode) {
+        const a = native.readAnnouncement(desc.sdp);
+        if (a?.version !== native.nativeVersion) {
+          throw new native.NativeError("the offer is not a gopeer's (no gopeer announcement), and this code takes only a gopeer: someone may have changed it");
+        }
+        const { prs, ci } = native.inputs(this.code, this.password);
+        party = native.cpaceStart(prs, ci, new Uint8Array(0), new Uint8Array(0));
+        const isk = native.cpaceFinish(party, a.msg, new Uint8Array(0), false);
+        this.#native = { role: "joiner", peerRole: "host", sess: { isk, hostMsg: a.msg, joinerMsg: party.msg, hostPrint: native.sdpFingerprint(desc.sdp) } };
+      }
       await pc.setRemoteDescription(desc);
       this.ui.status("gathering network candidates");
       await pc.setLocalDescription();
       await gathered(pc);
-      const payload = await seal(key, pc.localDescription);
+      let sdp = withMaxMessageSize(pc.localDescription.sdp);
+      if (party) {
+        this.#native.sess.joinerPrint = native.sdpFingerprint(sdp);
+        sdp = native.withAnnouncement(sdp, party.msg);
+      }
+      const payload = await seal(key, { sdp, type: "answer" });
       this.#posted = this.room + "/answer";
       await this.board.put(this.#posted, { payload, timestamp: Date.now() });
       this.ui.status("connecting to the peer");
-    });
+    }, gopeerCode);
   }
 
   // send sends one chat message; false when it cannot go.
   send(text) {
-    if (!this.#connected || this.#channel?.readyState !== "open") return false;
+    if (!this.#connected || this.#chat?.readyState !== "open") return false;
     if (text === ping || new TextEncoder().encode(text).length > maxMessage) return false;
-    this.#channel.send(text);
+    this.#chat.send(text);
+    this.#sent++;
     return true;
+  }
+
+  // sendFiles offers files (File objects) to a confirmed gopeer.
+  sendFiles(files) {
+    if (!this.#confirmed) {
+      this.ui.warn("files go only to a gopeer that confirmed the code, not in a pypeer session");
+      return;
+    }
+    this.#files.send(files);
   }
 
   // close ends the session and takes what it left off the board.
@@ -115,9 +170,11 @@ export class Session {
     if (this.#ended) return;
     this.#ended = true;
     this.#stopWatching();
-    this.#timers.forEach(clearInterval);
-    this.#timers.forEach(clearTimeout);
-    this.#channel?.close();
+    this.#timers.forEach((t) => { clearInterval(t); clearTimeout(t); });
+    this.#controlWaiter?.(null);
+    this.#files?.close();
+    this.#chat?.close();
+    this.#control?.close();
     this.#pc?.close();
     if (!this.#connected && this.#posted) this.board.remove(this.#posted, true).catch(() => {});
     this.ui.ended(reason, failed);
@@ -144,54 +201,192 @@ export class Session {
   // watchFor follows a slot of the room until it holds a description of
   // the wanted type that opens with key, then hands it to use, once.
   // Whatever else appears there is reported and, for the host, cleared,
-  // so that the real joiner can still write.
-  #watchFor(slot, key, use) {
-    const want = slot;
+  // so that the real joiner can still write. strict: a description that
+  // opens but is refused ends the session (a joiner with a gopeer code).
+  #watchFor(slot, key, use, strict = false) {
     let busy = Promise.resolve();
     let done = false;
     this.#stopWatching = this.board.watch(this.room + "/" + slot, (value) => {
       busy = busy.then(async () => {
         if (done || this.#ended || value === null) return;
+        let desc;
         try {
-          const desc = await open(key, typeof value === "object" ? value.payload : undefined);
-          if (desc.type !== want) throw new Error("it is not an " + want);
-          done = true;
-          this.#stopWatching();
-          await use(desc);
+          desc = await open(key, typeof value === "object" ? value.payload : undefined);
+          if (desc.type !== slot) throw new Error("it is not an " + slot);
         } catch (e) {
-          if (done) {
-            this.close("could not connect: " + e.message, true);
-          } else if (slot === "offer" && e.kind === "mac") {
-            this.close("the offer in room " + this.code + " does not open with this password: check the room code and the password", true);
+          if (slot === "offer" && e.kind === "mac") {
+            this.close(`the offer in room ${this.code.room} does not open with this password: check the room code and the password`, true);
           } else {
-            this.ui.warn(`ignored the ${slot} in room ${this.code} (${e.message}); still waiting`);
+            this.ui.warn(`ignored the ${slot} in room ${this.code.room} (${e.message}); still waiting`);
             if (slot === "answer") this.board.remove(this.room + "/answer").catch(() => {});
           }
+          return;
+        }
+        done = true;
+        this.#stopWatching();
+        try {
+          await use(desc);
+        } catch (e) {
+          this.close((strict ? "refused: " : "could not connect: ") + e.message, true);
         }
       });
     }, (trouble) => this.ui.warn(trouble));
   }
 
-  #wire(channel) {
-    this.#channel = channel;
+  #wireChat(channel) {
+    this.#chat = channel;
     channel.onopen = () => {
-      this.#connected = true;
       this.#stopWatching();
       this.board.remove(this.room).catch((e) => this.ui.warn("could not remove the room from the board: " + e.message));
-      this.#timers.push(setInterval(() => channel.readyState === "open" && channel.send(ping), pingEvery));
-      this.ui.connected({ protocol: "pypeer", verified: false });
+      this.#posted = null;
+      (this.#native ? this.#confirm() : this.#startPypeer()).catch((e) => this.close(e.message, true));
     };
     channel.onmessage = (ev) => {
       if (typeof ev.data !== "string") {
         this.ui.warn("ignored a message that is not text");
       } else if (new TextEncoder().encode(ev.data).length > maxMessage) {
         this.ui.warn(`ignored a message of more than ${maxMessage} bytes`);
-      } else if (ev.data !== ping) {
-        this.ui.message(ev.data);
+      } else if (ev.data === ping) {
+        // pypeer's keep-alive, never shown
+      } else if (!this.#connected) {
+        // Not shown before the confirmation; a few are held for it.
+        if (this.#early.length < maxEarly) this.#early.push(ev.data);
+      } else {
+        this.#show(ev.data);
       }
     };
-    channel.onclose = () => this.close(this.#connected ? "the peer left" : "the channel closed", this.#connected === false);
+    channel.onclose = () => this.close(this.#connected ? "the peer left" : "the channel closed", !this.#connected);
   }
+
+  #show(text) {
+    this.ui.message(text);
+    this.#shown++;
+    if (this.#native) this.#sendControl(native.control.receipt, native.uvarint(this.#shown));
+  }
+
+  #startPypeer() {
+    this.#timers.push(setInterval(() => this.#chat.readyState === "open" && this.#chat.send(ping), pingEvery));
+    this.#open({ protocol: "pypeer", verified: false });
+    return Promise.resolve();
+  }
+
+  #open(info) {
+    this.#connected = true;
+    this.ui.connected(info);
+    for (const text of this.#early.splice(0)) this.#show(text);
+  }
+
+  #openControl(pc, host) {
+    this.#files = new Files(pc, host, this.ui.files);
+    const c = pc.createDataChannel(native.control.label, { negotiated: true, id: native.control.id });
+    c.binaryType = "arraybuffer";
+    c.onmessage = (ev) => {
+      const m = ev.data instanceof ArrayBuffer ? new Uint8Array(ev.data) : null;
+      if (m === null || m.length === 0 || m.length > native.control.maxMessage) {
+        this.close("the peer broke the native control channel's rules", true);
+        return;
+      }
+      if (this.#connected) {
+        this.#onControl(m[0], m.subarray(1));
+      } else if (this.#controlWaiter) {
+        this.#controlWaiter(m);
+      } else if (this.#controlQueue.length < 16) {
+        this.#controlQueue.push(m);
+      } else {
+        this.close("the peer flooded the native control channel", true);
+      }
+    };
+    this.#control = c;
+  }
+
+  // nextControl waits for the peer's next control message, at most
+  // within ms; null when the session ended.
+  #nextControl(within = confirmTimeout) {
+    if (this.#controlQueue.length > 0) return Promise.resolve(this.#controlQueue.shift());
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the peer did not confirm the session in time")), within);
+      this.#controlWaiter = (m) => {
+        clearTimeout(timer);
+        this.#controlWaiter = null;
+        resolve(m);
+      };
+    });
+  }
+
+  async #expect(type) {
+    const m = await this.#nextControl();
+    if (m === null) throw new Error("ended");
+    if (m[0] !== type) throw new Error("the peer broke the native control channel's rules");
+    return m.subarray(1);
+  }
+
+  #sendControl(type, body = new Uint8Array(0)) {
+    if (this.#control?.readyState === "open") this.#control.send(native.concat(Uint8Array.of(type), body));
+  }
+
+  // confirm proves this side holds the session and checks that the peer
+  // does; then both compare the verification string if either asked.
+  async #confirm() {
+    const { role, peerRole, sess } = this.#native;
+    if (this.#control.readyState !== "open") {
+      await new Promise((resolve) => this.#control.addEventListener("open", resolve, { once: true }));
+    }
+    const wishes = this.wishCompare ? native.control.wishCompare : 0;
+    this.#sendControl(native.control.confirm, await native.tag(sess, role));
+    this.#sendControl(native.control.wishes, Uint8Array.of(wishes));
+    const peerTag = await this.#expect(native.control.confirm);
+    if (!(await native.checkTag(sess, peerRole, peerTag))) {
+      throw new Error("the peer did not prove it holds this code: a wrong code, or someone in the middle");
+    }
+    const peerWishes = await this.#expect(native.control.wishes);
+    if (peerWishes.length === 0) throw new Error("the peer broke the native control channel's rules");
+    const digits = native.verifyString(sess.isk);
+    if ((wishes | peerWishes[0]) & native.control.wishCompare) {
+      await this.#compare(digits);
+    }
+    this.#timers.push(setInterval(() => this.#sendControl(native.control.ping), pingEvery));
+    this.#confirmed = true;
+    this.#files.start();
+    this.#open({ protocol: "gopeer", verified: true, verify: digits });
+  }
+
+  // compare asks the user whether both screens show the same digits, tells
+  // the peer, and waits for the peer's answer.
+  async #compare(digits) {
+    const same = await new Promise((resolve) => this.ui.compare(digits, resolve));
+    this.#sendControl(native.control.verdict, Uint8Array.of(same ? 1 : 0));
+    const theirs = await new Promise((resolve, reject) => {
+      const wait = () => this.#nextControl(waitTimeout).then((m) => {
+        if (m === null) return reject(new Error("ended"));
+        if (m[0] === native.control.verdict) return resolve(m.length === 2 && m[1] === 1);
+        return wait(); // pings and receipts may come first
+      }, reject);
+      wait();
+    });
+    if (!same || !theirs) {
+      throw new Error("the verification strings differ: " + (same ? "the peer" : "you") + " said so; someone may be in the middle");
+    }
+  }
+
+  #onControl(type, body) {
+    if (type === native.control.receipt) {
+      const n = native.readUvarint(body);
+      if (n > this.#delivered && n <= this.#sent) {
+        this.#delivered = n;
+        this.ui.delivered(n);
+      }
+    }
+    // pings are dropped; later types are for later versions
+  }
+}
+
+// withMaxMessageSize says, in a description that does not, how large a
+// message this side takes: Chrome leaves a=max-message-size out of an
+// answer, which RFC 8841 reads as 64 KiB but pion as 65,535 bytes, one
+// short of a full chat message or file chunk from a terminal.
+export function withMaxMessageSize(sdp) {
+  if (/^a=max-message-size:/m.test(sdp)) return sdp;
+  return sdp.replace(/^(a=sctp-port:[0-9]+\r?\n)/m, `$1a=max-message-size:${maxMessage}\r\n`);
 }
 
 // gathered waits until pc has its candidates, at most gatherTimeout.
