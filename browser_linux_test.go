@@ -445,36 +445,9 @@ func (p *page) press(t *testing.T, key string) {
 func newBrowserNamespace(t *testing.T) string {
 	t.Helper()
 	gopeerBin(t) // skips or fails where namespaces cannot be made
-	setup := "ip link set lo up && ip link add v0 type veth peer name v1 && " +
-		"ip addr add 10.77.0.1/24 dev v0 && ip link set v0 up && ip link set v1 up && " +
-		"ip route add default via 10.77.0.1 dev v0"
-	cmd := exec.Command("unshare", "--net", "--", "/bin/sh", "-c", setup+" && echo ready && exec sleep 3600")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	ready := make(chan string, 1)
-	go func() { line, _ := bufio.NewReader(out).ReadString('\n'); ready <- line }()
-	select {
-	case line := <-ready:
-		if line != "ready\n" {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait() // so that stderr is complete
-			t.Fatalf("the browser's namespace did not start: %q %s", line, stderr.Bytes())
-		}
-	case <-time.After(cdpWait):
-		t.Fatal("the browser's namespace did not start within", cdpWait)
-	}
-	return fmt.Sprint(cmd.Process.Pid)
+	return newNamespaceWith(t, "ip link set lo up && ip link add v0 type veth peer name v1 && "+
+		"ip addr add 10.77.0.1/24 dev v0 && ip link set v0 up && ip link set v1 up && "+
+		"ip route add default via 10.77.0.1 dev v0")
 }
 
 // TestBrowserClientDrivesChromium proves the DevTools client: values and

@@ -105,7 +105,16 @@ func startFarIn(t *testing.T, near string, subnet int, env []string, argv ...str
 // nsenter and startFarIn. It goes when the test ends.
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command("unshare", "--net", "--", "/bin/sh", "-c", `ip link set lo up && echo ready && exec sleep 3600`)
+	return newNamespaceWith(t, "ip link set lo up")
+}
+
+// newNamespaceWith is newNamespace with the shell commands setup run in
+// the namespace before it is handed over.
+func newNamespaceWith(t *testing.T, setup string) string {
+	t.Helper()
+	cmd := exec.Command("unshare", "--net", "--", "/bin/sh", "-c", setup+" && echo ready && exec sleep 3600")
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -117,8 +126,15 @@ func newNamespace(t *testing.T) string {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	if line, err := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
-		t.Fatalf("the namespace did not start: %q %v", line, err)
+	ready := make(chan string, 1)
+	go func() { line, _ := bufio.NewReader(out).ReadString('\n'); ready <- line }()
+	select {
+	case line := <-ready:
+		if line != "ready\n" {
+			t.Fatalf("the namespace did not start: %q %s", line, stderr.String())
+		}
+	case <-time.After(eventWait):
+		t.Fatalf("the namespace did not start within %v: %s", eventWait, stderr.String())
 	}
 	return fmt.Sprint(cmd.Process.Pid)
 }

@@ -16,7 +16,8 @@
 // receives, but it resumes what it sends when a terminal holds a part.
 
 import { sha256 } from "./vendor/noble.js";
-import { concat, uvarint } from "./native.js";
+import { concat } from "./bytes.js";
+import { uvarint } from "./native.js";
 
 const T = Object.freeze({ offerPart: 1, offerEnd: 2, accept: 3, refuse: 4, begin: 5, data: 6, end: 7, done: 8, received: 9, failed: 10, cancel: 11 });
 const version = 1;

@@ -14,6 +14,7 @@
 //   tag(role)  = HMAC-SHA-512(mac_key, lv_cat("gopeer/1 confirm", role,
 //                Ya, Yb, host fingerprint, joiner fingerprint))
 
+import { base64url, concat } from "./bytes.js";
 import { ristretto255, ristretto255_hasher, sha512 } from "./vendor/noble.js";
 
 export const nativeVersion = 1;
@@ -168,7 +169,7 @@ export function inputs(code, password) {
 // withAnnouncement adds this side's line at the end of the description's
 // session-level section.
 export function withAnnouncement(sdp, msg) {
-  const line = `a=${attribute}:${nativeVersion} ${base64url(msg)}\r\n`;
+  const line = `a=${attribute}:${nativeVersion} ${unpadded(msg)}\r\n`;
   if (sdp.startsWith("m=")) return line + sdp;
   const i = sdp.indexOf("\nm=");
   if (i >= 0) return sdp.slice(0, i + 1) + line + sdp.slice(i + 1);
@@ -227,18 +228,23 @@ export function sdpFingerprint(sdp) {
 
 // tag is the confirmation role sends.
 export async function tag(sess, role) {
-  const key = await crypto.subtle.importKey("raw", sha512(concat(encoder.encode("CPaceMac"), sess.isk)),
-    { name: "HMAC", hash: "SHA-512" }, false, ["sign"]);
-  const data = lvCat(nativeProtocol + " confirm", role, sess.hostMsg, sess.joinerMsg, sess.hostPrint, sess.joinerPrint);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await macKey(sess, "sign"), confirmed(sess, role)));
 }
 
 // checkTag compares the peer's tag in constant time (HMAC verify).
 export async function checkTag(sess, peerRole, got) {
-  const key = await crypto.subtle.importKey("raw", sha512(concat(encoder.encode("CPaceMac"), sess.isk)),
-    { name: "HMAC", hash: "SHA-512" }, false, ["verify"]);
-  const data = lvCat(nativeProtocol + " confirm", peerRole, sess.hostMsg, sess.joinerMsg, sess.hostPrint, sess.joinerPrint);
-  return crypto.subtle.verify("HMAC", key, got, data);
+  return crypto.subtle.verify("HMAC", await macKey(sess, "verify"), got, confirmed(sess, peerRole));
+}
+
+// macKey is the confirmation's key, SHA-512("CPaceMac" || ISK).
+function macKey(sess, usage) {
+  return crypto.subtle.importKey("raw", sha512(concat(encoder.encode("CPaceMac"), sess.isk)),
+    { name: "HMAC", hash: "SHA-512" }, false, [usage]);
+}
+
+// confirmed is what a tag covers: the role and the whole transcript.
+function confirmed(sess, role) {
+  return lvCat(nativeProtocol + " confirm", role, sess.hostMsg, sess.joinerMsg, sess.hostPrint, sess.joinerPrint);
 }
 
 // verifyString is the 8 digits both people may compare aloud.
@@ -271,26 +277,15 @@ export function readUvarint(b) {
   return -1;
 }
 
-export function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function base64url(bytes) {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+// unpadded is base64url without padding, as Go's RawURLEncoding.
+function unpadded(bytes) {
+  return base64url(bytes).replace(/=+$/, "");
 }
 
 function unbase64url(text) {
   if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) throw new Error("not base64url");
   const s = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
   const bytes = Uint8Array.from(s, (c) => c.charCodeAt(0));
-  if (base64url(bytes) !== text) throw new Error("not canonical base64url"); // Go decodes strictly
+  if (unpadded(bytes) !== text) throw new Error("not canonical base64url"); // Go decodes strictly
   return bytes;
 }

@@ -11,6 +11,8 @@
 // inflated JSON of at most 256 KiB, sealed at most 10 minutes ago and at
 // most 2 minutes in the future.
 
+import { base64url, concat } from "./bytes.js";
+
 export const limits = Object.freeze({ token: 256 << 10, plain: 256 << 10, ttl: 600, skew: 120 });
 
 const encoder = new TextEncoder();
@@ -50,7 +52,7 @@ export async function fernetEncrypt(key, plain, now = Date.now() / 1000, iv = cr
   head.set(iv, 9);
   const signed = concat(head, cipher);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key.sign, signed));
-  return base64urlEncode(concat(signed, mac));
+  return base64url(concat(signed, mac));
 }
 
 // fernetDecrypt opens token at time now (seconds): sealed at most ttl
@@ -125,23 +127,6 @@ async function pipeThrough(bytes, transform, max) {
     chunks.push(value);
   }
   return concat(...chunks);
-}
-
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-// base64urlEncode writes padded base64url, as Python's decoder insists.
-export function base64urlEncode(bytes) {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replaceAll("+", "-").replaceAll("/", "_");
 }
 
 // base64urlDecode reads base64url, padded or not; anything else is

@@ -19,6 +19,7 @@
 // Nothing the peer sends is shown before the confirmation.
 
 import { Board } from "./board.js";
+import { concat } from "./bytes.js";
 import { Files } from "./files.js";
 import * as native from "./native.js";
 import { open, roomKey, seal } from "./pypeer.js";
@@ -321,7 +322,7 @@ export class Session {
   }
 
   #sendControl(type, body = new Uint8Array(0)) {
-    if (this.#control?.readyState === "open") this.#control.send(native.concat(Uint8Array.of(type), body));
+    if (this.#control?.readyState === "open") this.#control.send(concat(Uint8Array.of(type), body));
   }
 
   // confirm proves this side holds the session and checks that the peer
