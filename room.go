@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -434,12 +436,37 @@ type hosted struct {
 // webLink is where a browser joins room jc: on a gopeer board, which
 // serves the web client (web.go) and, unlike Firebase, hands the host a
 // token for its room; "" elsewhere. The code rides in the fragment, which
-// a browser never sends to the server.
+// a browser never sends to the server; the host's ICE servers ride in the
+// query (webICE), so the browser asks whom the host asks.
 func (f *roomFlow) webLink(jc joinCode, h *hosted) string {
 	if h.token == "" {
 		return ""
 	}
-	return strings.TrimSuffix(f.board.String(), "/") + "/#" + jc.String()
+	link := strings.TrimSuffix(f.board.String(), "/") + "/"
+	if ice := webICE(f.peer.iceServers); ice != "" {
+		link += "?ice=" + ice
+	}
+	return link + "#" + jc.String()
+}
+
+// webICE is the web client's ?ice= for a host's ICE servers: "" for
+// pypeer's list (the page's own default), "none" for none, else the
+// servers that need no credentials (a TURN server's stay off the link,
+// which is no place for them).
+func webICE(servers []webrtc.ICEServer) string {
+	var urls []string
+	for _, s := range servers {
+		if s.Username == "" && s.Credential == nil {
+			urls = append(urls, s.URLs...)
+		}
+	}
+	switch {
+	case len(servers) > 0 && slices.Equal(urls, defaultICE):
+		return ""
+	case len(urls) == 0:
+		return "none"
+	}
+	return url.QueryEscape(strings.Join(urls, ","))
 }
 
 // postOffer writes the host's offer, claiming the room on a board that

@@ -448,7 +448,7 @@ func TestTerminalTwoPeers(t *testing.T) {
 	}))
 	code := m[1]
 	host.waitForJoinedText("The other person runs:        " + gopeerBin(t) + " -join " + code + " -db " + board)
-	host.waitForJoinedText("Or open, in a browser: " + board + "/#" + code) // a gopeer board serves the page
+	host.waitForJoinedText("Or open, in a browser: " + board + "/?ice=none#" + code) // a gopeer board serves the page
 	host.waitForText("The room's password is short: whoever reads the board can test")
 	host.waitForText("waiting for a peer to join")
 	host.send("c") // copies the gopeer code, not the bare room code

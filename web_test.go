@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // TestWebClientServed: every path not ending in .json is the web client's,
@@ -189,23 +191,36 @@ func TestBoardCrossOrigin(t *testing.T) {
 
 // TestWebLink: a host learns that its board serves the web client from the
 // token a gopeer board hands it (Firebase hands none), and links the page
-// with the code in the fragment.
+// with the code in the fragment and its own ICE servers in the query.
 func TestWebLink(t *testing.T) {
 	board, err := newBoardClient("http://192.168.1.20:8765", clientOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &roomFlow{board: board}
+	servers := func(spec string) []webrtc.ICEServer {
+		s, err := parseICEServers(spec, func(k string) string {
+			return map[string]string{"GOPEER_TURN_USERNAME": "u", "GOPEER_TURN_PASSWORD": "p"}[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 	jc := joinCode{room: "K7P2M0", secret: "4F9Q"}
+	code := "#K7P2M0-4F9Q-" + joinCheck("K7P2M0", "4F9Q")
 	tests := []struct {
-		token, want string
+		name, token, ice, want string
 	}{
-		{"", ""},
-		{"a-token", "http://192.168.1.20:8765/#K7P2M0-4F9Q-" + joinCheck("K7P2M0", "4F9Q")},
+		{"Firebase", "", strings.Join(defaultICE, ","), ""},
+		{"the default servers", "a-token", strings.Join(defaultICE, ","), "http://192.168.1.20:8765/" + code},
+		{"none", "a-token", "none", "http://192.168.1.20:8765/?ice=none" + code},
+		{"a STUN server of one's own", "a-token", "stun:stun.example:3478", "http://192.168.1.20:8765/?ice=stun%3Astun.example%3A3478" + code},
+		{"a TURN server's credentials stay off", "a-token", "turn:turn.example", "http://192.168.1.20:8765/?ice=none" + code},
 	}
 	for _, tt := range tests {
+		f := &roomFlow{board: board, peer: peerConfig{iceServers: servers(tt.ice)}}
 		if got := f.webLink(jc, &hosted{token: tt.token}); got != tt.want {
-			t.Errorf("token %q: link %q, want %q", tt.token, got, tt.want)
+			t.Errorf("%s: link %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }
