@@ -295,11 +295,10 @@ func TestWebClient(t *testing.T) {
 		}
 		p.say("one")
 		p.say("two")
-		for i, want := range []string{"one", "two"} {
+		for _, want := range []string{"one", "two"} {
 			if got := guest.event("message")["text"]; got != want {
 				t.Errorf("gopeer received %q, want %q", got, want)
 			}
-			_ = i
 		}
 		p.waitFor(t, webWait, `document.querySelectorAll("#log li.mine.delivered").length === 2`, "the page did not mark its messages delivered")
 		guest.send("three")
@@ -642,6 +641,16 @@ func webVectorScript(t *testing.T) string {
   if (unhex(await n.tag(sess, "host")) !== native.hostTag) failures.push("host tag");
   if (!(await n.checkTag(sess, "joiner", hex(native.joinerTag)))) failures.push("joiner tag");
   if (await n.checkTag(sess, "host", hex(native.joinerTag))) failures.push("a joiner's tag passed for the host's");
+  const f = await import("/files.js");
+  for (const [name, ok] of native.names) {
+    let took = true;
+    try {
+      f.checkName(name);
+    } catch {
+      took = false;
+    }
+    if (took !== ok) failures.push("file name " + JSON.stringify(name) + (ok ? " refused" : " taken"));
+  }
   const s = await import("/session.js");
   const answer = "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=sctp-port:5000\r\n";
   if (s.withMaxMessageSize(answer) !== answer.replace("5000\r\n", "5000\r\na=max-message-size:65536\r\n")) failures.push("max-message-size added as " + JSON.stringify(s.withMaxMessageSize(answer)));
@@ -719,7 +728,13 @@ func nativeCrossVectors(t *testing.T) string {
 		}
 		announcements = append(announcements, [2]string{sdp, want})
 	}
+	// File names as the terminal's receiver judges them.
+	var names [][2]any
+	for _, name := range []string{"a.txt", "photos/a.jpg", "../up", "a/../../b", "/abs", `a\b`, "C:x", "a//b", "./a", "x.gopeer-part", "a\x00b", strings.Repeat("n", 256), ""} {
+		names = append(names, [2]any{name, checkOfferPath(name) == nil})
+	}
 	b, err := json.Marshal(map[string]any{
+		"names": names,
 		"codes": codes, "verify": sess.verifyString(),
 		"isk": fmt.Sprintf("%X", sess.isk), "hostMsg": fmt.Sprintf("%X", sess.hostMsg), "joinerMsg": fmt.Sprintf("%X", sess.joinerMsg),
 		"hostPrint": sess.hostPrint, "joinerPrint": sess.joinerPrint,

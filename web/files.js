@@ -315,7 +315,7 @@ class Incoming {
 // relative, "/"-separated, with no empty, "." or ".." part, no backslash,
 // NUL or drive letter, no ".gopeer-part" ending, at most 4096 bytes and
 // 255 a part.
-function checkName(name) {
+export function checkName(name) {
   const bad = typeof name !== "string" || name === "" || encoder.encode(name).length > 4096 ||
     name.startsWith("/") || /[\\\0]/.test(name) || /^[A-Za-z]:/.test(name) || name.endsWith(".gopeer-part") ||
     name.split("/").some((p) => p === "" || p === "." || p === ".." || encoder.encode(p).length > 255);
