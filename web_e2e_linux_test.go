@@ -150,6 +150,15 @@ func (p *webPage) verifyDigits() string {
 	return digits
 }
 
+// hears fails the test unless the page's first message from the peer,
+// once it shows one, is want.
+func (p *webPage) hears(want string) {
+	p.t.Helper()
+	if got := p.heard(1); got[0] != want {
+		p.t.Errorf("the page shows %q, want %q first", got, want)
+	}
+}
+
 // ended waits for the end screen and returns the reason it gives.
 func (p *webPage) ended() string {
 	p.t.Helper()
@@ -267,9 +276,7 @@ func TestWebClient(t *testing.T) {
 			t.Errorf("mode %q", mode)
 		}
 		guest.send("hello from gopeer")
-		if got := p.heard(1); got[0] != "hello from gopeer" {
-			t.Errorf("the page shows %q", got)
-		}
+		p.hears("hello from gopeer")
 		p.say("hello from the browser")
 		if got := guest.event("message")["text"]; got != "hello from the browser" {
 			t.Errorf("gopeer received %q", got)
@@ -302,9 +309,7 @@ func TestWebClient(t *testing.T) {
 		}
 		p.waitFor(t, webWait, `document.querySelectorAll("#log li.mine.delivered").length === 2`, "the page did not mark its messages delivered")
 		guest.send("three")
-		if got := p.heard(1); got[0] != "three" {
-			t.Errorf("the page shows %q", got)
-		}
+		p.hears("three")
 		if ev := guest.event("delivered"); ev["id"] != "1" {
 			t.Errorf("gopeer's receipt %v", ev)
 		}
@@ -344,9 +349,7 @@ func TestWebClient(t *testing.T) {
 			t.Errorf("mode %q", mode)
 		}
 		host.send("compared and chatting")
-		if got := p.heard(1); got[0] != "compared and chatting" {
-			t.Errorf("the page shows %q", got)
-		}
+		p.hears("compared and chatting")
 		p.clean()
 	})
 
@@ -365,12 +368,8 @@ func TestWebClient(t *testing.T) {
 		}
 		host.say("from the host's tab")
 		guest.say("from the guest's tab")
-		if got := guest.heard(1); got[0] != "from the host's tab" {
-			t.Errorf("the guest's tab shows %q", got)
-		}
-		if got := host.heard(1); got[0] != "from the guest's tab" {
-			t.Errorf("the host's tab shows %q", got)
-		}
+		guest.hears("from the host's tab")
+		host.hears("from the guest's tab")
 		host.focus("leave")
 		host.press(t, "Enter")
 		if reason := guest.ended(); reason != "the peer left" {
@@ -499,9 +498,7 @@ func TestWebClient(t *testing.T) {
 			t.Errorf("aiortc received %q", got)
 		}
 		host.send("hello, browser")
-		if got := p.heard(1); got[0] != "hello, browser" {
-			t.Errorf("the page shows %q", got)
-		}
+		p.hears("hello, browser")
 		p.clean()
 	})
 
@@ -521,9 +518,7 @@ func TestWebClient(t *testing.T) {
 		guest.event("connected")
 		p.connected()
 		guest.send("across origins")
-		if got := p.heard(1); got[0] != "across origins" {
-			t.Errorf("the page shows %q", got)
-		}
+		p.hears("across origins")
 		var policy string
 		p.js(`document.querySelector('meta[http-equiv="Content-Security-Policy"]').content`, &policy)
 		if !strings.Contains(policy, "connect-src "+s.boardURL()+";") {
