@@ -218,6 +218,22 @@ func TestWebClient(t *testing.T) {
 		p.clean()
 	})
 
+	t.Run("board refusal", func(t *testing.T) {
+		// What the board says when it refuses reaches the user, and only
+		// its first kilobyte is read.
+		p := s.open(t, "")
+		var msg string
+		p.js(`import("/board.js").then((b) => new b.Board(location.origin).put("elsewhere", 1)).then(() => "written", (e) => e.message)`, &msg)
+		if !strings.Contains(msg, "refused PUT (401): Permission denied") {
+			t.Errorf("the page says %q", msg)
+		}
+		for _, prob := range p.problems() {
+			if !strings.Contains(prob, "status of 401") {
+				t.Errorf("the page reported %q", prob)
+			}
+		}
+	})
+
 	t.Run("browser joins gopeer, pypeer", func(t *testing.T) {
 		host := s.gopeer(t, []string{"GOPEER_PASSWORD=pw1"}, "-json", "-ice", "none", "-db", s.boardURL(), "-host", "-room", "WEBGP1")
 		host.event("room")

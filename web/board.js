@@ -3,6 +3,8 @@
 // knows a room code can write to its room, so everything read here is
 // bounded and checked by the caller.
 
+import { concat } from "./bytes.js";
+
 const maxEvent = 300 << 10; // bytes of one stream event: a payload and its wrapping
 const requestTimeout = 15000;
 
@@ -38,7 +40,7 @@ export class Board {
     } catch (e) {
       throw new BoardError("cannot reach the board: " + e.message);
     }
-    const text = (await resp.text()).slice(0, 1000);
+    const text = await head(resp, 1000);
     if (!resp.ok) {
       let reason = text;
       try {
@@ -84,6 +86,24 @@ export class Board {
     source.onerror = () => onTrouble("lost the board's stream; trying again");
     return () => source.close();
   }
+}
+
+// head reads at most max bytes of a response's body, as text: a board's
+// answer is a few bytes, and a hostile one must not make the page hold
+// more.
+async function head(resp, max) {
+  const reader = resp.body?.getReader();
+  if (!reader) return "";
+  const chunks = [];
+  let size = 0;
+  while (size < max) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+  }
+  await reader.cancel().catch(() => {});
+  return new TextDecoder().decode(concat(...chunks).subarray(0, max));
 }
 
 // setAt returns tree with the value at path replaced by data (null deletes).
