@@ -662,6 +662,40 @@ func webVectorScript(t *testing.T) string {
     }
     if (took !== ok) failures.push("file name " + JSON.stringify(name) + (ok ? " refused" : " taken"));
   }
+  // A hostile sender, message by message: each of these must be refused.
+  const sum = async (b) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", b))].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const body = new TextEncoder().encode("hello");
+  const entry = { path: "a.txt", size: 5, sha256: await sum(body), mode: 420 };
+  const header = { version: 1, files: 1, dirs: 0, bytes: 5 };
+  const ui = { progress() {}, saved() {} };
+  const begin = Uint8Array.of(0, 0);
+  const hostile = {
+    "totals that do not add up": () => new f.Incoming([entry], { ...header, bytes: 6 }),
+    "another version": () => new f.Incoming([entry], { ...header, version: 2 }),
+    "a name twice": () => new f.Incoming([entry, entry], { ...header, files: 2, bytes: 10 }),
+    "a size that is not a number": () => new f.Incoming([{ ...entry, size: "5" }], header),
+    "a hash that is not one": () => new f.Incoming([{ ...entry, sha256: "x" }], header),
+    "more bytes than announced": () => { const r = new f.Incoming([entry], header); r.begin(begin); r.data(new Uint8Array(6), ui); },
+    "fewer bytes than announced": () => { const r = new f.Incoming([entry], header); r.begin(begin); r.data(body.subarray(0, 4), ui); r.end(ui); },
+    "damaged bytes": () => { const r = new f.Incoming([entry], header); r.begin(begin); r.data(new TextEncoder().encode("jello"), ui); r.end(ui); },
+    "an offset into nothing": () => { const r = new f.Incoming([entry], header); r.begin(Uint8Array.of(0, 3)); },
+    "a file out of range": () => { const r = new f.Incoming([entry], header); r.begin(Uint8Array.of(1, 0)); },
+    "done with a file missing": () => { const r = new f.Incoming([entry], header); r.done(); },
+    "data outside a file": () => { const r = new f.Incoming([entry], header); r.data(body, ui); },
+  };
+  for (const [name, attack] of Object.entries(hostile)) {
+    try {
+      attack();
+      failures.push("hostile sender: " + name + " taken");
+    } catch { /* refused */ }
+  }
+  const honest = new f.Incoming([entry], header);
+  let saved = null;
+  honest.begin(begin);
+  honest.data(body, ui);
+  honest.end({ ...ui, saved: (name, blob) => { saved = name + " " + blob.size; } });
+  honest.done();
+  if (saved !== "a.txt 5") failures.push("an honest file: " + saved);
   const s = await import("/session.js");
   const answer = "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=sctp-port:5000\r\n";
   if (s.withMaxMessageSize(answer) !== answer.replace("5000\r\n", "5000\r\na=max-message-size:65536\r\n")) failures.push("max-message-size added as " + JSON.stringify(s.withMaxMessageSize(answer)));

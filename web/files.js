@@ -239,7 +239,7 @@ export class Files {
 
 // Incoming is one transfer being received: the offer, checked, and the
 // file on its way.
-class Incoming {
+export class Incoming {
   constructor(entries, header) {
     let files = 0;
     let dirs = 0;
