@@ -411,6 +411,56 @@ func TestWebClient(t *testing.T) {
 		p.clean()
 	})
 
+	t.Run("wrong secret, the page hosts", func(t *testing.T) {
+		// As the terminal's host: a joiner that fails the confirmation
+		// costs one of three tries, and the room is posted afresh.
+		p := s.open(t, "")
+		code, err := parseJoinCode(p.host(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrong := joinCode{room: code.room, secret: map[bool]string{true: "1111", false: "2222"}[code.secret == "2222"]}
+		stranger := s.gopeer(t, nil, "-json", "-ice", "none", "-db", s.boardURL(), "-join", wrong.String())
+		if ev := stranger.event("error"); ev["kind"] != kindWrongPassword {
+			t.Errorf("the stranger ended with %v", ev)
+		}
+		p.waitFor(t, webWait, `document.getElementById("warnings").textContent.includes("stays open (1 of 3 tries used)")`, "the page did not say the room stays open")
+		p.waitFor(t, webWait, `document.getElementById("status").textContent.startsWith("waiting for a peer")`, "the page did not post its room again")
+		guest := s.gopeer(t, nil, "-json", "-ice", "none", "-db", s.boardURL(), "-join", code.String())
+		if ev := guest.event("connected"); ev["verified"] != "true" {
+			t.Errorf("the real joiner connected as %v", ev)
+		}
+		if mode := p.connected(); mode != "gopeer · verified" {
+			t.Errorf("mode %q", mode)
+		}
+		guest.send("the real one")
+		p.hears("the real one")
+		p.clean()
+	})
+
+	t.Run("three wrong secrets close the page's room", func(t *testing.T) {
+		p := s.open(t, "")
+		code, err := parseJoinCode(p.host(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, secret := range []string{"1111", "2222", "3333"} {
+			if secret == code.secret {
+				secret = "4444"
+			}
+			if i > 0 {
+				p.waitFor(t, webWait, `document.getElementById("status").textContent.startsWith("waiting for a peer")`, "the page did not post its room again")
+			}
+			stranger := s.gopeer(t, nil, "-json", "-ice", "none", "-db", s.boardURL(), "-join", joinCode{room: code.room, secret: secret}.String())
+			stranger.event("error")
+		}
+		if reason := p.ended(); !strings.Contains(reason, "room "+code.room+" is closed: 3 joiners could not prove") {
+			t.Errorf("the page ended with %q", reason)
+		}
+		awaitBoardNull(t, "http://"+s.board.here()+"/rooms/"+code.room+".json")
+		p.clean()
+	})
+
 	t.Run("downgrade refused", func(t *testing.T) {
 		// A pypeer offer where a gopeer code expects a gopeer's: what
 		// someone on the board who strips the announcement would post.

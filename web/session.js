@@ -30,8 +30,16 @@ const confirmTimeout = 15000; // ms for the peer's confirmation once connected
 const pingEvery = 15000; // ms between keep-alives
 const ping = "__ping__";
 const maxEarly = 64; // chat messages held until the confirmation
+const maxAttempts = 3; // failed confirmations that close a host's room, as the terminal's
 export const maxMessage = 65536; // bytes of one message: aiortc's limit
 const codeAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+// NotConfirmed is a peer that did not prove it holds the code.
+class NotConfirmed extends Error {
+  constructor() {
+    super("the peer did not prove it holds this code: a wrong code, or someone in the middle");
+  }
+}
 
 // newRoomCode draws 6 characters of A-Z0-9 uniformly (252 = 7 × 36, so
 // bytes from 252 up are drawn again).
@@ -67,6 +75,9 @@ export class Session {
   #shown = 0; // chat messages shown, for receipts
   #sent = 0;
   #delivered = 0;
+  #attempts = 0; // the host's failed confirmations
+  #confirming = false; // the peer's tag is being awaited or checked
+  #key = null; // pypeer's seal, from the room code and password
 
   constructor({ board, code, password, iceServers, ui, wishCompare = false }) {
     this.board = new Board(board);
@@ -83,7 +94,15 @@ export class Session {
 
   // host posts an offer and waits for an answer.
   async host() {
-    const key = await roomKey(this.code.room, this.password);
+    this.#key = await roomKey(this.code.room, this.password);
+    this.#startClock();
+    await this.#hostAttempt();
+  }
+
+  // hostAttempt posts the room with a fresh connection and CPace run: the
+  // first time, and again after a joiner failed the confirmation.
+  async #hostAttempt() {
+    const key = this.#key;
     const pc = this.#newPeer();
     this.#wireChat(pc.createDataChannel("chat"));
     this.#openControl(pc, true);
@@ -113,6 +132,7 @@ export class Session {
   // join waits for the host's offer and answers it.
   async join() {
     const key = await roomKey(this.code.room, this.password);
+    this.#startClock();
     const pc = this.#newPeer();
     pc.ondatachannel = (ev) => {
       if (ev.channel.label === "chat" && this.#chat === null) this.#wireChat(ev.channel);
@@ -181,10 +201,19 @@ export class Session {
     this.ui.ended(reason, failed);
   }
 
+  // startClock bounds the wait for a peer, over every attempt.
+  #startClock() {
+    this.#timers.push(setTimeout(() => {
+      if (!this.#connected) this.close("timed out: nobody came within 10 minutes", true);
+    }, waitTimeout));
+  }
+
   #newPeer() {
-    this.#pc = new RTCPeerConnection({ iceServers: this.iceServers });
-    this.#pc.onconnectionstatechange = () => {
-      switch (this.#pc.connectionState) {
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    this.#pc = pc;
+    pc.onconnectionstatechange = () => {
+      if (pc !== this.#pc) return; // an attempt given up
+      switch (pc.connectionState) {
         case "disconnected":
           this.ui.warn("connection interrupted; waiting for it to come back");
           break;
@@ -193,10 +222,34 @@ export class Session {
           break;
       }
     };
-    this.#timers.push(setTimeout(() => {
-      if (!this.#connected) this.close("timed out: nobody came within 10 minutes", true);
-    }, waitTimeout));
-    return this.#pc;
+    return pc;
+  }
+
+  // unconfirmed ends an attempt whose peer failed the confirmation: the
+  // joiner's session, or, for the host, one of its tries, after which it
+  // posts the room afresh under the same code, as the terminal does.
+  #unconfirmed(e) {
+    if (!(e instanceof NotConfirmed) || this.#native?.role !== "host" || ++this.#attempts >= maxAttempts) {
+      const closed = e instanceof NotConfirmed && this.#native?.role === "host";
+      this.close(closed ? `room ${this.code.room} is closed: ${this.#attempts} joiners could not prove they hold its code; someone may be guessing it` : e.message, true);
+      return;
+    }
+    this.ui.warn(`a joiner could not prove it holds the code (a wrong code, or someone in the middle); room ${this.code.room} stays open (${this.#attempts} of ${maxAttempts} tries used)`);
+    this.#retire();
+    this.#hostAttempt().catch((err) => this.close(err.message, true));
+  }
+
+  // retire lets go of an attempt's connection and everything on it.
+  #retire() {
+    const { pc, chat, control, files } = { pc: this.#pc, chat: this.#chat, control: this.#control, files: this.#files };
+    this.#pc = this.#chat = this.#control = this.#files = this.#native = null;
+    this.#controlQueue = [];
+    this.#controlWaiter = null;
+    this.#early = [];
+    files?.close();
+    chat?.close();
+    control?.close();
+    pc?.close();
   }
 
   // watchFor follows a slot of the room until it holds a description of
@@ -240,7 +293,7 @@ export class Session {
       this.#stopWatching();
       this.board.remove(this.room).catch((e) => this.ui.warn("could not remove the room from the board: " + e.message));
       this.#posted = null;
-      (this.#native ? this.#confirm() : this.#startPypeer()).catch((e) => this.close(e.message, true));
+      (this.#native ? this.#confirm() : this.#startPypeer()).catch((e) => this.#unconfirmed(e));
     };
     channel.onmessage = (ev) => {
       if (typeof ev.data !== "string") {
@@ -256,7 +309,17 @@ export class Session {
         this.#show(ev.data);
       }
     };
-    channel.onclose = () => this.close(this.#connected ? "the peer left" : "the channel closed", !this.#connected);
+    channel.onclose = () => {
+      // A joiner with a wrong code hangs up as soon as it has checked the
+      // host's tag, maybe before the host has checked its own: the
+      // confirmation's end decides then.
+      if (channel !== this.#chat) return;
+      if (this.#confirming) {
+        this.#controlWaiter?.(null); // nothing more will come
+        return;
+      }
+      this.close(this.#connected ? "the peer left" : "the channel closed", !this.#connected);
+    };
   }
 
   #show(text) {
@@ -282,6 +345,7 @@ export class Session {
     const c = pc.createDataChannel(native.control.label, { negotiated: true, id: native.control.id });
     c.binaryType = "arraybuffer";
     c.onmessage = (ev) => {
+      if (c !== this.#control) return; // an attempt given up
       const m = ev.data instanceof ArrayBuffer ? new Uint8Array(ev.data) : null;
       if (m === null || m.length === 0 || m.length > native.control.maxMessage) {
         this.close("the peer broke the native control channel's rules", true);
@@ -316,7 +380,7 @@ export class Session {
 
   async #expect(type) {
     const m = await this.#nextControl();
-    if (m === null) throw new Error("ended");
+    if (m === null) throw new Error("the peer left before the confirmation");
     if (m[0] !== type) throw new Error("the peer broke the native control channel's rules");
     return m.subarray(1);
   }
@@ -328,6 +392,20 @@ export class Session {
   // confirm proves this side holds the session and checks that the peer
   // does; then both compare the verification string if either asked.
   async #confirm() {
+    this.#confirming = true;
+    try {
+      await this.#confirmPeer();
+    } finally {
+      this.#confirming = false;
+    }
+    if (this.#chat?.readyState !== "open") throw new Error("the peer left");
+    this.#timers.push(setInterval(() => this.#sendControl(native.control.ping), pingEvery));
+    this.#confirmed = true;
+    this.#files.start();
+    this.#open({ protocol: "gopeer", verified: true, verify: native.verifyString(this.#native.sess.isk) });
+  }
+
+  async #confirmPeer() {
     const { role, peerRole, sess } = this.#native;
     if (this.#control.readyState !== "open") {
       await new Promise((resolve) => this.#control.addEventListener("open", resolve, { once: true }));
@@ -336,19 +414,12 @@ export class Session {
     this.#sendControl(native.control.confirm, await native.tag(sess, role));
     this.#sendControl(native.control.wishes, Uint8Array.of(wishes));
     const peerTag = await this.#expect(native.control.confirm);
-    if (!(await native.checkTag(sess, peerRole, peerTag))) {
-      throw new Error("the peer did not prove it holds this code: a wrong code, or someone in the middle");
-    }
+    if (!(await native.checkTag(sess, peerRole, peerTag))) throw new NotConfirmed();
     const peerWishes = await this.#expect(native.control.wishes);
     if (peerWishes.length === 0) throw new Error("the peer broke the native control channel's rules");
-    const digits = native.verifyString(sess.isk);
     if ((wishes | peerWishes[0]) & native.control.wishCompare) {
-      await this.#compare(digits);
+      await this.#compare(native.verifyString(sess.isk));
     }
-    this.#timers.push(setInterval(() => this.#sendControl(native.control.ping), pingEvery));
-    this.#confirmed = true;
-    this.#files.start();
-    this.#open({ protocol: "gopeer", verified: true, verify: digits });
   }
 
   // compare asks the user whether both screens show the same digits, tells
@@ -358,7 +429,7 @@ export class Session {
     this.#sendControl(native.control.verdict, Uint8Array.of(same ? 1 : 0));
     const theirs = await new Promise((resolve, reject) => {
       const wait = () => this.#nextControl(waitTimeout).then((m) => {
-        if (m === null) return reject(new Error("ended"));
+        if (m === null) return reject(new Error("the peer left before the comparison ended"));
         if (m[0] === native.control.verdict) return resolve(m.length === 2 && m[1] === 1);
         return wait(); // pings and receipts may come first
       }, reject);
