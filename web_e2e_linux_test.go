@@ -112,6 +112,28 @@ func (p *webPage) host(password string) string {
 	return code
 }
 
+// hostCode is host, with the code parsed.
+func (p *webPage) hostCode(password string) joinCode {
+	p.t.Helper()
+	code, err := parseJoinCode(p.host(password))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return code
+}
+
+// anotherSecret is the nth code for code's room with a secret part other
+// than its own: a code that checks out but opens nothing.
+func anotherSecret(code joinCode, n int) joinCode {
+	var others []string
+	for _, s := range []string{"1111", "2222", "3333", "4444"} {
+		if s != code.secret {
+			others = append(others, s)
+		}
+	}
+	return joinCode{room: code.room, secret: others[n]}
+}
+
 // connected waits for the chat screen and returns the mode it shows.
 func (p *webPage) connected() string {
 	p.t.Helper()
@@ -122,6 +144,15 @@ func (p *webPage) connected() string {
 		p.t.Fatalf("the page ended: %s", s.Ended)
 	}
 	return s.Mode
+}
+
+// connectedAs waits for the chat screen and fails the test unless it
+// shows mode.
+func (p *webPage) connectedAs(mode string) {
+	p.t.Helper()
+	if got := p.connected(); got != mode {
+		p.t.Errorf("the page connected as %q, want %q", got, mode)
+	}
 }
 
 // say types text into the message box and presses Enter.
@@ -239,9 +270,7 @@ func TestWebClient(t *testing.T) {
 		host.event("room")
 		p := s.open(t, "WEBGP1")
 		p.join("", "pw1") // the code came with the link
-		if mode := p.connected(); mode != "pypeer · unconfirmed" {
-			t.Errorf("mode %q", mode)
-		}
+		p.connectedAs("pypeer · unconfirmed")
 		if ev := host.event("connected"); ev["protocol"] != "pypeer" {
 			t.Errorf("gopeer connected as %v", ev)
 		}
@@ -288,9 +317,7 @@ func TestWebClient(t *testing.T) {
 		if ev := guest.event("connected"); ev["protocol"] != "pypeer" {
 			t.Errorf("gopeer connected as %v", ev)
 		}
-		if mode := p.connected(); mode != "pypeer · unconfirmed" {
-			t.Errorf("mode %q", mode)
-		}
+		p.connectedAs("pypeer · unconfirmed")
 		guest.send("hello from gopeer")
 		p.hears("hello from gopeer")
 		p.say("hello from the browser")
@@ -310,9 +337,7 @@ func TestWebClient(t *testing.T) {
 		if ev["protocol"] != "gopeer" || ev["verified"] != "true" {
 			t.Errorf("gopeer connected as %v", ev)
 		}
-		if mode := p.connected(); mode != "gopeer · verified" {
-			t.Errorf("mode %q", mode)
-		}
+		p.connectedAs("gopeer · verified")
 		if got := p.verifyDigits(); got != ev["verify"] {
 			t.Errorf("the page shows verification %q, gopeer %q", got, ev["verify"])
 		}
@@ -361,9 +386,7 @@ func TestWebClient(t *testing.T) {
 			t.Fatal(err)
 		}
 		host.event("compared")
-		if mode := p.connected(); mode != "gopeer · verified" {
-			t.Errorf("mode %q", mode)
-		}
+		p.connectedAs("gopeer · verified")
 		host.send("compared and chatting")
 		p.hears("compared and chatting")
 		p.clean()
@@ -375,9 +398,7 @@ func TestWebClient(t *testing.T) {
 		guest := s.open(t, code)
 		guest.join("", "")
 		for _, p := range []*webPage{host, guest} {
-			if mode := p.connected(); mode != "gopeer · verified" {
-				t.Errorf("mode %q", mode)
-			}
+			p.connectedAs("gopeer · verified")
 		}
 		if a, b := host.verifyDigits(), guest.verifyDigits(); a != b || a == "" {
 			t.Errorf("verification strings %q and %q", a, b)
@@ -401,8 +422,7 @@ func TestWebClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wrong := joinCode{room: code.room, secret: map[bool]string{true: "1111", false: "2222"}[code.secret == "2222"]}
-		p := s.open(t, wrong.String()) // a code that checks out, with another secret
+		p := s.open(t, anotherSecret(code, 0).String())
 		p.join("", "")
 		if reason := p.ended(); !strings.Contains(reason, "did not prove it holds this code") {
 			t.Errorf("the page ended with %q", reason)
@@ -415,12 +435,8 @@ func TestWebClient(t *testing.T) {
 		// As the terminal's host: a joiner that fails the confirmation
 		// costs one of three tries, and the room is posted afresh.
 		p := s.open(t, "")
-		code, err := parseJoinCode(p.host(""))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wrong := joinCode{room: code.room, secret: map[bool]string{true: "1111", false: "2222"}[code.secret == "2222"]}
-		stranger := s.gopeer(t, nil, "-json", "-ice", "none", "-db", s.boardURL(), "-join", wrong.String())
+		code := p.hostCode("")
+		stranger := s.gopeer(t, nil, "-json", "-ice", "none", "-db", s.boardURL(), "-join", anotherSecret(code, 0).String())
 		if ev := stranger.event("error"); ev["kind"] != kindWrongPassword {
 			t.Errorf("the stranger ended with %v", ev)
 		}
@@ -430,9 +446,7 @@ func TestWebClient(t *testing.T) {
 		if ev := guest.event("connected"); ev["verified"] != "true" {
 			t.Errorf("the real joiner connected as %v", ev)
 		}
-		if mode := p.connected(); mode != "gopeer · verified" {
-			t.Errorf("mode %q", mode)
-		}
+		p.connectedAs("gopeer · verified")
 		guest.send("the real one")
 		p.hears("the real one")
 		p.clean()
@@ -440,18 +454,12 @@ func TestWebClient(t *testing.T) {
 
 	t.Run("three wrong secrets close the page's room", func(t *testing.T) {
 		p := s.open(t, "")
-		code, err := parseJoinCode(p.host(""))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, secret := range []string{"1111", "2222", "3333"} {
-			if secret == code.secret {
-				secret = "4444"
-			}
+		code := p.hostCode("")
+		for i := range 3 {
 			if i > 0 {
 				p.waitFor(t, webWait, `document.getElementById("status").textContent.startsWith("waiting for a peer")`, "the page did not post its room again")
 			}
-			stranger := s.gopeer(t, nil, "-json", "-ice", "none", "-db", s.boardURL(), "-join", joinCode{room: code.room, secret: secret}.String())
+			stranger := s.gopeer(t, nil, "-json", "-ice", "none", "-db", s.boardURL(), "-join", anotherSecret(code, i).String())
 			stranger.event("error")
 		}
 		if reason := p.ended(); !strings.Contains(reason, "room "+code.room+" is closed: 3 joiners could not prove") {
