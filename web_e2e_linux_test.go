@@ -250,8 +250,8 @@ func TestWebClient(t *testing.T) {
 	})
 
 	t.Run("board refusal", func(t *testing.T) {
-		// What the board says when it refuses reaches the user, and only
-		// its first kilobyte is read.
+		// What the board says when it refuses reaches the user, through
+		// the reader that keeps only an answer's first kilobyte.
 		p := s.open(t, "")
 		var msg string
 		p.js(`import("/board.js").then((b) => new b.Board(location.origin).put("elsewhere", 1)).then(() => "written", (e) => e.message)`, &msg)
