@@ -50,17 +50,9 @@ func TestNetworkReconnect(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			subnet := 10 + i // each pair on its own subnet: they run side by side
-			near := newNamespace(t)
-			board := startBoardProcess(t, near)
-			guest := startFarJoiner(t, near, subnet, "-json", "-ice", "none", "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))
-			host := startGopeerAt(t, near, "-json", "-ice", "none", "-db", board.url("127.0.0.1"), "-host")
-			guest.joinWith(host.event("room")["code"])
-			for _, p := range []*proc{host, guest.proc} {
-				if ev := p.event("connected"); ev["protocol"] != "gopeer" {
-					t.Fatalf("connected as %v, want a gopeer session", ev)
-				}
-			}
+			// Each pair on its own subnet: they run side by side.
+			board, host, guest := startRestartPair(t, 10+i, nil, nil)
+			subnet := 10 + i
 
 			// The joiner's network goes away (its end of the pair: the
 			// host's stays up, as a host's network would), and comes back
@@ -132,17 +124,10 @@ func TestNetworkReconnect(t *testing.T) {
 func TestNetworkReconnectGivesUp(t *testing.T) {
 	gopeerBin(t)
 	t.Parallel()
-	const subnet = 20
-	near := newNamespace(t)
-	board := startBoardProcess(t, near)
-	common := []string{"-json", "-ice", "none", "-reconnect", "10s"}
-	guest := startFarJoiner(t, near, subnet, append(common, "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))...)
-	host := startGopeerAt(t, near, append(common, "-db", board.url("127.0.0.1"), "-host")...)
-	guest.joinWith(host.event("room")["code"])
-	host.event("connected")
-	guest.event("connected")
+	limit := []string{"-reconnect", "10s"}
+	board, host, guest := startRestartPair(t, 20, limit, limit)
 
-	ipIn(t, near, "link", "set", guest.local, "down")
+	ipIn(t, guest.near, "link", "set", guest.local, "down")
 	for _, p := range []*proc{host, guest.proc} {
 		log := followSession(t, p, 60*time.Second, func(l sessionLog) bool { return slices.Contains(l.events, "closed") })
 		if !slices.Equal(log.events, []string{"reconnecting", "closed"}) || log.closed != "connection lost" {
@@ -156,6 +141,26 @@ func TestNetworkReconnectGivesUp(t *testing.T) {
 		}
 	}
 	board.awaitEmpty()
+}
+
+// startRestartPair starts a restart test's world (see the top of this
+// file) with the veth pair on subnet: a board, a host in the near
+// namespace and a joiner beyond the pair, each with -json -ice none and its
+// own extra arguments, and returns them once connected as a gopeer session.
+func startRestartPair(t *testing.T, subnet int, guestArgs, hostArgs []string) (*boardProcess, *proc, farPeer) {
+	t.Helper()
+	near := newNamespace(t)
+	board := startBoardProcess(t, near)
+	common := []string{"-json", "-ice", "none"}
+	guest := startFarJoiner(t, near, subnet, slices.Concat(common, guestArgs, []string{"-db", board.url(fmt.Sprintf("10.99.%d.1", subnet))})...)
+	host := startGopeerAt(t, near, slices.Concat(common, hostArgs, []string{"-db", board.url("127.0.0.1"), "-host"})...)
+	guest.joinWith(host.event("room")["code"])
+	for _, p := range []*proc{host, guest.proc} {
+		if ev := p.event("connected"); ev["protocol"] != "gopeer" {
+			t.Fatalf("connected as %v, want a gopeer session", ev)
+		}
+	}
+	return board, host, guest
 }
 
 // startFarJoiner starts a gopeer joiner with args on the far side of a
@@ -192,14 +197,7 @@ func (p farPeer) joinWith(code string) {
 func TestNetworkReconnectNeedsBoth(t *testing.T) {
 	gopeerBin(t)
 	t.Parallel()
-	const subnet = 21
-	near := newNamespace(t)
-	board := startBoardProcess(t, near)
-	guest := startFarJoiner(t, near, subnet, "-json", "-ice", "none", "-reconnect", "0", "-db", board.url(fmt.Sprintf("10.99.%d.1", subnet)))
-	host := startGopeerAt(t, near, "-json", "-ice", "none", "-db", board.url("127.0.0.1"), "-host")
-	guest.joinWith(host.event("room")["code"])
-	host.event("connected")
-	guest.event("connected")
+	_, host, guest := startRestartPair(t, 21, []string{"-reconnect", "0"}, nil)
 
 	ipIn(t, guest.pid, "link", "set", guest.remote, "down")
 	for _, p := range []*proc{host, guest.proc} {
