@@ -163,9 +163,13 @@ export class Files {
   // drained waits until little enough waits in the send buffer.
   #drained() {
     if (this.#out.bufferedAmount <= highWater) return Promise.resolve();
+    // Whichever comes first removes both listeners: one wait per chunk
+    // of a large file must not pile up listeners on the channel.
     return new Promise((resolve, reject) => {
-      this.#out.addEventListener("bufferedamountlow", resolve, { once: true });
-      this.#out.addEventListener("close", () => reject(new Error("the channel closed")), { once: true });
+      const low = () => { this.#out.removeEventListener("close", closed); resolve(); };
+      const closed = () => { this.#out.removeEventListener("bufferedamountlow", low); reject(new Error("the channel closed")); };
+      this.#out.addEventListener("bufferedamountlow", low, { once: true });
+      this.#out.addEventListener("close", closed, { once: true });
     });
   }
 
@@ -267,7 +271,7 @@ export class Incoming {
     this.next = 0;
     this.got = 0;
     this.current = null;
-    this.summary = entries.length === 1 ? `${entries[0].path} (${size(total)})` : `${files} files${dirs ? ", " + dirs + " folders" : ""}, ${size(total)}`;
+    this.summary = summarize(entries);
   }
 
   begin(body) {
@@ -369,9 +373,13 @@ async function resumeOffsets(files, entries, a) {
   return offsets;
 }
 
+// summarize names an offer for the user: the file, or how many files and
+// folders, and the total size.
 function summarize(entries) {
-  const total = entries.reduce((n, e) => n + e.size, 0);
-  return entries.length === 1 ? `${entries[0].path} (${size(total)})` : `${entries.length} files, ${size(total)}`;
+  const dirs = entries.filter((e) => e.dir === true).length;
+  const total = entries.reduce((n, e) => n + (e.dir === true ? 0 : e.size), 0);
+  if (entries.length === 1) return `${entries[0].path} (${size(total)})`;
+  return `${entries.length - dirs} files${dirs ? ", " + dirs + " folders" : ""}, ${size(total)}`;
 }
 
 export function size(n) {

@@ -241,15 +241,14 @@ export class Session {
 
   // retire lets go of an attempt's connection and everything on it.
   #retire() {
-    const { pc, chat, control, files } = { pc: this.#pc, chat: this.#chat, control: this.#control, files: this.#files };
+    this.#files?.close();
+    this.#chat?.close();
+    this.#control?.close();
+    this.#pc?.close();
     this.#pc = this.#chat = this.#control = this.#files = this.#native = null;
     this.#controlQueue = [];
     this.#controlWaiter = null;
     this.#early = [];
-    files?.close();
-    chat?.close();
-    control?.close();
-    pc?.close();
   }
 
   // watchFor follows a slot of the room until it holds a description of
